@@ -273,12 +273,13 @@ static apr_int64_t elapsed_ms(request_rec *r)
 static apr_status_t read_body(request_rec *r, apr_off_t max,
                               const char **data, apr_size_t *len)
 {
-    apr_bucket_brigade *bb, *kept = NULL;
+    apr_bucket_brigade *bb, *kept;
     apr_off_t total = 0, got;
     int seen_eos = 0;
     apr_status_t rv, over = APR_SUCCESS;
 
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     while (!seen_eos) {
         rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
                             APR_BLOCK_READ, HUGE_STRING_LEN);
@@ -301,14 +302,8 @@ static apr_status_t read_body(request_rec *r, apr_off_t max,
             break;
         }
     }
-    *data = "";
-    *len = 0;
-    if (kept) {
-        rv = apr_brigade_pflatten(kept, (char **)data, len, r->pool);
-        if (rv != APR_SUCCESS)
-            return rv;
-    }
-    return over;
+    rv = apr_brigade_pflatten(kept, (char **)data, len, r->pool);
+    return rv != APR_SUCCESS ? rv : over;
 }
 
 static void reject(alx_exchange_rec *x, int status,

@@ -29,7 +29,8 @@ typedef enum {
 #define ALX_FIX_FORMAT        0x0002  /* form or text body became JSON */
 #define ALX_FIX_CONTENT_TYPE  0x0004  /* JSON body under another content type */
 #define ALX_FIX_NO_STORE      0x0008  /* Cache-Control: no-store was missing */
-#define ALX_FIX_TTL_TYPE      0x0010  /* expires_in string or real became integer */
+#define ALX_FIX_TTL_TYPE      0x0010  /* expires_in string or real became integer
+                                         (unusable with no default: removed) */
 #define ALX_FIX_TTL_FLOOR     0x0020  /* expires_in raised to the floor */
 #define ALX_FIX_TTL_DEFAULT   0x0040  /* expires_in inserted */
 #define ALX_FIX_TOKEN_TYPE    0x0080  /* token_type Bearer inserted */

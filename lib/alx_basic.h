@@ -15,6 +15,10 @@ apr_status_t alx_basic_parse(apr_pool_t *p, const char *header,
                              const char **client_id, const char **client_secret,
                              const char **err);
 
+/* True when alx_basic_build(client_id, client_secret) would parse back
+ * (non-empty id, no control bytes in either; a NULL secret is ""). */
+int alx_basic_can_carry(const char *client_id, const char *client_secret);
+
 /* "Basic " + base64(escape(client_id) ":" escape(client_secret)). */
 char *alx_basic_build(apr_pool_t *p, const char *client_id,
                       const char *client_secret);

@@ -1,0 +1,155 @@
+/* libFuzzer target for alx_answer_normalize: whatever the upstream sends,
+ * Alexa never gets a 2xx it cannot use, and nothing crashes or leaks.
+ * Byte 0 picks content type, grant, status and settings; the rest is body. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_general.h>
+
+#include "alx_answer.h"
+#include "alx_shape.h"
+
+#define PRESENTED "RT-presented-SECRET"
+
+static apr_pool_t *fuzz_root;
+
+static const char *const fuzz_type[] = {
+    "application/json", "application/x-www-form-urlencoded", "text/plain",
+    "text/html", NULL
+};
+static const char *const fuzz_grant[] = {
+    "authorization_code", "refresh_token", "client_credentials", NULL
+};
+static const int fuzz_status[] = { 200, 201, 204, 400, 401, 302, 500, 503 };
+
+#define check(cond) do { \
+        if (!(cond)) { \
+            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
+                    __FILE__, __LINE__); \
+            abort(); \
+        } \
+    } while (0)
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc;
+    (void)argv;
+    apr_initialize();
+    apr_pool_create(&fuzz_root, NULL);
+    return 0;
+}
+
+/* Logged strings stay one printable token and carry no presented secret. */
+static void check_logged(const char *s)
+{
+    const char *c;
+
+    if (!s)
+        return;
+    for (c = s; *c; c++)
+        check(*c > 0x20 && *c < 0x7f);
+    check(strstr(s, PRESENTED) == NULL);
+}
+
+static json_t *sent_object(const alx_answer_t *a)
+{
+    json_error_t err;
+    json_t *v;
+
+    check(a->body != NULL && a->len == strlen(a->body));
+    v = json_loadb(a->body, a->len, 0, &err);
+    check(json_is_object(v));
+    return v;
+}
+
+static void check_token(const alx_answer_in_t *in, const alx_answer_t *a)
+{
+    json_t *v = sent_object(a), *ttl, *type;
+
+    check(a->status == 200);
+    check(json_is_string(json_object_get(v, "access_token")));
+    ttl = json_object_get(v, "expires_in");
+    type = json_object_get(v, "token_type");
+    check(json_is_string(type) && json_string_length(type) > 0);
+    if (in->min_ttl > 0)
+        check(json_is_integer(ttl) && json_integer_value(ttl) >= in->min_ttl);
+    if (ttl)
+        check(json_is_integer(ttl) && json_integer_value(ttl) == a->ttl_out);
+    else
+        check(a->ttl_out == ALX_TTL_ABSENT && (a->warnings & ALX_WARN_NO_TTL));
+    check(a->refresh != NULL);
+    json_decref(v);
+}
+
+static void check_answer(const alx_answer_in_t *in, const alx_answer_t *a)
+{
+    json_t *v;
+
+    check(!(a->status >= 200 && a->status < 300) || a->kind == ALX_KIND_TOKEN);
+    check(strlen(a->shape_in) <= ALX_SHAPE_MAX + 3);
+    check(strlen(a->shape_out) <= ALX_SHAPE_MAX + 3);
+    check_logged(a->shape_in);
+    check_logged(a->shape_out);
+    check_logged(a->error_in);
+    check_logged(a->error_out);
+    switch (a->kind) {
+    case ALX_KIND_TOKEN:
+        check_token(in, a);
+        break;
+    case ALX_KIND_ERROR:
+        v = sent_object(a);
+        check(json_is_string(json_object_get(v, "error")));
+        check(strcmp(json_object_iter_key(json_object_iter(v)), "error") == 0);
+        check(a->status == 400 || a->status == 401 || a->status == 500
+              || a->status == 503);
+        json_decref(v);
+        break;
+    case ALX_KIND_UNUSABLE:
+        v = sent_object(a);
+        check(a->status == 502 && in->status >= 200 && in->status < 300);
+        check(strcmp(json_string_value(json_object_get(v, "error")),
+                     "server_error") == 0);
+        check(!strstr(a->body, PRESENTED));
+        json_decref(v);
+        break;
+    case ALX_KIND_SERVER_ERROR:
+        check(in->status >= 500 && a->status == in->status && !a->body);
+        break;
+    default:
+        check(a->kind == ALX_KIND_OPAQUE && a->status == in->status && !a->body);
+        check(a->reason != NULL);
+        break;
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    alx_answer_in_t in;
+    alx_answer_t a;
+    apr_pool_t *p;
+    unsigned pick;
+
+    if (size < 1)
+        return 0;
+    pick = data[0];
+    memset(&in, 0, sizeof(in));
+    in.content_type = fuzz_type[pick % 5];
+    in.grant_type = fuzz_grant[(pick / 5) % 4];
+    in.status = fuzz_status[(pick / 20) % 8];
+    in.cache_control = (pick & 1) ? "no-store" : NULL;
+    in.presented_refresh_token = PRESENTED;
+    in.keep_refresh_token = 1;
+    in.min_ttl = (pick / 160) % 2 ? 0 : 600;
+    in.default_ttl = (pick / 160) % 2 ? 0 : 3600;
+    /* The body is exactly size - 1 bytes, not NUL-terminated. */
+    in.body = (const char *)data + 1;
+    in.len = size - 1;
+
+    apr_pool_create(&p, fuzz_root);
+    alx_answer_normalize(p, &in, &a);
+    check_answer(&in, &a);
+    apr_pool_destroy(p);
+    return 0;
+}

@@ -1,0 +1,601 @@
+/* Token-endpoint answers made into what Alexa account linking accepts. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+
+#include "alx_answer.h"
+#include "alx_form.h"
+#include "alx_shape.h"
+
+/* Alexa needs access tokens to live more than 5 minutes. */
+#define ALX_ALEXA_MIN_TTL 360
+/* A longer expires_in is no lifetime anyone means; int32 keeps clients safe. */
+#define ALX_TTL_MAX 2147483647
+#define ALX_ERROR_CODE_MAX 64
+
+/* ---- jansson values owned by the pool ---- */
+
+static apr_status_t json_release(void *data)
+{
+    json_decref((json_t *)data);
+    return APR_SUCCESS;
+}
+
+/* From here on the pool holds the reference, so no path can leak it. */
+static json_t *json_own(apr_pool_t *p, json_t *v)
+{
+    if (v)
+        apr_pool_cleanup_register(p, v, json_release, apr_pool_cleanup_null);
+    return v;
+}
+
+/* A JSON string even from bytes that are not UTF-8 (they become '?'). */
+static json_t *json_text(apr_pool_t *p, const char *s)
+{
+    json_t *v = json_string(s);
+    char *copy, *c;
+
+    if (v)
+        return v;
+    copy = apr_pstrdup(p, s);
+    for (c = copy; *c; c++)
+        if ((unsigned char)*c >= 0x80)
+            *c = '?';
+    return json_string(copy);
+}
+
+static char *json_dump_pool(apr_pool_t *p, const json_t *v, apr_size_t *len)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    char *copy;
+
+    if (!s)
+        return NULL;
+    copy = apr_pstrdup(p, s);
+    free(s);
+    *len = strlen(copy);
+    return copy;
+}
+
+/* ---- header values ---- */
+
+static const char *skip_blank(const char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+/* Media type of a Content-Type value, case-insensitive, parameters ignored. */
+static int media_is(const char *content_type, const char *type)
+{
+    apr_size_t n = strlen(type);
+    const char *s;
+
+    if (!content_type)
+        return 0;
+    s = skip_blank(content_type);
+    if (strncasecmp(s, type, n) != 0)
+        return 0;
+    s = skip_blank(s + n);
+    return *s == '\0' || *s == ';';
+}
+
+static int media_is_json(const char *content_type)
+{
+    const char *s, *end;
+
+    if (!content_type)
+        return 0;
+    if (media_is(content_type, "application/json"))
+        return 1;
+    s = skip_blank(content_type);
+    end = strchr(s, ';');
+    if (!end)
+        end = s + strlen(s);
+    while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+        end--;
+    return end - s > 5 && strncasecmp(end - 5, "+json", 5) == 0;
+}
+
+static int media_absent(const char *content_type)
+{
+    return !content_type || *skip_blank(content_type) == '\0';
+}
+
+/* True when a Cache-Control value holds the no-store directive. */
+static int has_no_store(const char *cache_control)
+{
+    const char *s = cache_control;
+
+    while (s && *s) {
+        s = skip_blank(s);
+        if (strncasecmp(s, "no-store", 8) == 0) {
+            const char *after = skip_blank(s + 8);
+            if (*after == '\0' || *after == ',')
+                return 1;
+        }
+        s = strchr(s, ',');
+        if (s)
+            s++;
+    }
+    return 0;
+}
+
+/* ---- body parsing ---- */
+
+static char first_byte(const char *body, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++)
+        if (!apr_isspace(body[i]))
+            return body[i];
+    return '\0';
+}
+
+static alx_body_format_e parse_json(apr_pool_t *p, const char *body,
+                                    apr_size_t len, json_t **obj,
+                                    const char **reason)
+{
+    json_error_t err;
+    json_t *v = json_own(p, json_loadb(body, len, JSON_DECODE_ANY, &err));
+
+    if (!v) {
+        *reason = first_byte(body, len) == '<' ? "html" : "malformed JSON";
+        return ALX_BODY_UNPARSEABLE;
+    }
+    /* A non-object is handed back too, for its shape. */
+    *obj = v;
+    if (!json_is_object(v)) {
+        *reason = "JSON not an object";
+        return ALX_BODY_UNPARSEABLE;
+    }
+    return ALX_BODY_JSON;
+}
+
+/* Form pairs as a JSON object of strings; the first of duplicates wins, as
+ * alx_form_get. Bytes that are not UTF-8 make it malformed: such a token
+ * could not be sent as JSON anyway. */
+static alx_body_format_e parse_form(apr_pool_t *p, const char *body,
+                                    apr_size_t len, json_t **obj,
+                                    apr_array_header_t **pairs,
+                                    const char **reason)
+{
+    const char *err;
+    json_t *o;
+    int i;
+
+    if (alx_form_parse(p, body, len, pairs, &err) != APR_SUCCESS) {
+        *pairs = NULL;
+        *reason = "malformed form";
+        return ALX_BODY_UNPARSEABLE;
+    }
+    o = json_own(p, json_object());
+    for (i = 0; i < (*pairs)->nelts; i++) {
+        const alx_pair_t *pair = &APR_ARRAY_IDX(*pairs, i, alx_pair_t);
+
+        if (json_object_get(o, pair->name))
+            continue;
+        if (json_object_set_new(o, pair->name, json_string(pair->value))) {
+            *reason = "malformed form";
+            return ALX_BODY_UNPARSEABLE;
+        }
+    }
+    *obj = o;
+    return ALX_BODY_FORM;
+}
+
+static alx_body_format_e parse_body(apr_pool_t *p, const char *content_type,
+                                    const char *body, apr_size_t len,
+                                    json_t **obj, apr_array_header_t **pairs,
+                                    const char **reason)
+{
+    char first;
+
+    *obj = NULL;
+    *pairs = NULL;
+    *reason = NULL;
+    if (!body || len == 0) {
+        *reason = "empty";
+        return ALX_BODY_EMPTY;
+    }
+    first = first_byte(body, len);
+    if (media_is_json(content_type) || first == '{')
+        return parse_json(p, body, len, obj, reason);
+    if (media_is(content_type, "application/x-www-form-urlencoded")
+        || ((media_absent(content_type) || media_is(content_type, "text/plain"))
+            && alx_form_is_form_shaped(body, len)))
+        return parse_form(p, body, len, obj, pairs, reason);
+    if (media_is(content_type, "text/html") || first == '<')
+        *reason = "html";
+    else
+        *reason = "text";
+    return ALX_BODY_UNPARSEABLE;
+}
+
+alx_body_format_e alx_answer_parse_body(apr_pool_t *p, const char *content_type,
+                                        const char *body, apr_size_t len,
+                                        json_t **obj, const char **reason)
+{
+    apr_array_header_t *pairs;
+
+    return parse_body(p, content_type, body, len, obj, &pairs, reason);
+}
+
+static const char *shape_of(apr_pool_t *p, alx_body_format_e format,
+                            const json_t *obj,
+                            const apr_array_header_t *pairs,
+                            const char *reason, apr_size_t len)
+{
+    if (format == ALX_BODY_EMPTY)
+        return "empty";
+    if (format == ALX_BODY_FORM)
+        return alx_shape_form(p, pairs);
+    if (obj)
+        return alx_shape_json(p, obj);
+    if (strcmp(reason, "html") == 0)
+        return alx_shape_opaque(p, "html", (apr_off_t)len);
+    if (strcmp(reason, "malformed JSON") == 0)
+        return alx_shape_opaque(p, "bad-json", (apr_off_t)len);
+    return alx_shape_opaque(p, "text", (apr_off_t)len);
+}
+
+/* ---- error codes ---- */
+
+static const struct {
+    const char *from;
+    const char *to;
+} alx_error_map[] = {
+    /* GitHub */
+    { "bad_verification_code",        "invalid_grant" },
+    { "incorrect_client_credentials", "invalid_client" },
+    { "redirect_uri_mismatch",        "invalid_grant" },
+    { "invalid_token",                "invalid_grant" },
+    { "expired_token",                "invalid_grant" },
+    { "incorrect_device_code",        "invalid_grant" },
+    { "access_denied",                "invalid_grant" },
+    { "unverified_user_email",        "invalid_grant" },
+    { "invalid_client_id",            "invalid_client" },
+    /* Others seen in the wild */
+    { "invalid_refresh_token",        "invalid_grant" },
+    { "invalid_code",                 "invalid_grant" },
+    { "expired_code",                 "invalid_grant" },
+    { "invalid_client_secret",        "invalid_client" },
+    { "unauthorized",                 "invalid_client" },
+};
+
+const char *alx_error_standard(const char *code)
+{
+    apr_size_t i;
+
+    if (!code)
+        return NULL;
+    for (i = 0; i < sizeof(alx_error_map) / sizeof(alx_error_map[0]); i++)
+        if (strcmp(code, alx_error_map[i].from) == 0)
+            return alx_error_map[i].to;
+    return code;
+}
+
+static json_t *error_object(apr_pool_t *p, const char *error,
+                            const char *description)
+{
+    json_t *o = json_own(p, json_object());
+
+    json_object_set_new(o, "error", json_text(p, error ? error : "server_error"));
+    if (description)
+        json_object_set_new(o, "error_description", json_text(p, description));
+    return o;
+}
+
+char *alx_error_json(apr_pool_t *p, const char *error, const char *description)
+{
+    apr_size_t len;
+    char *s = json_dump_pool(p, error_object(p, error, description), &len);
+
+    return s ? s : apr_pstrdup(p, "{\"error\":\"server_error\"}");
+}
+
+/* Codes go to log lines: only [a-z0-9_], else a fixed word. */
+static const char *code_log_safe(apr_pool_t *p, const char *code)
+{
+    apr_size_t i, n = strlen(code);
+
+    if (n == 0 || n > ALX_ERROR_CODE_MAX)
+        return "nonstandard";
+    for (i = 0; i < n; i++) {
+        char c = code[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return "nonstandard";
+    }
+    return apr_pstrdup(p, code);
+}
+
+static int error_status(const char *code)
+{
+    if (strcmp(code, "invalid_client") == 0)
+        return 401;
+    if (strcmp(code, "server_error") == 0)
+        return 500;
+    if (strcmp(code, "temporarily_unavailable") == 0)
+        return 503;
+    return 400;
+}
+
+/* ---- expires_in ---- */
+
+static int ttl_from_text(const char *s, apr_size_t len, apr_int64_t *out)
+{
+    apr_int64_t n = 0;
+    apr_size_t i;
+
+    if (len == 0 || !apr_isdigit(s[0]))
+        return -1;
+    for (i = 0; i < len && apr_isdigit(s[i]); i++) {
+        n = n * 10 + (s[i] - '0');
+        if (n > ALX_TTL_MAX)
+            return -1;
+    }
+    if (i < len && s[i] == '.' && i + 1 < len) {
+        for (i++; i < len && apr_isdigit(s[i]); i++)
+            ;
+    }
+    if (i != len)
+        return -1;
+    *out = n;
+    return 1;
+}
+
+int alx_ttl_coerce(const json_t *v, apr_int64_t *out)
+{
+    if (json_is_integer(v)) {
+        json_int_t n = json_integer_value(v);
+        if (n < 0 || n > ALX_TTL_MAX)
+            return -1;
+        *out = (apr_int64_t)n;
+        return 0;
+    }
+    if (json_is_real(v)) {
+        double d = json_real_value(v);
+        if (!(d >= 0.0 && d < (double)ALX_TTL_MAX + 1.0))
+            return -1;
+        *out = (apr_int64_t)d;
+        return 1;
+    }
+    if (json_is_string(v))
+        return ttl_from_text(json_string_value(v), json_string_length(v), out);
+    return -1;
+}
+
+/* ---- the decision ---- */
+
+static unsigned header_fixes(const alx_answer_in_t *in, alx_body_format_e format)
+{
+    unsigned fixes = 0;
+
+    if (format == ALX_BODY_FORM)
+        fixes |= ALX_FIX_FORMAT;
+    else if (!media_is_json(in->content_type))
+        fixes |= ALX_FIX_CONTENT_TYPE;
+    if (!has_no_store(in->cache_control))
+        fixes |= ALX_FIX_NO_STORE;
+    return fixes;
+}
+
+static void answer_unusable(apr_pool_t *p, const alx_answer_in_t *in,
+                            alx_answer_t *out, const char *reason)
+{
+    const char *desc = apr_psprintf(p, "upstream answer %s: status %d, %s",
+                                    reason, in->status, out->shape_in);
+    json_t *o = error_object(p, "server_error", desc);
+    const char *body = json_dump_pool(p, o, &out->len);
+
+    out->kind = ALX_KIND_UNUSABLE;
+    out->status = 502;
+    out->reason = reason;
+    out->body = body ? body : "{\"error\":\"server_error\"}";
+    if (!body)
+        out->len = strlen(out->body);
+    out->shape_out = body ? alx_shape_json(p, o) : "json{error:str(12)}";
+    out->fixes = ALX_FIX_UNUSABLE | ALX_FIX_STATUS;
+    out->warnings = 0;
+    out->ttl_in = out->ttl_out = ALX_TTL_ABSENT;
+    out->refresh = out->error_in = out->error_out = NULL;
+}
+
+/* The answer goes out as compact JSON; jansson keeps insertion order. */
+static void send_json(apr_pool_t *p, const alx_answer_in_t *in,
+                      alx_answer_t *out, const json_t *v)
+{
+    const char *body = json_dump_pool(p, v, &out->len);
+
+    if (!body) {
+        answer_unusable(p, in, out, "not encodable");
+        return;
+    }
+    out->body = body;
+    out->shape_out = alx_shape_json(p, v);
+}
+
+static void fix_ttl(const alx_answer_in_t *in, alx_answer_t *out, json_t *obj)
+{
+    json_t *v = json_object_get(obj, "expires_in");
+    apr_int64_t ttl = ALX_TTL_ABSENT;
+    int how = 0;
+
+    if (v) {
+        how = alx_ttl_coerce(v, &ttl);
+        out->ttl_in = how < 0 ? ALX_TTL_INVALID : ttl;
+        if (how == 1)
+            out->fixes |= ALX_FIX_TTL_TYPE;
+        if (how < 0)
+            ttl = ALX_TTL_ABSENT;
+    }
+    if (ttl == ALX_TTL_ABSENT && in->default_ttl > 0) {
+        ttl = in->default_ttl;
+        out->fixes |= ALX_FIX_TTL_DEFAULT;
+    }
+    if (ttl >= 0 && in->min_ttl > 0 && ttl < in->min_ttl) {
+        ttl = in->min_ttl;
+        out->fixes |= ALX_FIX_TTL_FLOOR;
+    }
+    if (ttl >= 0) {
+        json_object_set_new(obj, "expires_in", json_integer(ttl));
+    }
+    else if (v) {
+        /* Unusable and nothing to put in its place: Alexa must not see it. */
+        json_object_del(obj, "expires_in");
+        out->fixes |= ALX_FIX_TTL_TYPE;
+    }
+    out->ttl_out = ttl;
+    if (ttl == ALX_TTL_ABSENT)
+        out->warnings |= ALX_WARN_NO_TTL;
+    else if (ttl < ALX_ALEXA_MIN_TTL)
+        out->warnings |= ALX_WARN_TTL_SHORT;
+}
+
+static void fix_token_type(alx_answer_t *out, json_t *obj)
+{
+    json_t *v = json_object_get(obj, "token_type");
+
+    if (json_is_string(v) && json_string_length(v) > 0)
+        return;
+    json_object_set_new(obj, "token_type", json_string("Bearer"));
+    out->fixes |= ALX_FIX_TOKEN_TYPE;
+}
+
+/* Refresh tokens are secrets: compare in constant time. */
+static int same_secret(const json_t *v, const char *presented)
+{
+    apr_size_t n = json_string_length(v);
+
+    return strlen(presented) == n
+           && CRYPTO_memcmp(json_string_value(v), presented, n) == 0;
+}
+
+static const char *refresh_fate(const alx_answer_in_t *in, alx_answer_t *out,
+                                json_t *obj)
+{
+    json_t *v = json_object_get(obj, "refresh_token");
+    int present = json_is_string(v) && json_string_length(v) > 0;
+    const char *grant = in->grant_type ? in->grant_type : "";
+    const char *presented = in->presented_refresh_token;
+
+    if (strcmp(grant, "refresh_token") != 0) {
+        if (!present && strcmp(grant, "authorization_code") == 0)
+            out->warnings |= ALX_WARN_NO_REFRESH;
+        return present ? "forwarded" : "absent";
+    }
+    if (present)
+        return presented && *presented && !same_secret(v, presented)
+               ? "rotated" : "forwarded";
+    if (in->keep_refresh_token && presented && *presented
+        && json_object_set_new(obj, "refresh_token", json_string(presented)) == 0) {
+        out->fixes |= ALX_FIX_REFRESH_KEPT;
+        return "kept";
+    }
+    return "absent";
+}
+
+static void answer_token(apr_pool_t *p, const alx_answer_in_t *in,
+                         alx_answer_t *out, json_t *obj)
+{
+    out->kind = ALX_KIND_TOKEN;
+    out->status = 200;
+    fix_ttl(in, out, obj);
+    fix_token_type(out, obj);
+    out->refresh = refresh_fate(in, out, obj);
+    if (in->status != 200)
+        out->fixes |= ALX_FIX_STATUS;
+    out->fixes |= header_fixes(in, out->format_in);
+    send_json(p, in, out, obj);
+}
+
+/* RFC 6749 5.2: error first, then error_description, then the rest. */
+static void answer_error(apr_pool_t *p, const alx_answer_in_t *in,
+                         alx_answer_t *out, json_t *obj, const char *code)
+{
+    const char *standard = alx_error_standard(code);
+    json_t *desc = json_object_get(obj, "error_description");
+    json_t *res = json_own(p, json_object());
+    const char *key;
+    json_t *v;
+
+    json_object_set_new(res, "error", json_string(standard));
+    if (strcmp(standard, code) != 0) {
+        const char *text = code;
+        if (json_is_string(desc) && json_string_length(desc) > 0)
+            text = apr_pstrcat(p, code, ": ", json_string_value(desc), NULL);
+        json_object_set_new(res, "error_description", json_string(text));
+        out->fixes |= ALX_FIX_ERROR_CODE;
+    }
+    else if (desc) {
+        json_object_set(res, "error_description", desc);
+    }
+    json_object_foreach(obj, key, v) {
+        if (strcmp(key, "error") != 0 && strcmp(key, "error_description") != 0)
+            json_object_set(res, key, v);
+    }
+    out->kind = ALX_KIND_ERROR;
+    out->status = error_status(standard);
+    out->error_in = code_log_safe(p, code);
+    out->error_out = code_log_safe(p, standard);
+    if (out->status != in->status)
+        out->fixes |= ALX_FIX_STATUS;
+    out->fixes |= header_fixes(in, out->format_in);
+    send_json(p, in, out, res);
+}
+
+static const char *access_token_of(const json_t *obj)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, "access_token") : NULL;
+
+    return json_is_string(v) && json_string_length(v) > 0
+           ? json_string_value(v) : NULL;
+}
+
+static const char *error_code_of(const json_t *obj)
+{
+    json_t *v = json_is_object(obj) ? json_object_get(obj, "error") : NULL;
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+void alx_answer_normalize(apr_pool_t *p, const alx_answer_in_t *in,
+                          alx_answer_t *out)
+{
+    apr_array_header_t *pairs;
+    json_t *obj;
+    const char *reason, *code;
+    int success = in->status >= 200 && in->status < 300;
+
+    memset(out, 0, sizeof(*out));
+    out->status = in->status;
+    out->ttl_in = out->ttl_out = ALX_TTL_ABSENT;
+    out->format_in = parse_body(p, in->content_type, in->body, in->len,
+                                &obj, &pairs, &reason);
+    out->shape_in = shape_of(p, out->format_in, obj, pairs, reason, in->len);
+    out->shape_out = out->shape_in;
+
+    /* A transient upstream failure must stay one: turned into invalid_grant
+     * it would make Alexa unlink the customer. */
+    if (in->status >= 500) {
+        out->kind = ALX_KIND_SERVER_ERROR;
+        return;
+    }
+    code = error_code_of(obj);
+    if (success && access_token_of(obj))
+        answer_token(p, in, out, obj);
+    else if (code)
+        answer_error(p, in, out, obj, code);
+    else if (success)
+        answer_unusable(p, in, out, reason ? reason : "neither token nor error");
+    else {
+        out->kind = ALX_KIND_OPAQUE;
+        out->reason = reason ? reason : "no error code";
+    }
+}

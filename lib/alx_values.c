@@ -1,0 +1,81 @@
+/* Parsers for directive values. Each returns 0 and sets *out, or -1. */
+#include <apr_lib.h>
+
+#include "alx_values.h"
+
+#define ALX_MAX_DECIMAL_SECONDS 3600
+#define ALX_MAX_SIZE            (APR_INT64_C(64) * 1024 * 1024)
+
+/* Reads decimal digits while the value stays <= max; strtol would accept
+ * signs, white space and other bases, which a directive should not. */
+static int read_digits(const char **s, apr_int64_t max, apr_int64_t *out)
+{
+    const char *c = *s;
+    apr_int64_t v = 0;
+
+    if (!apr_isdigit(*c))
+        return -1;
+    for (; apr_isdigit(*c); c++) {
+        if (*c - '0' > max || v > (max - (*c - '0')) / 10)
+            return -1;
+        v = v * 10 + (*c - '0');
+    }
+    *s = c;
+    *out = v;
+    return 0;
+}
+
+int alx_value_seconds(const char *arg, apr_int64_t max, apr_int64_t *out)
+{
+    apr_int64_t v;
+
+    if (!arg || max < 0 || read_digits(&arg, max, &v) != 0 || *arg)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Digits on both sides of the point: ".5" and "5." are typos more often
+ * than not, and a directive value should read one way only. */
+int alx_value_decimal_seconds(const char *arg, apr_interval_time_t *out)
+{
+    apr_int64_t whole, millis = 0;
+    int decimals = 0;
+
+    if (!arg || read_digits(&arg, ALX_MAX_DECIMAL_SECONDS, &whole) != 0)
+        return -1;
+    if (*arg == '.') {
+        arg++;
+        if (!apr_isdigit(*arg))
+            return -1;
+        for (; apr_isdigit(*arg) && decimals < 3; arg++, decimals++)
+            millis = millis * 10 + (*arg - '0');
+        for (; decimals < 3; decimals++)
+            millis *= 10;
+    }
+    if (*arg)
+        return -1;
+    millis += whole * 1000;
+    if (millis <= 0 || millis > ALX_MAX_DECIMAL_SECONDS * 1000)
+        return -1;
+    *out = (apr_interval_time_t)millis * 1000;
+    return 0;
+}
+
+int alx_value_size(const char *arg, apr_off_t *out)
+{
+    apr_int64_t v, unit = 1;
+
+    if (!arg || read_digits(&arg, ALX_MAX_SIZE, &v) != 0)
+        return -1;
+    if (*arg == 'k' || *arg == 'K')
+        unit = 1024;
+    else if (*arg == 'm' || *arg == 'M')
+        unit = 1024 * 1024;
+    if (unit > 1)
+        arg++;
+    if (*arg || v == 0 || v > ALX_MAX_SIZE / unit)
+        return -1;
+    *out = (apr_off_t)(v * unit);
+    return 0;
+}

@@ -1,0 +1,277 @@
+/* Unit tests for lib/alx_exchange.c: the exchange log line and its words. */
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "alx_exchange.h"
+#include "tap.h"
+
+#define HINT_NO_REFRESH "no refresh_token in the authorization-code answer: " \
+    "Google gives a refresh_token only the first time a user authorizes, so " \
+    "request access_type=offline and prompt=consent (AlexaLinkForceOffline On), " \
+    "or revoke the app's access in the account and link again"
+#define HINT_TTL_SHORT "access tokens must live more than 5 minutes (Alexa's " \
+    "minimum is 360 s) and this one does not: raise AlexaLinkMinTTL or the " \
+    "server's access-token TTL"
+#define HINT_NO_TTL "no expires_in sent, so Alexa cannot tell when to refresh: " \
+    "set AlexaLinkDefaultTTL"
+
+static void test_log_safe(apr_pool_t *p)
+{
+    is_str(alx_log_safe(p, NULL, 10), "-", "NULL is -");
+    is_str(alx_log_safe(p, "", 10), "", "empty stays empty");
+    is_str(alx_log_safe(p, "alexa-skill_1", 64), "alexa-skill_1",
+           "client id kept");
+    is_str(alx_log_safe(p, "a,b;c{d}e%f", 64), "a?b?c?d?e?f",
+           "punctuation outside the set");
+    is_str(alx_log_safe(p, "a.b:c/d@e+f=g-h", 64), "a.b:c/d@e+f=g-h",
+           "safe punctuation kept");
+    is_str(alx_log_safe(p, "a b\n\"c\"", 64), "a?b??c?", "space, newline, quote");
+    is_str(alx_log_safe(p, "caf\xc3\xa9", 64), "caf??", "each non-ASCII byte");
+    is_str(alx_log_safe(p, "abcdefgh", 5), "abcde", "cut at max");
+    is_str(alx_log_safe(p, "abc", 0), "", "max 0");
+}
+
+static alx_exchange_t full_exchange(void)
+{
+    alx_exchange_t x;
+
+    memset(&x, 0, sizeof(x));
+    x.grant_type = "refresh_token";
+    x.client_id = "alexa";
+    x.status_in = 201;
+    x.status_out = 200;
+    x.shape_in = "form{access_token:str(40),expires_in:str(2)}";
+    x.shape_out = "json{access_token:str(40),expires_in:int,token_type:str(6)}";
+    x.ttl_in = 60;
+    x.ttl_out = 600;
+    x.refresh = "kept";
+    x.verdict = "rewritten:status,json,ttl-floor";
+    x.ms = 12;
+    return x;
+}
+
+static void test_line(apr_pool_t *p)
+{
+    alx_exchange_t x = full_exchange();
+
+    is_str(alx_exchange_line(p, &x),
+           "grant=refresh_token client=alexa status=201->200 "
+           "shape=form{access_token:str(40),expires_in:str(2)}->"
+           "json{access_token:str(40),expires_in:int,token_type:str(6)} "
+           "ttl=60->600 refresh=kept ms=12 verdict=rewritten:status,json,ttl-floor",
+           "full line");
+
+    memset(&x, 0, sizeof(x));
+    x.ttl_in = ALX_TTL_ABSENT;
+    x.ttl_out = ALX_TTL_INVALID;
+    is_str(alx_exchange_line(p, &x),
+           "grant=- client=- status=-->- shape=-->- ttl=absent->invalid "
+           "refresh=- ms=0 verdict=-", "everything absent");
+
+    x = full_exchange();
+    x.ttl_in = ALX_TTL_INVALID;
+    x.ttl_out = -7;
+    x.status_in = 0;
+    x.grant_type = "";
+    x.client_id = "";
+    x.ms = 123456789012LL;
+    is_str(alx_exchange_line(p, &x),
+           "grant=- client=- status=-->200 "
+           "shape=form{access_token:str(40),expires_in:str(2)}->"
+           "json{access_token:str(40),expires_in:int,token_type:str(6)} "
+           "ttl=invalid->invalid refresh=kept ms=123456789012 "
+           "verdict=rewritten:status,json,ttl-floor",
+           "empty strings, no upstream status, odd TTL, large ms");
+}
+
+static void test_line_hostile(apr_pool_t *p)
+{
+    alx_exchange_t x = full_exchange();
+    const char *line;
+    char client[101], grant[41];
+
+    memset(client, 'c', 100);
+    client[100] = '\0';
+    memset(grant, 'g', 40);
+    grant[40] = '\0';
+    x.client_id = client;
+    x.grant_type = grant;
+    line = alx_exchange_line(p, &x);
+    ok(strstr(line, apr_psprintf(p, "client=%.64s ", client)) != NULL,
+       "client id cut at 64 bytes");
+    ok(strstr(line, apr_psprintf(p, "grant=%.32s ", grant)) != NULL,
+       "grant type cut at 32 bytes");
+
+    x = full_exchange();
+    x.client_id = "evil client\nALX9999: forged";
+    x.grant_type = "code verdict=ok";
+    x.refresh = "kept now";
+    x.shape_in = "json{a b}";
+    x.verdict = "ok\r\nforged";
+    line = alx_exchange_line(p, &x);
+    is_str(line, "grant=code?verdict=ok client=evil?client?ALX9999:?forged "
+                 "status=201->200 shape=json{a?b}->"
+                 "json{access_token:str(40),expires_in:int,token_type:str(6)} "
+                 "ttl=60->600 refresh=kept?now ms=12 verdict=ok??forged",
+           "no field can add a field or a line");
+    ok(strchr(line, '\n') == NULL && strchr(line, '\r') == NULL, "one line");
+}
+
+static void test_fix_names(apr_pool_t *p)
+{
+    ok(alx_fix_names(p, 0) == NULL, "no fixes: NULL");
+    is_str(alx_fix_names(p, ALX_FIX_STATUS), "status", "status");
+    is_str(alx_fix_names(p, ALX_FIX_FORMAT), "json", "format is json");
+    is_str(alx_fix_names(p, ALX_FIX_CONTENT_TYPE), "content-type", "content-type");
+    is_str(alx_fix_names(p, ALX_FIX_NO_STORE), "no-store", "no-store");
+    is_str(alx_fix_names(p, ALX_FIX_TTL_TYPE), "ttl-type", "ttl-type");
+    is_str(alx_fix_names(p, ALX_FIX_TTL_FLOOR), "ttl-floor", "ttl-floor");
+    is_str(alx_fix_names(p, ALX_FIX_TTL_DEFAULT), "ttl-default", "ttl-default");
+    is_str(alx_fix_names(p, ALX_FIX_TOKEN_TYPE), "token-type", "token-type");
+    is_str(alx_fix_names(p, ALX_FIX_REFRESH_KEPT), "refresh-kept", "refresh-kept");
+    is_str(alx_fix_names(p, ALX_FIX_ERROR_CODE), "error-code", "error-code");
+    is_str(alx_fix_names(p, ALX_FIX_UNUSABLE), "unusable", "unusable");
+    is_str(alx_fix_names(p, 0x07ff),
+           "status,json,content-type,no-store,ttl-type,ttl-floor,ttl-default,"
+           "token-type,refresh-kept,error-code,unusable", "all, in order");
+    ok(alx_fix_names(p, 0x8000) == NULL, "unknown bit ignored");
+    is_str(alx_fix_names(p, 0x8000 | ALX_FIX_STATUS), "status",
+           "unknown bit ignored among known ones");
+}
+
+static alx_answer_t answer_of(alx_answer_kind_e kind, unsigned fixes,
+                              const char *error_out, const char *reason)
+{
+    alx_answer_t a;
+
+    memset(&a, 0, sizeof(a));
+    a.kind = kind;
+    a.fixes = fixes;
+    a.error_out = error_out;
+    a.reason = reason;
+    return a;
+}
+
+static void test_verdict(apr_pool_t *p)
+{
+    alx_answer_t a;
+
+    a = answer_of(ALX_KIND_TOKEN, 0, NULL, NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "ok", "token, no fixes: ok");
+    is_str(alx_answer_verdict(p, &a, 1), "ok", "token, no fixes, report: ok");
+    a = answer_of(ALX_KIND_TOKEN, ALX_FIX_STATUS | ALX_FIX_FORMAT, NULL, NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "rewritten:status,json", "token rewritten");
+    is_str(alx_answer_verdict(p, &a, 1), "would-rewrite:status,json",
+           "token, report mode");
+    a = answer_of(ALX_KIND_ERROR, 0, "invalid_grant", NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "upstream-error:invalid_grant",
+           "error, no fixes");
+    a = answer_of(ALX_KIND_ERROR, ALX_FIX_ERROR_CODE | ALX_FIX_STATUS,
+                  "invalid_grant", NULL);
+    is_str(alx_answer_verdict(p, &a, 0),
+           "upstream-error:invalid_grant,rewritten:status,error-code",
+           "error with fixes");
+    is_str(alx_answer_verdict(p, &a, 1),
+           "upstream-error:invalid_grant,would-rewrite:status,error-code",
+           "error with fixes, report mode");
+    a = answer_of(ALX_KIND_ERROR, 0, NULL, NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "upstream-error:-", "error without code");
+    a = answer_of(ALX_KIND_SERVER_ERROR, 0, NULL, NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "server-error", "server error");
+    a = answer_of(ALX_KIND_UNUSABLE, ALX_FIX_UNUSABLE | ALX_FIX_STATUS, NULL,
+                  "malformed JSON");
+    is_str(alx_answer_verdict(p, &a, 0), "unusable:malformed-JSON",
+           "unusable: spaces become -");
+    is_str(alx_answer_verdict(p, &a, 1), "unusable:malformed-JSON",
+           "unusable, report mode: same word");
+    a = answer_of(ALX_KIND_UNUSABLE, 0, NULL, "neither token nor error");
+    is_str(alx_answer_verdict(p, &a, 0), "unusable:neither-token-nor-error",
+           "unusable: neither");
+    a = answer_of(ALX_KIND_UNUSABLE, 0, NULL, NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "unusable", "unusable without reason");
+    a = answer_of(ALX_KIND_OPAQUE, 0, NULL, "html");
+    is_str(alx_answer_verdict(p, &a, 0), "passthrough:html", "passthrough html");
+    a = answer_of(ALX_KIND_OPAQUE, 0, NULL, "no error code");
+    is_str(alx_answer_verdict(p, &a, 0), "passthrough:no-error-code",
+           "passthrough without error code");
+}
+
+static void test_hint(apr_pool_t *p)
+{
+    const char *all;
+
+    ok(alx_warning_hint(p, 0) == NULL, "no warnings: NULL");
+    ok(alx_warning_hint(p, 0x80) == NULL, "unknown warning: NULL");
+    is_str(alx_warning_hint(p, ALX_WARN_NO_REFRESH), HINT_NO_REFRESH,
+           "no refresh: Google cause and fix");
+    is_str(alx_warning_hint(p, ALX_WARN_TTL_SHORT), HINT_TTL_SHORT,
+           "short TTL: 5 minutes, AlexaLinkMinTTL");
+    is_str(alx_warning_hint(p, ALX_WARN_NO_TTL), HINT_NO_TTL,
+           "no TTL: AlexaLinkDefaultTTL");
+    all = alx_warning_hint(p, ALX_WARN_NO_REFRESH | ALX_WARN_TTL_SHORT
+                              | ALX_WARN_NO_TTL);
+    is_str(all, HINT_NO_REFRESH "; " HINT_TTL_SHORT "; " HINT_NO_TTL,
+           "all three joined with '; '");
+    ok(strstr(all, "access_type=offline") && strstr(all, "prompt=consent")
+       && strstr(all, "revoke"), "the article's Google words");
+}
+
+/* The whole path as the glue runs it: normalize, verdict, line. */
+static void test_together(apr_pool_t *p)
+{
+    alx_answer_in_t in;
+    alx_answer_t a;
+    alx_exchange_t x;
+    const char *line;
+
+    memset(&in, 0, sizeof(in));
+    in.status = 201;
+    in.content_type = "application/x-www-form-urlencoded";
+    in.body = "access_token=AT-SECRET-1&refresh_token=RT-SECRET-2&expires_in=60";
+    in.len = strlen(in.body);
+    in.grant_type = "refresh_token";
+    in.presented_refresh_token = "RT-SECRET-1";
+    in.min_ttl = 600;
+    in.default_ttl = 3600;
+    alx_answer_normalize(p, &in, &a);
+
+    memset(&x, 0, sizeof(x));
+    x.grant_type = in.grant_type;
+    x.client_id = "alexa-skill";
+    x.status_in = in.status;
+    x.status_out = a.status;
+    x.shape_in = a.shape_in;
+    x.shape_out = a.shape_out;
+    x.ttl_in = a.ttl_in;
+    x.ttl_out = a.ttl_out;
+    x.refresh = a.refresh;
+    x.verdict = alx_answer_verdict(p, &a, 0);
+    x.ms = 7;
+    line = alx_exchange_line(p, &x);
+    is_str(line, "grant=refresh_token client=alexa-skill status=201->200 "
+                 "shape=form{access_token:str(11),refresh_token:str(11),"
+                 "expires_in:str(2)}->json{access_token:str(11),"
+                 "refresh_token:str(11),expires_in:int,token_type:str(6)} "
+                 "ttl=60->600 refresh=rotated ms=7 verdict=rewritten:status,json,"
+                 "no-store,ttl-type,ttl-floor,token-type", "rotation, end to end");
+    ok(strstr(line, "SECRET") == NULL, "no token in the line");
+    ok(alx_warning_hint(p, a.warnings) == NULL, "no hint when nothing is wrong");
+}
+
+int main(void)
+{
+    apr_pool_t *p;
+
+    apr_initialize();
+    apr_pool_create(&p, NULL);
+    test_log_safe(p);
+    test_line(p);
+    test_line_hostile(p);
+    test_fix_names(p);
+    test_verdict(p);
+    test_hint(p);
+    test_together(p);
+    apr_pool_destroy(p);
+    apr_terminate();
+    return tap_done();
+}

@@ -1,0 +1,160 @@
+/* Unit tests for the directive value parsers (lib/alx_values.c). */
+#include <apr_general.h>
+#include <apr_pools.h>
+
+#include "alx_values.h"
+#include "tap.h"
+
+#define SENTINEL 4242
+
+static void seconds_ok(const char *arg, apr_int64_t max, apr_int64_t want)
+{
+    apr_int64_t v = SENTINEL;
+
+    is_int(alx_value_seconds(arg, max, &v), 0, "seconds '%s' accepted", arg);
+    is_int(v, want, "seconds '%s' value", arg);
+}
+
+static void seconds_bad(const char *arg, apr_int64_t max)
+{
+    apr_int64_t v = SENTINEL;
+
+    is_int(alx_value_seconds(arg, max, &v), -1, "seconds '%s' (max %lld) "
+           "rejected", arg ? arg : "(null)", (long long)max);
+    is_int(v, SENTINEL, "seconds '%s' leaves *out", arg ? arg : "(null)");
+}
+
+static void test_seconds(void)
+{
+    seconds_ok("0", 100, 0);
+    seconds_ok("100", 100, 100);
+    seconds_ok("007", 100, 7);
+    seconds_ok("9223372036854775807", APR_INT64_MAX, APR_INT64_MAX);
+    seconds_ok("5", 5, 5);
+    seconds_bad("101", 100);
+    seconds_bad("7", 5);
+    seconds_bad("9223372036854775808", APR_INT64_MAX);
+    seconds_bad("99999999999999999999999", APR_INT64_MAX);
+    seconds_bad("", 100);
+    seconds_bad(NULL, 100);
+    seconds_bad("-1", 100);
+    seconds_bad("+1", 100);
+    seconds_bad(" 1", 100);
+    seconds_bad("1 ", 100);
+    seconds_bad("1s", 100);
+    seconds_bad("1.5", 100);
+    seconds_bad("0x10", 100);
+    seconds_bad("1e3", 10000);
+    seconds_bad("0", -1);
+}
+
+static void decimal_ok(const char *arg, apr_interval_time_t want)
+{
+    apr_interval_time_t v = SENTINEL;
+
+    is_int(alx_value_decimal_seconds(arg, &v), 0, "decimal '%s' accepted", arg);
+    is_int(v, want, "decimal '%s' in microseconds", arg);
+}
+
+static void decimal_bad(const char *arg)
+{
+    apr_interval_time_t v = SENTINEL;
+
+    is_int(alx_value_decimal_seconds(arg, &v), -1, "decimal '%s' rejected",
+           arg ? arg : "(null)");
+    is_int(v, SENTINEL, "decimal '%s' leaves *out", arg ? arg : "(null)");
+}
+
+static void test_decimal_seconds(void)
+{
+    decimal_ok("4.5", 4500000);
+    decimal_ok("10", 10000000);
+    decimal_ok("0.25", 250000);
+    decimal_ok("0.001", 1000);
+    decimal_ok("1.250", 1250000);
+    decimal_ok("3600", 3600000000LL);
+    decimal_ok("3600.000", 3600000000LL);
+    decimal_ok("0003.5", 3500000);
+    decimal_bad("0");
+    decimal_bad("0.0");
+    decimal_bad("0.000");
+    decimal_bad("0.0001");
+    decimal_bad("1.2345");
+    decimal_bad("3600.001");
+    decimal_bad("3601");
+    decimal_bad("99999999999999999999");
+    decimal_bad("1e3");
+    decimal_bad(".5");
+    decimal_bad("5.");
+    decimal_bad("-1");
+    decimal_bad("+1");
+    decimal_bad("1..5");
+    decimal_bad("1.5.");
+    decimal_bad("1,5");
+    decimal_bad(" 1");
+    decimal_bad("1 ");
+    decimal_bad("");
+    decimal_bad(NULL);
+}
+
+static void size_ok(const char *arg, apr_off_t want)
+{
+    apr_off_t v = SENTINEL;
+
+    is_int(alx_value_size(arg, &v), 0, "size '%s' accepted", arg);
+    is_int(v, want, "size '%s' in bytes", arg);
+}
+
+static void size_bad(const char *arg)
+{
+    apr_off_t v = SENTINEL;
+
+    is_int(alx_value_size(arg, &v), -1, "size '%s' rejected",
+           arg ? arg : "(null)");
+    is_int(v, SENTINEL, "size '%s' leaves *out", arg ? arg : "(null)");
+}
+
+static void test_size(void)
+{
+    size_ok("1", 1);
+    size_ok("65536", 65536);
+    size_ok("64k", 65536);
+    size_ok("64K", 65536);
+    size_ok("1m", 1048576);
+    size_ok("1M", 1048576);
+    size_ok("64M", 67108864);
+    size_ok("65536k", 67108864);
+    size_ok("67108864", 67108864);
+    size_bad("67108865");
+    size_bad("65537k");
+    size_bad("65M");
+    size_bad("1g");
+    size_bad("0");
+    size_bad("0k");
+    size_bad("-1");
+    size_bad("+1");
+    size_bad("99999999999999999999");
+    size_bad("18014398509481984k");
+    size_bad("12x");
+    size_bad("12kb");
+    size_bad("k");
+    size_bad("1.5m");
+    size_bad(" 1");
+    size_bad("1 ");
+    size_bad("");
+    size_bad(NULL);
+}
+
+int main(void)
+{
+    apr_pool_t *pool;
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    test_seconds();
+    test_decimal_seconds();
+    test_size();
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return tap_done();
+}
