@@ -1,0 +1,42 @@
+// A deliberately Alexa-unfriendly "legacy" OAuth token endpoint, for the demo
+// and the benchmark: it wants client credentials in the body, answers
+// form-encoded with 201, a string TTL of 60 s, no token_type, and a refresh
+// answer without refresh_token. Usage: node legacy-oauth-server.mjs [port]
+import http from 'node:http';
+import crypto from 'node:crypto';
+
+const CLIENT_ID = 'alexa-skill';
+const CLIENT_SECRET = 'demo-secret';
+const port = Number(process.argv[2] || 9000);
+
+function answer(res, status, fields) {
+  const body = new URLSearchParams(fields).toString();
+  res.writeHead(status, { 'Content-Type': 'application/x-www-form-urlencoded' });
+  res.end(body);
+}
+
+http.createServer((req, res) => {
+  let body = '';
+  req.on('data', (d) => { body += d; });
+  req.on('end', () => {
+    if (req.method !== 'POST' || !req.url.startsWith('/oauth/token')) {
+      res.writeHead(404, { 'Content-Type': 'text/html' });
+      return res.end('<html><body><h1>Not Found</h1></body></html>');
+    }
+    const form = new URLSearchParams(body);
+    if (form.get('client_id') !== CLIENT_ID || form.get('client_secret') !== CLIENT_SECRET)
+      return answer(res, 200, { error: 'incorrect_client_credentials',
+        error_description: 'The client_id and/or client_secret passed are incorrect.' });
+    const token = crypto.randomBytes(20).toString('hex');
+    if (form.get('grant_type') === 'authorization_code') {
+      if (form.get('code') !== 'demo-code')
+        return answer(res, 200, { error: 'bad_verification_code',
+          error_description: 'The code passed is incorrect or expired.' });
+      return answer(res, 201, { access_token: token, expires_in: '60', scope: 'profile',
+        refresh_token: crypto.randomBytes(20).toString('hex') });
+    }
+    if (form.get('grant_type') === 'refresh_token')
+      return answer(res, 201, { access_token: token, expires_in: '60', scope: 'profile' });
+    return answer(res, 200, { error: 'unsupported_grant_type' });
+  });
+}).listen(port, '127.0.0.1', () => console.log(`LISTENING ${port}`));

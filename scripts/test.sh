@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The whole test suite: setup, unit tests (plain and ASan/UBSan), a fuzz
+# smoke run of every parser, and the end-to-end suite against the real
+# Debian apache2 under the event and prefork MPMs and with the ASan module.
+# Run as root. ALX_FUZZ_SECONDS (default 10) sets each fuzzer's run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+logdir=$root/build/test-logs
+passed=0
+failed=0
+
+count_node() {   # adds node --test's "# pass N" / "# fail N" to the totals
+  local p f
+  p=$(grep -E '^# pass [0-9]+' "$1" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# fail [0-9]+' "$1" | tail -1 | awk '{print $3}')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+}
+
+count_make_check() {   # automake's "# PASS: N" / "# FAIL: N"
+  local p f
+  p=$(grep -E '^# PASS: +[0-9]+' "$1" | tail -1 | awk '{print $3}')
+  f=$(grep -E '^# (FAIL|ERROR): +[0-9]+' "$1" | awk '{s+=$3} END {print s+0}')
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+}
+
+step() { printf '\n==== %s\n' "$*"; }
+
+bash scripts/setup.sh
+mkdir -p "$logdir"
+
+step "unit tests (gcc -Wall -Wextra -Werror)"
+if ! make -C build -j2 check > "$logdir/unit.log" 2>&1; then
+  cat "$logdir/unit.log"; cat build/test-suite.log 2>/dev/null || true; count_make_check "$logdir/unit.log"
+  echo "tests: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit 1
+fi
+grep -E '^(PASS|FAIL|ERROR|# )' "$logdir/unit.log" || true
+count_make_check "$logdir/unit.log"
+
+step "unit tests under ASan/UBSan"
+mkdir -p build-asan
+[ -f build-asan/Makefile ] || (cd build-asan && ../configure --enable-sanitizers --enable-werror >/dev/null)
+if ! ASAN_OPTIONS=detect_leaks=1 make -C build-asan -j2 all check > "$logdir/unit-asan.log" 2>&1; then
+  cat "$logdir/unit-asan.log"; cat build-asan/test-suite.log 2>/dev/null || true
+  echo "tests: $passed passed, 1 failed"; exit 1
+fi
+grep -E '^# (PASS|FAIL|ERROR)' "$logdir/unit-asan.log" || true
+count_make_check "$logdir/unit-asan.log"
+
+step "fuzz smoke (${ALX_FUZZ_SECONDS:-10} s per target)"
+if make -C fuzz run FUZZ_SECONDS="${ALX_FUZZ_SECONDS:-10}" > "$logdir/fuzz.log" 2>&1; then
+  grep '^fuzz:' "$logdir/fuzz.log"
+  passed=$((passed + $(grep -c 'number_of_executed_units' "$logdir/fuzz.log")))
+else
+  cat "$logdir/fuzz.log"; failed=$((failed + 1))
+fi
+
+run_e2e() {   # name, then env assignments
+  local name=$1; shift
+  step "end to end: $name"
+  if env "$@" node --test --test-concurrency=1 t/e2e/ > "$logdir/e2e-$name.log" 2>&1; then
+    tail -n 9 "$logdir/e2e-$name.log"
+  else
+    grep -vE '^# Subtest|^ok ' "$logdir/e2e-$name.log" | tail -n 150
+  fi
+  count_node "$logdir/e2e-$name.log"
+  grep -qE '^# fail 0$' "$logdir/e2e-$name.log" || failed=$((failed > 0 ? failed : 1))
+}
+
+run_e2e event ALX_MPM=event
+run_e2e prefork ALX_MPM=prefork
+run_e2e asan ALX_MPM=event ALX_MODULE="$root/build-asan/.libs/mod_alexalink.so" \
+  ALX_PRELOAD="$(gcc -print-file-name=libasan.so)"
+
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
