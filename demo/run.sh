@@ -42,12 +42,12 @@ req=(-s -u alexa-skill:demo-secret
      -d 'grant_type=authorization_code&code=demo-code&redirect_uri=https%3A%2F%2Fpitangui.amazon.com%2Fapi%2Fskill%2Flink%2FM2DEMO')
 echo
 echo "== what Alexa would get from the legacy server (through a plain ProxyPass):"
-echo "\$ curl -i ${req[*]} http://127.0.0.1:8080/plain/token"
+printf '$ curl -i'; printf ' %q' "${req[@]}"; echo " http://127.0.0.1:8080/plain/token"
 curl -i "${req[@]}" http://127.0.0.1:8080/plain/token | tr -d '\r' | grep -vE '^(Date|Server):'
 echo
 echo
 echo "== the same request through mod_alexalink:"
-echo "\$ curl -i ${req[*]} http://127.0.0.1:8080/oauth/token"
+printf '$ curl -i'; printf ' %q' "${req[@]}"; echo " http://127.0.0.1:8080/oauth/token"
 curl -i "${req[@]}" http://127.0.0.1:8080/oauth/token | tr -d '\r' | grep -vE '^(Date|Server):'
 echo
 echo

@@ -37,6 +37,10 @@ fi
 grep -E '^(PASS|FAIL|ERROR|# )' "$logdir/unit.log" || true
 count_make_check "$logdir/unit.log"
 
+step "source checks (log tags, documented directives)"
+if node --test t/static/ > "$logdir/static.log" 2>&1; then tail -n 8 "$logdir/static.log" | head -3; else cat "$logdir/static.log"; fi
+count_node "$logdir/static.log"
+
 step "unit tests under ASan/UBSan"
 mkdir -p build-asan
 [ -f build-asan/Makefile ] || (cd build-asan && ../configure --enable-sanitizers --enable-werror >/dev/null)

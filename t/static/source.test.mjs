@@ -1,0 +1,74 @@
+// Checks on the source itself: every log call has its own ALX tag, and every
+// directive the module declares is documented in README.md.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const read = (p) => readFileSync(join(root, p), 'utf8');
+const cFiles = ['mod_alexalink.c',
+  ...readdirSync(join(root, 'lib')).filter((f) => f.endsWith('.c')).map((f) => `lib/${f}`)];
+
+// Each ap_log_*error( ... ) call, up to its closing ");".
+function logCalls(src) {
+  return [...src.matchAll(/ap_log_[a-z]*error\s*\(([\s\S]*?)\);/g)].map((m) => m[1]);
+}
+
+test('every log call carries exactly one ALX tag', () => {
+  let calls = 0;
+  for (const f of cFiles) {
+    for (const call of logCalls(read(f))) {
+      calls++;
+      const tags = call.match(/ALX\d{4}/g) || [];
+      assert.equal(tags.length, 1, `${f}: log call without exactly one tag: ${call.slice(0, 80)}`);
+    }
+  }
+  assert.ok(calls >= 4, `found ${calls} log calls`);
+});
+
+test('no ALX tag is used at two call sites', () => {
+  const seen = new Map();
+  for (const f of cFiles) {
+    for (const call of logCalls(read(f))) {
+      const tag = call.match(/ALX\d{4}/)[0];
+      assert.ok(!seen.has(tag), `${tag} used in ${seen.get(tag)} and ${f}`);
+      seen.set(tag, f);
+    }
+  }
+});
+
+test('every tag is listed in README.md', () => {
+  const readme = read('README.md');
+  for (const f of cFiles) {
+    for (const call of logCalls(read(f))) {
+      const tag = call.match(/ALX\d{4}/)[0];
+      assert.ok(readme.includes(`\`${tag}\``), `${tag} missing from README.md`);
+    }
+  }
+});
+
+test('every directive is documented in README.md and conf/alexalink.conf', () => {
+  const src = read('mod_alexalink.c');
+  const names = [...src.matchAll(/AP_INIT_[A-Z0-9]+\("([A-Za-z]+)"/g)].map((m) => m[1]);
+  assert.ok(names.length >= 8, `found ${names.length} directives`);
+  const readme = read('README.md');
+  const conf = read('conf/alexalink.conf');
+  for (const n of names) {
+    assert.match(readme, new RegExp(`\\| \`${n}[ \`]`), `${n} missing from README's table`);
+    assert.ok(conf.includes(n), `${n} missing from conf/alexalink.conf`);
+  }
+});
+
+test('every config field is initialised and merged', () => {
+  const src = read('mod_alexalink.c');
+  const struct = src.match(/typedef struct \{([\s\S]*?)\} alx_dir_conf;/)[1];
+  const fields = [...struct.matchAll(/(\w+);/g)].map((m) => m[1]);
+  const create = src.match(/create_dir_conf[\s\S]*?return c;/)[0];
+  const merge = src.match(/merge_dir_conf[\s\S]*?return c;/)[0];
+  for (const f of fields) {
+    assert.match(create, new RegExp(`\\b${f}\\b`), `${f} not initialised`);
+    assert.match(merge, new RegExp(`ALX_MERGE\\(${f}\\)`), `${f} not merged`);
+  }
+});
