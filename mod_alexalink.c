@@ -460,9 +460,9 @@ static int reject_handler(request_rec *r)
 
     if (!x || !x->rejected)
         return DECLINED;
-    /* The body may be unread (oversize); drain it so the connection stays
-     * usable, or close it when that fails. */
-    if (ap_discard_request_body(r) != OK)
+    /* An oversize body is not worth reading: close instead (lingering
+     * close still lets the client read this answer). */
+    if (!strcmp(x->req.reason, "oversize") || ap_discard_request_body(r) != OK)
         r->connection->keepalive = AP_CONN_CLOSE;
     r->status = x->req.status;
     set_json_headers(r);

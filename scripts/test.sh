@@ -44,7 +44,7 @@ count_node "$logdir/static.log"
 step "unit tests under ASan/UBSan"
 mkdir -p build-asan
 [ -f build-asan/Makefile ] || (cd build-asan && ../configure --enable-sanitizers --enable-werror >/dev/null)
-if ! ASAN_OPTIONS=detect_leaks=1 make -C build-asan -j2 all check > "$logdir/unit-asan.log" 2>&1; then
+if ! ASAN_OPTIONS=detect_leaks=1 make -C build-asan -j2 all > "$logdir/asan-build.log" 2>&1 || ! ASAN_OPTIONS=detect_leaks=1 make -C build-asan -j2 check > "$logdir/unit-asan.log" 2>&1; then
   cat "$logdir/unit-asan.log"; cat build-asan/test-suite.log 2>/dev/null || true
   echo "tests: $passed passed, 1 failed"; exit 1
 fi
