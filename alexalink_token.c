@@ -1,0 +1,524 @@
+/* The token endpoint (AlexaLink token): request-side checks and client-auth
+ * conversion before mod_proxy, the answer rewrite in an output filter, the
+ * exchange log line. */
+
+#include "mod_alexalink.h"
+#include "alx_exchange.h"
+#include "alx_shape.h"
+
+typedef struct {
+    const char *data;
+    apr_size_t len;
+    apr_size_t pos;
+    int read_on;    /* after the kept bytes, read on from the connection */
+} alx_body_ctx;
+
+typedef struct {
+    apr_bucket_brigade *bb;
+    apr_off_t len;
+} alx_token_ctx;
+
+/* ---- request side ----------------------------------------------------- */
+
+alx_exchange_rec *alx_exchange_get(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &alexalink_module);
+}
+
+static apr_int64_t elapsed_ms(request_rec *r)
+{
+    return apr_time_as_msec(apr_time_now() - r->request_time);
+}
+
+/* Reads the whole request body, up to max bytes. APR_ENOSPC when larger,
+ * with *data and *len holding what was read (report mode replays it). */
+static apr_status_t read_body(request_rec *r, apr_off_t max,
+                              const char **data, apr_size_t *len)
+{
+    apr_bucket_brigade *bb, *kept;
+    apr_off_t total = 0, got;
+    int seen_eos = 0;
+    apr_status_t rv, over = APR_SUCCESS;
+
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    kept = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!seen_eos) {
+        rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                            APR_BLOCK_READ, HUGE_STRING_LEN);
+        if (rv != APR_SUCCESS)
+            return rv;
+        seen_eos = !APR_BRIGADE_EMPTY(bb)
+                   && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
+        rv = apr_brigade_length(bb, 1, &got);
+        if (rv != APR_SUCCESS)
+            return rv;
+        total += got;
+        if (seen_eos)
+            apr_bucket_delete(APR_BRIGADE_LAST(bb));
+        rv = ap_save_brigade(NULL, &kept, &bb, r->pool);
+        if (rv != APR_SUCCESS)
+            return rv;
+        apr_brigade_cleanup(bb);
+        if (total > max) {
+            over = APR_ENOSPC;
+            break;
+        }
+    }
+    rv = apr_brigade_pflatten(kept, (char **)data, len, r->pool);
+    return rv != APR_SUCCESS ? rv : over;
+}
+
+static void reject(alx_exchange_rec *x, int status,
+                   const char *error, const char *description,
+                   const char *reason)
+{
+    x->req.status = status;
+    x->req.error = error;
+    x->req.error_description = description;
+    x->req.reason = reason;
+}
+
+/* Installs the kept body as what mod_proxy (or any handler) will read.
+ * With read_on, the rest of an oversize body follows from the connection
+ * and the request's own framing headers stay as they are. */
+static void replay_body(request_rec *r, const char *data, apr_size_t len,
+                        int read_on)
+{
+    alx_body_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+
+    ctx->data = data;
+    ctx->len = len;
+    ctx->read_on = read_on;
+    if (!read_on) {
+        apr_table_unset(r->headers_in, "Transfer-Encoding");
+        apr_table_setn(r->headers_in, "Content-Length",
+                       apr_off_t_toa(r->pool, (apr_off_t)len));
+    }
+    ap_add_input_filter(ALX_FILTER_BODY, ctx, r, r->connection);
+}
+
+int alx_token_fixups(request_rec *r)
+{
+    const alx_dir_conf *conf;
+    alx_exchange_rec *x;
+    const char *cl, *body = "";
+    apr_size_t len = 0;
+    apr_status_t rv = APR_SUCCESS;
+    int report;
+
+    if (r->main || r->prev || r->method_number != M_POST)
+        return DECLINED;
+    conf = ap_get_module_config(r->per_dir_config, &alexalink_module);
+    if (alx_conf_role(conf) != ALX_ROLE_TOKEN)
+        return DECLINED;
+
+    report = alx_conf_report(conf);
+    x = apr_pcalloc(r->pool, sizeof(*x));
+    x->conf = conf;
+    ap_set_module_config(r->request_config, &alexalink_module, x);
+
+    cl = apr_table_get(r->headers_in, "Content-Length");
+    if (cl && apr_atoi64(cl) > alx_conf_max_body(conf)) {
+        reject(x, HTTP_BAD_REQUEST, "invalid_request",
+               "request body larger than the server accepts", "oversize");
+    }
+    else {
+        rv = read_body(r, alx_conf_max_body(conf), &body, &len);
+        if (rv == APR_ENOSPC) {
+            reject(x, HTTP_BAD_REQUEST, "invalid_request",
+                   "request body larger than the server accepts", "oversize");
+        }
+        else if (rv != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
+                          "ALX0112: reading the token request body failed");
+            return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        }
+        else {
+            alx_token_request_prepare(r->pool,
+                    apr_table_get(r->headers_in, "Content-Type"), body, len,
+                    apr_table_get(r->headers_in, "Authorization"),
+                    report ? ALX_AUTH_AS_IS : alx_conf_client_auth(conf), &x->req);
+        }
+    }
+
+    if (x->req.status) {
+        ap_log_rerror(APLOG_MARK, report ? APLOG_WARNING : APLOG_NOTICE, 0, r,
+                      "ALX0110: token request %s (%s): %d %s: %s",
+                      report ? "would be rejected" : "rejected",
+                      x->req.reason, x->req.status, x->req.error,
+                      x->req.error_description);
+        if (!report) {
+            x->answer_status = x->req.status;
+            x->answer_json = alx_error_json(r->pool, x->req.error,
+                                            x->req.error_description);
+            x->answer_verdict = apr_pstrcat(r->pool, "rejected:",
+                                            x->req.reason, NULL);
+            return DECLINED;
+        }
+    }
+    if (rv == APR_ENOSPC || (x->req.reason && !strcmp(x->req.reason,
+                                                       "oversize"))) {
+        replay_body(r, body, len, 1);   /* report mode: pass it all on */
+        return DECLINED;
+    }
+
+    if (!report) {
+        if (x->req.changed) {
+            body = x->req.body;
+            len = x->req.body_len;
+            if (x->req.authorization)
+                apr_table_setn(r->headers_in, "Authorization",
+                               x->req.authorization);
+            else
+                apr_table_unset(r->headers_in, "Authorization");
+        }
+        apr_table_setn(r->headers_in, "Accept", "application/json");
+        apr_table_setn(r->headers_in, "Accept-Encoding", "identity");
+    }
+    if (alx_grace_before_proxy(r, x, &body, &len) == DONE)
+        return DECLINED;   /* alx_token_handler answers */
+    replay_body(r, body, len, 0);
+    return DECLINED;
+}
+
+/* Serves the kept (maybe rewritten) body, then EOS. */
+apr_status_t alx_token_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                   ap_input_mode_t mode,
+                                   apr_read_type_e block, apr_off_t readbytes)
+{
+    alx_body_ctx *ctx = f->ctx;
+    apr_size_t n;
+
+    if (mode != AP_MODE_READBYTES && mode != AP_MODE_SPECULATIVE
+        && mode != AP_MODE_EXHAUSTIVE)
+        return APR_ENOTIMPL;
+    if (ctx->pos == ctx->len && ctx->read_on)
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    n = ctx->len - ctx->pos;
+    if (mode != AP_MODE_EXHAUSTIVE && readbytes >= 0
+        && (apr_off_t)n > readbytes)
+        n = (apr_size_t)readbytes;
+    if (n > 0)
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_pool_create(ctx->data
+                                + ctx->pos, n, f->r->pool, bb->bucket_alloc));
+    if (mode != AP_MODE_SPECULATIVE)
+        ctx->pos += n;
+    if (ctx->pos == ctx->len && !ctx->read_on && mode != AP_MODE_SPECULATIVE)
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    return APR_SUCCESS;
+}
+
+void alx_set_json_headers(request_rec *r)
+{
+    apr_table_unset(r->err_headers_out, "Cache-Control");
+    apr_table_unset(r->err_headers_out, "Pragma");
+    apr_table_unset(r->headers_out, "Content-Encoding");
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    apr_table_setn(r->headers_out, "Pragma", "no-cache");
+    ap_set_content_type(r, ALX_JSON_TYPE);
+}
+
+/* Answers a rejected token request with its RFC 6749 error JSON. */
+int alx_token_handler(request_rec *r)
+{
+    alx_exchange_rec *x = alx_exchange_get(r);
+    apr_size_t len;
+
+    if (!x || !x->answer_json)
+        return DECLINED;
+    /* An oversize body is not worth reading: close instead (lingering
+     * close still lets the client read this answer). */
+    if ((x->req.reason && !strcmp(x->req.reason, "oversize"))
+        || ap_discard_request_body(r) != OK)
+        r->connection->keepalive = AP_CONN_CLOSE;
+    r->status = x->answer_status;
+    alx_set_json_headers(r);
+    if (x->answer_status == HTTP_SERVICE_UNAVAILABLE)
+        apr_table_setn(r->headers_out, "Retry-After", "1");
+    if (x->answer_status == HTTP_UNAUTHORIZED)
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       "Basic realm=\"token\"");
+    len = strlen(x->answer_json);
+    ap_set_content_length(r, len);
+    ap_rwrite(x->answer_json, (int)len, r);
+    return OK;
+}
+
+/* ---- response side ---------------------------------------------------- */
+
+static const char *header_out(request_rec *r, const char *name)
+{
+    const char *v = apr_table_get(r->headers_out, name);
+
+    return v ? v : apr_table_get(r->err_headers_out, name);
+}
+
+/* Lets the answer through as it is, for a reason that goes in the log. */
+static apr_status_t pass_through(ap_filter_t *f, alx_exchange_rec *x,
+                                 const char *kind, apr_off_t len,
+                                 const char *reason,
+                                 apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+
+    x->answered = 1;
+    x->status_in = r->status;
+    x->answer.kind = ALX_KIND_OPAQUE;
+    x->answer.status = r->status;
+    x->answer.shape_in = x->answer.shape_out = alx_shape_opaque(r->pool,
+                                                               kind, len);
+    x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
+    x->verdict = apr_pstrcat(r->pool, "passthrough:", reason, NULL);
+    x->ms = elapsed_ms(r);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
+                                alx_token_ctx *ctx)
+{
+    request_rec *r = f->r;
+    const alx_dir_conf *conf = x->conf;
+    alx_answer_in_t in = {0};
+    apr_bucket_brigade *out;
+    char *body;
+    apr_size_t len;
+    apr_status_t rv;
+    int report = alx_conf_report(conf);
+
+    rv = apr_brigade_pflatten(ctx->bb, &body, &len, r->pool);
+    if (rv != APR_SUCCESS)
+        return rv;
+    in.status = r->status;
+    in.content_type = r->content_type;
+    in.cache_control = header_out(r, "Cache-Control");
+    in.body = body;
+    in.len = len;
+    in.grant_type = x->req.grant_type;
+    in.presented_refresh_token = x->grace.sent_token ? x->grace.sent_token
+                                                     : x->req.refresh_token;
+    in.min_ttl = alx_conf_min_ttl(conf);
+    in.default_ttl = alx_conf_default_ttl(conf);
+    in.keep_refresh_token = alx_conf_keep_refresh(conf);
+    alx_answer_normalize(r->pool, &in, &x->answer);
+    alx_grace_after_answer(r, x);
+
+    x->answered = 1;
+    x->status_in = r->status;
+    x->verdict = alx_answer_verdict(r->pool, &x->answer, report);
+    x->ms = elapsed_ms(r);
+    ap_remove_output_filter(f);
+
+    if (report || !x->answer.body) {
+        APR_BRIGADE_INSERT_TAIL(ctx->bb,
+                                apr_bucket_eos_create(ctx->bb->bucket_alloc));
+        return ap_pass_brigade(f->next, ctx->bb);
+    }
+
+    apr_brigade_cleanup(ctx->bb);
+    r->status = x->answer.status;
+    r->status_line = NULL;
+    alx_set_json_headers(r);
+    if (r->status == HTTP_UNAUTHORIZED && !header_out(r, "WWW-Authenticate")
+        && x->req.auth_in && !strcmp(x->req.auth_in, "basic"))
+        apr_table_setn(r->headers_out, "WWW-Authenticate",
+                       "Basic realm=\"token\"");
+    ap_set_content_length(r, x->answer.len);
+    out = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(out, apr_bucket_pool_create(x->answer.body,
+                            x->answer.len, r->pool, out->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(out, apr_bucket_eos_create(out->bucket_alloc));
+    return ap_pass_brigade(f->next, out);
+}
+
+/* Decides once, on the first call, whether the answer can be buffered. */
+static apr_status_t token_out_start(ap_filter_t *f, alx_exchange_rec *x,
+                                    apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    const char *enc = header_out(r, "Content-Encoding");
+    const char *cl = header_out(r, "Content-Length");
+    apr_off_t max = alx_conf_max_body(x->conf);
+    alx_token_ctx *ctx;
+
+    if (enc && strcasecmp(enc, "identity"))
+        return pass_through(f, x, alx_log_safe(r->pool, enc, 16),
+                            cl ? apr_atoi64(cl) : 0, "compressed", bb);
+    if (cl && apr_atoi64(cl) > max)
+        return pass_through(f, x, "oversize", apr_atoi64(cl), "oversize", bb);
+    f->ctx = ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    ctx->bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    return APR_SUCCESS;
+}
+
+/* Buffers the whole upstream answer (FLUSH dropped meanwhile), then sends
+ * what alx_answer_normalize makes of it. Over AlexaLinkMaxBody, everything
+ * goes on unchanged. */
+apr_status_t alx_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    alx_exchange_rec *x = alx_exchange_get(r);
+    alx_token_ctx *ctx;
+    apr_bucket *e;
+    const char *data;
+    apr_size_t n;
+    apr_status_t rv;
+
+    if (!x || x->answered) {
+        ap_remove_output_filter(f);
+        return ap_pass_brigade(f->next, bb);
+    }
+    if (!f->ctx) {
+        rv = token_out_start(f, x, bb);
+        if (rv != APR_SUCCESS || !f->ctx)
+            return rv;
+    }
+    ctx = f->ctx;
+    while (!APR_BRIGADE_EMPTY(bb)) {
+        e = APR_BRIGADE_FIRST(bb);
+        if (APR_BUCKET_IS_EOS(e)) {
+            apr_bucket_delete(e);
+            return send_answer(f, x, ctx);
+        }
+        if (APR_BUCKET_IS_FLUSH(e)) {
+            apr_bucket_delete(e);
+            continue;
+        }
+        if (!APR_BUCKET_IS_METADATA(e)) {
+            rv = apr_bucket_read(e, &data, &n, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS)
+                return rv;
+            ctx->len += n;
+        }
+        rv = apr_bucket_setaside(e, r->pool);
+        if (rv != APR_SUCCESS && rv != APR_ENOTIMPL)
+            return rv;
+        APR_BUCKET_REMOVE(e);
+        APR_BRIGADE_INSERT_TAIL(ctx->bb, e);
+        if (ctx->len > alx_conf_max_body(x->conf)) {
+            APR_BRIGADE_CONCAT(ctx->bb, bb);
+            return pass_through(f, x, "oversize", ctx->len, "oversize",
+                                ctx->bb);
+        }
+    }
+    return APR_SUCCESS;
+}
+
+void alx_token_insert_filter(request_rec *r)
+{
+    alx_exchange_rec *x = alx_exchange_get(r);
+
+    if (x && !x->answer_json && !x->answered)
+        ap_add_output_filter(ALX_FILTER_TOKEN, NULL, r, r->connection);
+}
+
+/* ---- the exchange log line and request notes -------------------------- */
+
+/* Shapes and TTL of an answer the module gave itself (a replay). */
+static void describe_own_answer(request_rec *r, alx_exchange_rec *x)
+{
+    json_t *obj = NULL;
+    const char *reason;
+
+    x->status_in = 0;
+    x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
+    if (alx_answer_parse_body(r->pool, "application/json", x->answer_json,
+                              strlen(x->answer_json), &obj, &reason)
+        == ALX_BODY_JSON && json_is_object(obj)) {
+        x->answer.shape_out = alx_shape_json(r->pool, obj);
+        if (json_is_integer(json_object_get(obj, "expires_in")))
+            x->answer.ttl_out = json_integer_value(json_object_get(obj,
+                                                   "expires_in"));
+    }
+    if (x->answer_status == HTTP_OK)
+        x->answer.refresh = "replayed";
+}
+
+static int exchange_level(const alx_exchange_rec *x, int over_budget)
+{
+    const alx_answer_t *a = &x->answer;
+
+    if (x->answer_json)
+        return x->answer_status == HTTP_OK && !over_budget ? APLOG_NOTICE
+                                                           : APLOG_WARNING;
+    if (a->warnings || over_budget || a->kind == ALX_KIND_UNUSABLE
+        || a->kind == ALX_KIND_SERVER_ERROR || a->kind == ALX_KIND_OPAQUE
+        || (alx_conf_report(x->conf) && a->fixes))
+        return APLOG_WARNING;
+    return a->fixes ? APLOG_NOTICE : APLOG_INFO;
+}
+
+static void set_notes(request_rec *r, const alx_exchange_rec *x)
+{
+    apr_table_t *n = r->notes;
+
+    apr_table_setn(n, "alexalink-grant",
+                   alx_log_safe(r->pool, x->req.grant_type, 32));
+    apr_table_setn(n, "alexalink-shape-in",
+                   x->answer.shape_in ? x->answer.shape_in : "-");
+    apr_table_setn(n, "alexalink-shape-out",
+                   x->answer.shape_out ? x->answer.shape_out : "-");
+    apr_table_setn(n, "alexalink-verdict", x->verdict ? x->verdict : "-");
+    apr_table_setn(n, "alexalink-ms", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                                   x->ms));
+    apr_table_setn(n, "alexalink-refresh",
+                   x->answer.refresh ? x->answer.refresh : "-");
+}
+
+int alx_token_log(request_rec *r)
+{
+    alx_exchange_rec *x = alx_exchange_get(r);
+    alx_exchange_t line = {0};
+    apr_int64_t budget_ms;
+    const char *hint;
+    int over;
+
+    if (!x)
+        return DECLINED;
+    alx_grace_release(r, x);
+    if (x->answer_json) {
+        x->verdict = x->answer_verdict;
+        x->ms = elapsed_ms(r);
+        if (x->answer_status != HTTP_OK
+            && x->answer_status != HTTP_SERVICE_UNAVAILABLE) {
+            set_notes(r, x);   /* a rejection: ALX0110 said it all */
+            return DECLINED;
+        }
+        describe_own_answer(r, x);
+    }
+    else if (!x->answered) {   /* the filter never ran: no body at all */
+        x->status_in = r->status;
+        x->answer.kind = ALX_KIND_OPAQUE;
+        x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
+        x->verdict = "passthrough:no-body";
+        x->ms = elapsed_ms(r);
+    }
+    set_notes(r, x);
+
+    budget_ms = apr_time_as_msec(alx_conf_time_budget(x->conf));
+    over = x->ms > budget_ms;
+    line.grant_type = x->req.grant_type;
+    line.client_id = x->req.client_id;
+    line.status_in = x->status_in;
+    line.status_out = r->status;
+    line.shape_in = x->answer.shape_in;
+    line.shape_out = x->answer.shape_out;
+    line.ttl_in = x->answer.ttl_in;
+    line.ttl_out = x->answer.ttl_out;
+    line.refresh = x->answer.refresh;
+    line.verdict = x->verdict;
+    line.ms = x->ms;
+    hint = alx_warning_hint(r->pool, x->answer.warnings);
+    ap_log_rerror(APLOG_MARK, exchange_level(x, over), 0, r,
+                  "ALX0100: token exchange %s%s%s%s",
+                  alx_exchange_line(r->pool, &line),
+                  hint ? " hint=\"" : "", hint ? hint : "", hint ? "\"" : "");
+    if (over)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "ALX0101: token answer took %" APR_INT64_T_FMT " ms, "
+                      "over AlexaLinkTimeBudget (%" APR_INT64_T_FMT " ms): "
+                      "Alexa gives up after 4.5 s; speed up the upstream",
+                      x->ms, budget_ms);
+    return DECLINED;
+}
+

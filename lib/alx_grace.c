@@ -1,0 +1,427 @@
+/* Refresh grace records: derivation, AES-256-GCM sealing, and what to do
+ * when a rotated refresh token comes back (SPEC "Refresh grace"). */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "alx_grace.h"
+
+#define GRACE_MAGIC "ALXG"
+#define GRACE_MAGIC_LEN 4
+#define GRACE_VERSION 0x01
+#define GRACE_NONCE_LEN 12
+#define GRACE_TAG_LEN 16
+#define GRACE_HEAD_LEN (GRACE_MAGIC_LEN + 1 + GRACE_NONCE_LEN)
+
+/* Plaintext: flags(1) claim(8) issued(8) upstream_ttl(8) sent_ttl(8)
+ * replays(4) body_len(4) body, integers big-endian. */
+#define GRACE_PLAIN_FIXED (1 + 8 + 8 + 8 + 8 + 4 + 4)
+#define GRACE_FLAG_PENDING 0x01
+#define GRACE_OVERHEAD (GRACE_HEAD_LEN + GRACE_PLAIN_FIXED + GRACE_TAG_LEN)
+/* EVP lengths are int and outlen is unsigned int. */
+#define GRACE_BODY_MAX ((apr_size_t)INT_MAX - GRACE_OVERHEAD)
+
+#define GRACE_ID_LABEL "alexalink grace id v1"
+#define GRACE_KEY_LABEL "alexalink grace key v1"
+
+/* ---- jansson values owned by the pool ---- */
+
+static apr_status_t json_release(void *data)
+{
+    json_decref((json_t *)data);
+    return APR_SUCCESS;
+}
+
+static json_t *json_own(apr_pool_t *p, json_t *v)
+{
+    if (v)
+        apr_pool_cleanup_register(p, v, json_release, apr_pool_cleanup_null);
+    return v;
+}
+
+/* The recorded body as a JSON object, or NULL. */
+static json_t *body_object(apr_pool_t *p, const alx_grace_record_t *rec)
+{
+    json_error_t err;
+    json_t *v;
+
+    if (!rec || !rec->body)
+        return NULL;
+    v = json_own(p, json_loadb(rec->body, rec->len, JSON_ALLOW_NUL, &err));
+    return json_is_object(v) ? v : NULL;
+}
+
+/* ---- big-endian integers ---- */
+
+static void put_u32(unsigned char *b, apr_uint32_t v)
+{
+    b[0] = (unsigned char)(v >> 24);
+    b[1] = (unsigned char)(v >> 16);
+    b[2] = (unsigned char)(v >> 8);
+    b[3] = (unsigned char)v;
+}
+
+static void put_u64(unsigned char *b, apr_uint64_t v)
+{
+    put_u32(b, (apr_uint32_t)(v >> 32));
+    put_u32(b + 4, (apr_uint32_t)v);
+}
+
+static apr_uint32_t get_u32(const unsigned char *b)
+{
+    return ((apr_uint32_t)b[0] << 24) | ((apr_uint32_t)b[1] << 16)
+           | ((apr_uint32_t)b[2] << 8) | (apr_uint32_t)b[3];
+}
+
+static apr_uint64_t get_u64(const unsigned char *b)
+{
+    return ((apr_uint64_t)get_u32(b) << 32) | get_u32(b + 4);
+}
+
+/* Two's complement both ways without implementation-defined casts. */
+static apr_uint64_t from_i64(apr_int64_t v)
+{
+    return v < 0 ? ~(apr_uint64_t)(-(v + 1)) : (apr_uint64_t)v;
+}
+
+static apr_int64_t to_i64(apr_uint64_t v)
+{
+    return v > (apr_uint64_t)APR_INT64_MAX ? -(apr_int64_t)(~v) - 1
+                                           : (apr_int64_t)v;
+}
+
+/* ---- derivation ---- */
+
+static int mac_field(EVP_MAC_CTX *mac, const char *s)
+{
+    unsigned char prefix[4];
+    size_t n = s ? strlen(s) : 0;
+
+    if (n > 0xffffffffUL)
+        return 0;
+    put_u32(prefix, (apr_uint32_t)n);
+    return EVP_MAC_update(mac, prefix, sizeof(prefix))
+           && (n == 0 || EVP_MAC_update(mac, (const unsigned char *)s, n));
+}
+
+/* HMAC-SHA256(refresh_token, label | len | client_id | len | secret). */
+static int mac_labelled(EVP_MAC *hmac, const char *label,
+                        const char *client_id, const char *client_secret,
+                        const char *refresh_token, unsigned char *out)
+{
+    OSSL_PARAM params[2];
+    EVP_MAC_CTX *mac = EVP_MAC_CTX_new(hmac);
+    size_t outlen = 0;
+    int good;
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_end();
+    /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer. */
+    good = mac != NULL
+           && EVP_MAC_init(mac, (const unsigned char *)refresh_token,
+                           strlen(refresh_token), params)
+           && EVP_MAC_update(mac, (const unsigned char *)label, strlen(label))
+           && mac_field(mac, client_id)
+           && mac_field(mac, client_secret)
+           && EVP_MAC_final(mac, out, &outlen, 32)
+           && outlen == 32;
+    EVP_MAC_CTX_free(mac);
+    return good;
+}
+
+void alx_grace_derive(const char *client_id, const char *client_secret,
+                      const char *refresh_token, alx_grace_keys_t *out)
+{
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    int good;
+
+    if (!refresh_token)
+        refresh_token = "";
+    good = hmac != NULL
+           && mac_labelled(hmac, GRACE_ID_LABEL, client_id, client_secret,
+                           refresh_token, out->id)
+           && mac_labelled(hmac, GRACE_KEY_LABEL, client_id, client_secret,
+                           refresh_token, out->key);
+    EVP_MAC_free(hmac);
+    /* No way to report it: random keys find nothing and open nothing, which
+     * the glue sees as an empty store and proxies. */
+    if (!good && (RAND_bytes(out->id, sizeof(out->id)) != 1
+                  || RAND_bytes(out->key, sizeof(out->key)) != 1)) {
+        memset(out->id, 0xff, sizeof(out->id));
+        OPENSSL_cleanse(out->key, sizeof(out->key));
+    }
+}
+
+/* ---- sealing ---- */
+
+static void plain_write(unsigned char *b, const alx_grace_record_t *rec,
+                        apr_size_t body_len)
+{
+    b[0] = rec->pending ? GRACE_FLAG_PENDING : 0;
+    put_u64(b + 1, rec->claim);
+    put_u64(b + 9, from_i64(rec->issued));
+    put_u64(b + 17, from_i64(rec->upstream_ttl));
+    put_u64(b + 25, from_i64(rec->sent_ttl));
+    put_u32(b + 33, (apr_uint32_t)rec->replays);
+    put_u32(b + 37, (apr_uint32_t)body_len);
+    if (body_len)
+        memcpy(b + GRACE_PLAIN_FIXED, rec->body, body_len);
+}
+
+static int gcm_encrypt(const alx_grace_keys_t *k, const unsigned char *nonce,
+                       const unsigned char *plain, int plain_len,
+                       unsigned char *cipher, unsigned char *tag)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int n = 0, fin = 0, good;
+
+    good = ctx != NULL
+           && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL)
+           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
+                                  GRACE_NONCE_LEN, NULL)
+           && EVP_EncryptInit_ex(ctx, NULL, NULL, k->key, nonce)
+           && EVP_EncryptUpdate(ctx, NULL, &n, k->id, ALX_GRACE_ID_LEN)
+           && EVP_EncryptUpdate(ctx, cipher, &n, plain, plain_len)
+           && EVP_EncryptFinal_ex(ctx, cipher + n, &fin)
+           && n + fin == plain_len
+           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GRACE_TAG_LEN,
+                                  tag);
+    EVP_CIPHER_CTX_free(ctx);
+    return good;
+}
+
+/* Authenticated decryption: false for any change to nonce, ciphertext,
+ * tag or id, and for another key. */
+static int gcm_decrypt(const alx_grace_keys_t *k, const unsigned char *nonce,
+                       const unsigned char *cipher, int cipher_len,
+                       const unsigned char *tag, unsigned char *plain)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    unsigned char tag_copy[GRACE_TAG_LEN];
+    int n = 0, fin = 0, good;
+
+    memcpy(tag_copy, tag, sizeof(tag_copy));
+    good = ctx != NULL
+           && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL)
+           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
+                                  GRACE_NONCE_LEN, NULL)
+           && EVP_DecryptInit_ex(ctx, NULL, NULL, k->key, nonce)
+           && EVP_DecryptUpdate(ctx, NULL, &n, k->id, ALX_GRACE_ID_LEN)
+           && EVP_DecryptUpdate(ctx, plain, &n, cipher, cipher_len)
+           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GRACE_TAG_LEN,
+                                  tag_copy)
+           && EVP_DecryptFinal_ex(ctx, plain + n, &fin) > 0
+           && n + fin == cipher_len;
+    EVP_CIPHER_CTX_free(ctx);
+    return good;
+}
+
+apr_status_t alx_grace_seal(apr_pool_t *p, const alx_grace_keys_t *k,
+                            const alx_grace_record_t *rec,
+                            unsigned char **out, unsigned int *outlen)
+{
+    apr_size_t body_len, plain_len, total;
+    unsigned char *plain, *sealed;
+    int good;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!k || !rec || rec->replays < 0)
+        return APR_EINVAL;
+    /* A claim has no answer yet: its body is never stored. */
+    body_len = rec->pending ? 0 : rec->len;
+    if (body_len > GRACE_BODY_MAX || (body_len && !rec->body))
+        return APR_EINVAL;
+    plain_len = GRACE_PLAIN_FIXED + body_len;
+    total = GRACE_OVERHEAD + body_len;
+
+    plain = malloc(plain_len);
+    if (!plain)
+        return APR_ENOMEM;
+    plain_write(plain, rec, body_len);
+    sealed = apr_palloc(p, total);
+    memcpy(sealed, GRACE_MAGIC, GRACE_MAGIC_LEN);
+    sealed[GRACE_MAGIC_LEN] = GRACE_VERSION;
+    good = RAND_bytes(sealed + GRACE_MAGIC_LEN + 1, GRACE_NONCE_LEN) == 1
+           && gcm_encrypt(k, sealed + GRACE_MAGIC_LEN + 1, plain,
+                          (int)plain_len, sealed + GRACE_HEAD_LEN,
+                          sealed + GRACE_HEAD_LEN + plain_len);
+    OPENSSL_cleanse(plain, plain_len);
+    free(plain);
+    if (!good)
+        return APR_EGENERAL;
+    *out = sealed;
+    *outlen = (unsigned int)total;
+    return APR_SUCCESS;
+}
+
+/* The decrypted plaintext into rec, or false when it is not one we made. */
+static int plain_read(apr_pool_t *p, const unsigned char *b, apr_size_t len,
+                      alx_grace_record_t *rec)
+{
+    apr_uint32_t replays, body_len;
+    char *body;
+
+    if (len < GRACE_PLAIN_FIXED || (b[0] & ~GRACE_FLAG_PENDING) != 0)
+        return 0;
+    replays = get_u32(b + 33);
+    body_len = get_u32(b + 37);
+    if (replays > INT_MAX || body_len != len - GRACE_PLAIN_FIXED
+        || (b[0] && body_len != 0))
+        return 0;
+    rec->pending = b[0] ? 1 : 0;
+    rec->claim = get_u64(b + 1);
+    rec->issued = to_i64(get_u64(b + 9));
+    rec->upstream_ttl = to_i64(get_u64(b + 17));
+    rec->sent_ttl = to_i64(get_u64(b + 25));
+    rec->replays = (int)replays;
+    body = apr_palloc(p, (apr_size_t)body_len + 1);
+    if (body_len)
+        memcpy(body, b + GRACE_PLAIN_FIXED, body_len);
+    body[body_len] = '\0';
+    rec->body = body;
+    rec->len = body_len;
+    return 1;
+}
+
+apr_status_t alx_grace_open(apr_pool_t *p, const alx_grace_keys_t *k,
+                            const unsigned char *data, unsigned int len,
+                            alx_grace_record_t *rec)
+{
+    apr_size_t cipher_len;
+    unsigned char *plain;
+    int good;
+
+    memset(rec, 0, sizeof(*rec));
+    if (!k || !data || len < GRACE_OVERHEAD || len > INT_MAX
+        || memcmp(data, GRACE_MAGIC, GRACE_MAGIC_LEN) != 0
+        || data[GRACE_MAGIC_LEN] != GRACE_VERSION)
+        return APR_EINVAL;
+    cipher_len = len - GRACE_HEAD_LEN - GRACE_TAG_LEN;
+    plain = malloc(cipher_len);
+    if (!plain)
+        return APR_ENOMEM;
+    good = gcm_decrypt(k, data + GRACE_MAGIC_LEN + 1, data + GRACE_HEAD_LEN,
+                       (int)cipher_len, data + GRACE_HEAD_LEN + cipher_len,
+                       plain)
+           && plain_read(p, plain, cipher_len, rec);
+    OPENSSL_cleanse(plain, cipher_len);
+    free(plain);
+    if (!good) {
+        memset(rec, 0, sizeof(*rec));
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_size_t alx_grace_sealed_max(apr_size_t body_len)
+{
+    if (body_len > APR_SIZE_MAX - GRACE_OVERHEAD)
+        return APR_SIZE_MAX;
+    return GRACE_OVERHEAD + body_len;
+}
+
+/* ---- what to do with a record ---- */
+
+/* now - then, saturated instead of overflowing. */
+static apr_int64_t elapsed_usec(apr_time_t now, apr_time_t then)
+{
+    if (then < 0 && now > APR_INT64_MAX + then)
+        return APR_INT64_MAX;
+    if (then > 0 && now < APR_INT64_MIN + then)
+        return APR_INT64_MIN;
+    return now - then;
+}
+
+/* The successor access token's lifetime as the upstream meant it; a
+ * negative value (absent, or invalid as alx_answer reports it) means none. */
+static apr_int64_t successor_ttl(const alx_grace_record_t *rec)
+{
+    if (rec->upstream_ttl >= 0)
+        return rec->upstream_ttl;
+    return rec->sent_ttl;
+}
+
+alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
+                                    apr_time_t now,
+                                    apr_interval_time_t window,
+                                    int max_replays,
+                                    apr_interval_time_t burst)
+{
+    apr_int64_t elapsed, ttl;
+
+    if (!rec)
+        return ALX_GRACE_PROXY;
+    if (rec->pending)
+        return ALX_GRACE_WAIT;
+    elapsed = elapsed_usec(now, rec->issued);
+    if (elapsed >= window)
+        return ALX_GRACE_PROXY;
+    /* issued + ttl s <= now, without multiplying a large ttl. */
+    ttl = successor_ttl(rec);
+    if (ttl >= 0 && elapsed >= 0 && ttl <= elapsed / APR_USEC_PER_SEC)
+        return ALX_GRACE_CHAIN;
+    if (elapsed <= burst)
+        return ALX_GRACE_DUPLICATE;
+    if (rec->replays >= max_replays)
+        return ALX_GRACE_EXHAUSTED;
+    return ALX_GRACE_REPLAY;
+}
+
+apr_status_t alx_grace_replay_body(apr_pool_t *p,
+                                   const alx_grace_record_t *rec,
+                                   apr_time_t now,
+                                   const char **body, apr_size_t *len)
+{
+    json_t *v = body_object(p, rec);
+    json_t *ttl;
+    json_int_t sent, seconds, left;
+    apr_int64_t elapsed;
+    char *dumped;
+
+    *body = NULL;
+    *len = 0;
+    if (!v)
+        return APR_EINVAL;
+    ttl = json_object_get(v, "expires_in");
+    if (!json_is_integer(ttl)) {
+        *body = rec->body;
+        *len = rec->len;
+        return APR_SUCCESS;
+    }
+    /* A clock that went back never lengthens the lifetime. */
+    elapsed = elapsed_usec(now, rec->issued);
+    seconds = elapsed > 0 ? elapsed / APR_USEC_PER_SEC : 0;
+    sent = json_integer_value(ttl);
+    left = (sent <= 1 || seconds >= sent - 1) ? 1 : sent - seconds;
+    if (json_object_set_new(v, "expires_in", json_integer(left)) != 0)
+        return APR_ENOMEM;
+    dumped = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (!dumped)
+        return APR_ENOMEM;
+    *len = strlen(dumped);
+    *body = apr_pstrmemdup(p, dumped, *len);
+    OPENSSL_cleanse(dumped, *len);
+    free(dumped);
+    return APR_SUCCESS;
+}
+
+const char *alx_grace_successor(apr_pool_t *p, const alx_grace_record_t *rec)
+{
+    json_t *v = body_object(p, rec);
+    json_t *token = v ? json_object_get(v, "refresh_token") : NULL;
+
+    if (!json_is_string(token))
+        return NULL;
+    return apr_pstrmemdup(p, json_string_value(token),
+                          json_string_length(token));
+}

@@ -1,0 +1,86 @@
+/* Refresh grace records: what the store keeps about a rotated refresh token,
+ * sealed so that neither the store nor a dump of it reveals a usable token
+ * (SPEC "Refresh grace"). */
+#ifndef ALX_GRACE_H
+#define ALX_GRACE_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+
+#define ALX_GRACE_ID_LEN  32
+#define ALX_GRACE_KEY_LEN 32
+
+/* Both derived from the presented refresh token and the client's
+ * credentials, with distinct labels, so that the store id reveals nothing
+ * about the sealing key and another client (or the same client id with
+ * another secret) finds nothing. */
+typedef struct {
+    unsigned char id[ALX_GRACE_ID_LEN];    /* the socache id */
+    unsigned char key[ALX_GRACE_KEY_LEN];  /* the AES-256-GCM key */
+} alx_grace_keys_t;
+
+/* client_id and client_secret may be NULL (treated as ""). Length-prefixed
+ * so that ("ab","c") and ("a","bc") differ. */
+void alx_grace_derive(const char *client_id, const char *client_secret,
+                      const char *refresh_token, alx_grace_keys_t *out);
+
+typedef struct {
+    int pending;              /* an in-flight claim, not an answer yet */
+    apr_uint64_t claim;       /* random number of the claim (pending only) */
+    apr_time_t issued;        /* when the answer was sent */
+    apr_int64_t upstream_ttl; /* the upstream's own expires_in, before any
+                                 floor; -1 when it sent none */
+    apr_int64_t sent_ttl;     /* expires_in as sent; -1 when none */
+    int replays;              /* replays served from this record */
+    const char *body;         /* the exact answer JSON sent (not for pending) */
+    apr_size_t len;
+} alx_grace_record_t;
+
+/* Seals rec: "ALXG" | 0x01 | 12-byte random nonce | AES-256-GCM ciphertext |
+ * 16-byte tag, with the id as additional data. *out from the pool. */
+apr_status_t alx_grace_seal(apr_pool_t *p, const alx_grace_keys_t *k,
+                            const alx_grace_record_t *rec,
+                            unsigned char **out, unsigned int *outlen);
+
+/* Opens what alx_grace_seal made. APR_EINVAL for anything else: wrong
+ * magic or version, short, tampered, another key. */
+apr_status_t alx_grace_open(apr_pool_t *p, const alx_grace_keys_t *k,
+                            const unsigned char *data, unsigned int len,
+                            alx_grace_record_t *rec);
+
+typedef enum {
+    ALX_GRACE_PROXY = 0,   /* no usable record: ask the upstream */
+    ALX_GRACE_WAIT,        /* another request is in flight with this token */
+    ALX_GRACE_REPLAY,      /* answer from the record, counted */
+    ALX_GRACE_DUPLICATE,   /* answer from the record, within burst: not counted */
+    ALX_GRACE_CHAIN,       /* the successor access token has expired:
+                              refresh with the successor refresh token */
+    ALX_GRACE_EXHAUSTED    /* replays used up: ask the upstream */
+} alx_grace_action_e;
+
+/* rec NULL: PROXY. pending: WAIT. now - issued >= window: PROXY.
+ * The successor access token expired (issued + upstream_ttl, or sent_ttl
+ * when the upstream sent none, at or before now): CHAIN. now - issued <=
+ * burst: DUPLICATE (simultaneous duplicates do not count as replays).
+ * replays >= max_replays: EXHAUSTED. Otherwise REPLAY. */
+alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
+                                    apr_time_t now,
+                                    apr_interval_time_t window,
+                                    int max_replays,
+                                    apr_interval_time_t burst);
+
+/* The recorded answer with expires_in reduced by the time elapsed since it
+ * was issued (never below 1); the body as recorded when it has none.
+ * APR_EINVAL when the recorded body is not a JSON object. */
+apr_status_t alx_grace_replay_body(apr_pool_t *p,
+                                   const alx_grace_record_t *rec,
+                                   apr_time_t now,
+                                   const char **body, apr_size_t *len);
+
+/* The refresh_token in the recorded answer (the successor), or NULL. */
+const char *alx_grace_successor(apr_pool_t *p, const alx_grace_record_t *rec);
+
+/* Upper bound on a sealed record of a body of body_len bytes. */
+apr_size_t alx_grace_sealed_max(apr_size_t body_len);
+
+#endif

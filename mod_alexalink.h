@@ -1,0 +1,139 @@
+/* mod_alexalink's private header: the glue split by concern
+ * (mod_alexalink.c: configuration and hooks; alexalink_token.c: the token
+ * endpoint; alexalink_store.c: the socache store; alexalink_grace.c: refresh
+ * grace and single flight). */
+#ifndef MOD_ALEXALINK_H
+#define MOD_ALEXALINK_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+#include "ap_socache.h"
+#include "apr_global_mutex.h"
+#include "apr_strings.h"
+
+#include "alx_answer.h"
+#include "alx_grace.h"
+#include "alx_request.h"
+
+APLOG_USE_MODULE(alexalink);
+
+#define ALX_UNSET (-1)
+#define ALX_FILTER_TOKEN "ALEXALINK_TOKEN"
+#define ALX_FILTER_BODY  "ALEXALINK_BODY"
+#define ALX_JSON_TYPE    "application/json;charset=UTF-8"
+
+typedef enum {
+    ALX_ROLE_OFF = 0,
+    ALX_ROLE_TOKEN,
+    ALX_ROLE_AUTHORIZE
+} alx_role_e;
+
+/* Every field starts as ALX_UNSET; the alx_conf_* getters apply defaults. */
+typedef struct {
+    int role;
+    int report;
+    int keep_refresh;
+    int client_auth;
+    int grace_replays;
+    apr_int64_t min_ttl;
+    apr_int64_t default_ttl;
+    apr_int64_t refresh_grace;
+    apr_interval_time_t time_budget;
+    apr_off_t max_body;
+} alx_dir_conf;
+
+int alx_conf_role(const alx_dir_conf *c);
+int alx_conf_report(const alx_dir_conf *c);
+int alx_conf_keep_refresh(const alx_dir_conf *c);
+alx_client_auth_e alx_conf_client_auth(const alx_dir_conf *c);
+int alx_conf_grace_replays(const alx_dir_conf *c);
+apr_int64_t alx_conf_min_ttl(const alx_dir_conf *c);
+apr_int64_t alx_conf_default_ttl(const alx_dir_conf *c);
+apr_interval_time_t alx_conf_refresh_grace(const alx_dir_conf *c);
+apr_interval_time_t alx_conf_time_budget(const alx_dir_conf *c);
+apr_off_t alx_conf_max_body(const alx_dir_conf *c);
+
+typedef struct alx_store alx_store_t;
+
+/* Server-wide; AlexaLinkCache lives in the main server's. */
+typedef struct {
+    const ap_socache_provider_t *provider;
+    const char *provider_name;
+    const char *provider_args;
+    int disabled;           /* AlexaLinkCache none */
+    alx_store_t *store;     /* set for every server in post_config */
+} alx_server_conf;
+
+/* Refresh-grace state of one token request. */
+typedef struct {
+    int active;                 /* grace applies: record the answer */
+    int claimed;                /* we wrote the in-flight claim */
+    int recorded;
+    int chained;                /* refreshing with the successor */
+    apr_uint64_t claim;
+    alx_grace_keys_t presented; /* keys of the token the client presented */
+    alx_grace_keys_t sent;      /* keys of the token sent upstream */
+    const char *sent_token;     /* refresh token sent upstream */
+    int replays;                /* carried into a chained record */
+    unsigned char *buf;         /* ALX_STORE_MAX_VALUE, reused while polling */
+} alx_grace_state_t;
+
+/* What one token exchange learned; lives in r->request_config. */
+typedef struct {
+    const alx_dir_conf *conf;
+    alx_token_request_t req;
+    int answer_status;          /* answered by alx_token_handler: */
+    const char *answer_json;    /*   a rejection, replay or wait timeout */
+    const char *answer_verdict; /*   rejected:<reason>, replayed, ... */
+    int answered;               /* the output filter saw the whole answer */
+    int status_in;
+    alx_answer_t answer;
+    const char *verdict;
+    apr_int64_t ms;
+    alx_grace_state_t grace;
+} alx_exchange_rec;
+
+/* mod_alexalink.c */
+alx_server_conf *alx_server_conf_get(server_rec *s);
+
+/* alexalink_token.c */
+int alx_token_fixups(request_rec *r);
+int alx_token_handler(request_rec *r);
+void alx_token_insert_filter(request_rec *r);
+int alx_token_log(request_rec *r);
+apr_status_t alx_token_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+                                   ap_input_mode_t mode,
+                                   apr_read_type_e block, apr_off_t readbytes);
+apr_status_t alx_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+alx_exchange_rec *alx_exchange_get(request_rec *r);
+void alx_set_json_headers(request_rec *r);
+
+/* alexalink_store.c: ids are ALX_GRACE_ID_LEN bytes; a stored value is at
+ * most ALX_STORE_MAX_VALUE bytes (larger records are not kept). */
+#define ALX_STORE_MAX_VALUE 65536
+const char *alx_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg);
+int alx_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                         apr_pool_t *ptemp);
+int alx_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                          apr_pool_t *ptemp, server_rec *s);
+void alx_store_child_init(apr_pool_t *p, server_rec *s);
+int alx_store_available(request_rec *r);
+apr_status_t alx_store_get(request_rec *r, const unsigned char *id,
+                           unsigned char *buf, unsigned int *len);
+apr_status_t alx_store_put(request_rec *r, const unsigned char *id,
+                           apr_time_t expiry, const unsigned char *data,
+                           unsigned int len);
+apr_status_t alx_store_remove(request_rec *r, const unsigned char *id);
+
+/* alexalink_grace.c */
+int alx_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
+                           const char **body, apr_size_t *len);
+void alx_grace_after_answer(request_rec *r, alx_exchange_rec *x);
+void alx_grace_release(request_rec *r, alx_exchange_rec *x);
+
+#endif

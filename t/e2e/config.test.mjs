@@ -1,0 +1,70 @@
+// SPEC "Directives": every directive parses strictly; a bad value fails
+// `apache2 -t` with a message naming the directive.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { moduleMissingReason, configTest } from '../lib/apache.mjs';
+
+const loc = (...lines) => `ProxyPass /oauth/ http://127.0.0.1:9/\n<Location /oauth/token>\n${lines.map((l) => `  ${l}\n`).join('')}</Location>\n`;
+
+describe('directives', { skip: moduleMissingReason() }, () => {
+  const good = [
+    ['AlexaLink token'],
+    ['AlexaLink off'],
+    ['AlexaLink token', 'AlexaLinkMode enforce'],
+    ['AlexaLink token', 'AlexaLinkMode report'],
+    ['AlexaLink token', 'AlexaLinkMinTTL 0'],
+    ['AlexaLink token', 'AlexaLinkMinTTL 600'],
+    ['AlexaLink token', 'AlexaLinkDefaultTTL 0'],
+    ['AlexaLink token', 'AlexaLinkDefaultTTL 3600'],
+    ['AlexaLink token', 'AlexaLinkKeepRefreshToken Off'],
+    ['AlexaLink token', 'AlexaLinkKeepRefreshToken On'],
+    ['AlexaLink token', 'AlexaLinkClientAuth as-is'],
+    ['AlexaLink token', 'AlexaLinkClientAuth basic'],
+    ['AlexaLink token', 'AlexaLinkClientAuth body'],
+    ['AlexaLink token', 'AlexaLinkTimeBudget 4.5'],
+    ['AlexaLink token', 'AlexaLinkTimeBudget 3'],
+    ['AlexaLink token', 'AlexaLinkMaxBody 65536'],
+    ['AlexaLink token', 'AlexaLinkMaxBody 64k'],
+    ['AlexaLink token', 'AlexaLinkMaxBody 1m'],
+  ];
+  for (const lines of good) {
+    it(`accepts: ${lines.join('; ')}`, () => {
+      const r = configTest(loc(...lines));
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /Syntax OK/);
+    });
+  }
+
+  const bad = [
+    ['AlexaLink', 'AlexaLink tokens'],
+    ['AlexaLink', 'AlexaLink'],
+    ['AlexaLinkMode', 'AlexaLinkMode loud'],
+    ['AlexaLinkMinTTL', 'AlexaLinkMinTTL -5'],
+    ['AlexaLinkMinTTL', 'AlexaLinkMinTTL ten'],
+    ['AlexaLinkMinTTL', 'AlexaLinkMinTTL 60s'],
+    ['AlexaLinkDefaultTTL', 'AlexaLinkDefaultTTL -1'],
+    ['AlexaLinkDefaultTTL', 'AlexaLinkDefaultTTL 1.5'],
+    ['AlexaLinkKeepRefreshToken', 'AlexaLinkKeepRefreshToken maybe'],
+    ['AlexaLinkClientAuth', 'AlexaLinkClientAuth digest'],
+    ['AlexaLinkTimeBudget', 'AlexaLinkTimeBudget 4.5.1'],
+    ['AlexaLinkTimeBudget', 'AlexaLinkTimeBudget fast'],
+    ['AlexaLinkTimeBudget', 'AlexaLinkTimeBudget -1'],
+    ['AlexaLinkMaxBody', 'AlexaLinkMaxBody 10x'],
+    ['AlexaLinkMaxBody', 'AlexaLinkMaxBody -1'],
+    ['AlexaLinkMaxBody', 'AlexaLinkMaxBody k'],
+    ['AlexaLinkMaxBody', 'AlexaLinkMaxBody 99999999999999999999'],
+  ];
+  for (const [directive, line] of bad) {
+    it(`rejects: ${line}`, () => {
+      const r = configTest(loc('AlexaLink token', line).replace('  AlexaLink token\n  AlexaLink\n', '  AlexaLink\n'));
+      assert.notEqual(r.code, 0, `apache2 -t must fail:\n${r.output}`);
+      assert.ok(r.output.includes(directive), `the message names ${directive}:\n${r.output}`);
+      assert.doesNotMatch(r.output, /Syntax OK/);
+    });
+  }
+
+  it('the module loads and a server-wide config without AlexaLink is accepted', () => {
+    const r = configTest('ProxyPass /oauth/ http://127.0.0.1:9/\n');
+    assert.equal(r.code, 0, r.output);
+  });
+});

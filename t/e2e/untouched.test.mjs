@@ -1,0 +1,91 @@
+// SPEC "Who uses it": a location without AlexaLink is untouched, byte for
+// byte. Apache A has the module loaded and an AlexaLink location next door;
+// Apache B has no module. The same raw requests through /plain/ must give
+// the same bytes back (Date aside) and the upstream the same request.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApache, checkErrorLog, accessLines, NO_MODULE } from '../lib/apache.mjs';
+import { rawRequest, parseRaw, basicHeader } from '../lib/http.mjs';
+import { startLegacyUpstream } from '../fixtures/legacy-upstream.mjs';
+import { secret, registerSecret, redact, secretsIn } from '../lib/secrets.mjs';
+import { tokenLocation } from '../lib/suite.mjs';
+
+const CODE = secret('untouched code');
+const BASIC = registerSecret(basicHeader('alexa-skill', secret('untouched client_secret')), 'untouched Basic header');
+
+function raw(method, path, { body = '', headers = [] } = {}) {
+  const lines = [`${method} ${path} HTTP/1.1`, 'Host: alexa.example', 'User-Agent: Apache-HttpClient/UNAVAILABLE (Java/1.8.0_112)', ...headers.map(([k, v]) => `${k}: ${v}`)];
+  if (body || method === 'POST') lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
+  lines.push('Connection: close');
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), Buffer.from(body)]);
+}
+
+const FORM = ['Content-Type', 'application/x-www-form-urlencoded'];
+const codeBody = `grant_type=authorization_code&code=${CODE}&redirect_uri=https%3A%2F%2Fpitangui.amazon.com%2Fapi%2Fskill%2Flink%2FM2AAAAAAAAAAAA`;
+const cases = [
+  ['POST form answer', 'POST', '/form', { body: codeBody, headers: [FORM, ['Authorization', BASIC], ['Accept', '*/*'], ['Accept-Encoding', 'gzip, deflate']] }],
+  ['POST JSON ok', 'POST', '/json-ok', { body: codeBody, headers: [FORM, ['Authorization', BASIC]] }],
+  ['POST 201', 'POST', '/created', { body: codeBody, headers: [FORM] }],
+  ['POST short TTL', 'POST', '/ttl-short', { body: codeBody, headers: [FORM] }],
+  ['POST GitHub 200 + error', 'POST', '/gh-error-json', { body: codeBody, headers: [FORM] }],
+  ['POST 503 HTML', 'POST', '/html-503', { body: codeBody, headers: [FORM] }],
+  ['POST gzip', 'POST', '/gzip', { body: codeBody, headers: [FORM, ['Accept-Encoding', 'gzip']] }],
+  ['POST oversize', 'POST', '/oversize', { body: codeBody, headers: [FORM] }],
+  ['POST malformed JSON', 'POST', '/malformed', { body: codeBody, headers: [FORM] }],
+  ['POST empty', 'POST', '/empty', { body: codeBody, headers: [FORM] }],
+  ['POST duplicate params', 'POST', '/json-ok', { body: `${codeBody}&code=x`, headers: [FORM] }],
+  ['POST bad percent-encoding', 'POST', '/json-ok', { body: 'grant_type=%ZZ', headers: [FORM] }],
+  ['POST malformed Basic', 'POST', '/json-ok', { body: codeBody, headers: [FORM, ['Authorization', 'Basic %%%%']] }],
+  ['POST JSON body', 'POST', '/json-ok', { body: '{"grant_type":"authorization_code"}', headers: [['Content-Type', 'application/json']] }],
+  ['GET', 'GET', '/json-ok?x=1', { headers: [['Accept', 'application/json']] }],
+];
+
+describe('a location without AlexaLink is untouched', () => {
+  let up;
+  let withMod;
+  let without;
+  before(async () => {
+    up = await startLegacyUpstream();
+    const plain = `ProxyPass /plain/ ${up.url}/\n`;
+    withMod = await startApache({ locations: NO_MODULE ? plain : `${tokenLocation('/alx/', up.url)}${plain}` });
+    without = await startApache({ locations: plain, withModule: false });
+  });
+  after(async () => {
+    const a = withMod ? await withMod.stop() : { errorLog: '', accessLog: '' };
+    const b = without ? await without.stop() : { errorLog: '', accessLog: '' };
+    await up.close();
+    checkErrorLog(a.errorLog);
+    checkErrorLog(b.errorLog);
+    assert.doesNotMatch(a.errorLog, /ALX\d{4}/, 'the module logged nothing for /plain/');
+    for (const l of accessLines(a.accessLog)) {
+      assert.deepEqual([l.grant, l.shapeIn, l.shapeOut, l.verdict, l.ms, l.refresh], ['-', '-', '-', '-', '-', '-'], `no notes on ${l.uri}`);
+    }
+    assert.deepEqual([...secretsIn(a.errorLog + a.accessLog), ...secretsIn(b.errorLog + b.accessLog)], []);
+  });
+
+  async function through(apache, data) {
+    const n = up.count();
+    const bytes = await rawRequest({ port: apache.port, data });
+    const got = up.since(n);
+    return { bytes, got };
+  }
+
+  // Date changes; Keep-Alive and Server are the same binary's.
+  const comparable = (bytes) => {
+    const r = parseRaw(bytes);
+    return { statusLine: r.statusLine, headers: r.headers.filter(([k]) => k.toLowerCase() !== 'date'), body: r.body.toString('base64') };
+  };
+  const upstreamView = (got) => got.map((g) => ({ method: g.method, url: g.url, rawHeaders: g.rawHeaders, body: g.body }));
+
+  for (const [name, method, route, opts] of cases) {
+    it(`${name}: same bytes with and without the module`, async () => {
+      const data = raw(method, `/plain${route}`, opts);
+      const a = await through(withMod, data);
+      const b = await through(without, data);
+      assert.ok(a.bytes.length > 0 && b.bytes.length > 0, 'both answered');
+      assert.deepEqual(redact(comparable(a.bytes)), redact(comparable(b.bytes)), 'client sees the same status line, headers and body');
+      assert.equal(a.got.length, 1, 'upstream reached once');
+      assert.deepEqual(redact(upstreamView(a.got)), redact(upstreamView(b.got)), 'upstream sees the same request');
+    });
+  }
+});

@@ -1,0 +1,287 @@
+// Starts a real Debian apache2 (event or prefork MPM) with mod_alexalink in a
+// throw-away ServerRoot, and reads its logs. Every wait here is on an event
+// (port open, log line, process exit), polled; never a fixed sleep.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const APACHE = process.env.ALX_APACHE || '/usr/sbin/apache2';
+export const MODDIR = process.env.ALX_MODDIR || '/usr/lib/apache2/modules';
+export const MODULE = process.env.ALX_MODULE || path.join(REPO, 'build', '.libs', 'mod_alexalink.so');
+// ALX_NO_MODULE=1: run without the module (harness development, the
+// "module not loaded" reference server). Tests that need it skip.
+export const NO_MODULE = !!process.env.ALX_NO_MODULE;
+export const MPM = process.env.ALX_MPM || 'event';
+
+export function moduleMissingReason() {
+  if (NO_MODULE) return 'ALX_NO_MODULE is set';
+  return false; // a missing .so is a failure, not a skip: apache -t says so
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+// Polls cond() until it returns a truthy value; rejects after timeoutMs.
+export async function waitFor(cond, { timeoutMs = 15000, intervalMs = 20, what = 'condition' } = {}) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function portOpen(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host: '127.0.0.1' });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function readOr(file) {
+  try { return readFileSync(file, 'latin1'); } catch { return ''; }
+}
+
+// The access log: one tab-separated line per request.
+export const ACCESS_FIELDS = ['grant', 'shapeIn', 'shapeOut', 'verdict', 'ms', 'refresh', 'status', 'uri', 'port'];
+const LOG_FORMAT = ACCESS_FIELDS.map((f) => ({
+  grant: '%{alexalink-grant}n', shapeIn: '%{alexalink-shape-in}n', shapeOut: '%{alexalink-shape-out}n',
+  verdict: '%{alexalink-verdict}n', ms: '%{alexalink-ms}n', refresh: '%{alexalink-refresh}n',
+  status: '%s', uri: '%U', port: '%{remote}p',
+}[f])).join('\\t');
+
+export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE }) {
+  const lm = (name, file) => `LoadModule ${name} ${path.join(MODDIR, file)}`;
+  const mpmConf = mpm === 'prefork'
+    ? `${lm('mpm_prefork_module', 'mod_mpm_prefork.so')}
+StartServers 2
+MinSpareServers 2
+MaxSpareServers 4
+MaxRequestWorkers 16`
+    : mpm === 'worker'
+      ? `${lm('mpm_worker_module', 'mod_mpm_worker.so')}
+StartServers 2
+ThreadsPerChild 8
+MaxRequestWorkers 32`
+      : `${lm('mpm_event_module', 'mod_mpm_event.so')}
+StartServers 2
+ServerLimit 4
+ThreadsPerChild 8
+MinSpareThreads 4
+MaxSpareThreads 24
+MaxRequestWorkers 32`;
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  return `# written by t/lib/apache.mjs
+ServerRoot "${dir}"
+DefaultRuntimeDir "${dir}"
+PidFile "${dir}/httpd.pid"
+Mutex default:${dir}
+Listen 127.0.0.1:${port}
+ServerName 127.0.0.1:${port}
+${mpmConf}
+${lm('authz_core_module', 'mod_authz_core.so')}
+${lm('proxy_module', 'mod_proxy.so')}
+${lm('proxy_http_module', 'mod_proxy_http.so')}
+${lm('headers_module', 'mod_headers.so')}
+${lm('socache_shmcb_module', 'mod_socache_shmcb.so')}
+${withModule ? `LoadModule alexalink_module ${MODULE}` : '# alexalink_module not loaded'}
+${asRoot ? 'User nobody\nGroup nogroup' : ''}
+ErrorLog "${dir}/error.log"
+LogLevel warn${withModule ? ' alexalink:info' : ''}
+LogFormat "${LOG_FORMAT}" alexalink
+CustomLog "${dir}/access.log" alexalink
+KeepAliveTimeout 5
+Timeout 30
+${serverConf}
+${locations}
+`;
+}
+
+function makeDir() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alx-httpd-'));
+  chmodSync(dir, 0o755); // children run as nobody
+  return dir;
+}
+
+function apacheEnv(dir) {
+  const env = { ...process.env, APACHE_RUN_DIR: dir, APACHE_LOCK_DIR: dir, APACHE_LOG_DIR: dir, APACHE_PID_FILE: `${dir}/httpd.pid` };
+  if (process.env.ALX_PRELOAD) {
+    env.LD_PRELOAD = process.env.ALX_PRELOAD;
+    env.ASAN_OPTIONS = 'detect_leaks=0:abort_on_error=1';
+  }
+  return env;
+}
+
+// apache2 -t on a config built from the same template; { code, output }.
+export function configTest(locations, { serverConf = '', mpm = MPM, withModule = !NO_MODULE } = {}) {
+  const dir = makeDir();
+  try {
+    const conf = path.join(dir, 'httpd.conf');
+    writeFileSync(conf, buildConfig({ dir, port: 1, mpm, locations, serverConf, withModule }));
+    const r = spawnSync(APACHE, ['-t', '-f', conf], { env: apacheEnv(dir), encoding: 'latin1', timeout: 30000 });
+    return { code: r.status, output: `${r.stdout || ''}${r.stderr || ''}` };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// Servers still running when the test process exits (a failed before(),
+// an interrupted run) are killed, so none outlives its test file.
+const running = new Set();
+process.on('exit', () => {
+  for (const c of running) { try { process.kill(-c.pid, 'SIGKILL'); } catch { /* gone */ } }
+});
+
+export async function startApache(opts = {}) {
+  let lastErr;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      return await startOnce(opts);
+    } catch (e) {
+      lastErr = e;
+      if (!e.portRace) throw e; // only a lost race for the port is retried
+    }
+  }
+  throw lastErr;
+}
+
+async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE } = {}) {
+  const dir = makeDir();
+  const port = await freePort();
+  const conf = path.join(dir, 'httpd.conf');
+  const resolved = typeof locations === 'function' ? locations({ port }) : locations;
+  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf, withModule }));
+  const errorFile = path.join(dir, 'error.log');
+  const accessFile = path.join(dir, 'access.log');
+  let output = '';
+  // detached: its own process group, because prefork signals its whole
+  // group at shutdown and would take the test runner with it
+  const child = spawn(APACHE, ['-f', conf, '-DFOREGROUND'], { env: apacheEnv(dir), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  running.add(child);
+  child.stdout.on('data', (d) => { output += d.toString('latin1'); });
+  child.stderr.on('data', (d) => { output += d.toString('latin1'); });
+  let exited = null;
+  const exitPromise = new Promise((resolve) => child.on('exit', (code, signal) => { exited = { code, signal }; running.delete(child); resolve(exited); }));
+  try {
+    await waitFor(async () => {
+      if (exited) {
+        const e = new Error(`apache2 exited during start (${JSON.stringify(exited)}):\n${output}\n${readOr(errorFile)}`);
+        e.portRace = /Address already in use/.test(output + readOr(errorFile));
+        throw e;
+      }
+      return /resuming normal operations/.test(readOr(errorFile)) && await portOpen(port);
+    }, { timeoutMs: 20000, what: `apache2 on port ${port} (${dir})` });
+  } catch (e) {
+    if (!exited) { child.kill('SIGKILL'); await exitPromise; }
+    throw e;
+  }
+  const apache = {
+    port,
+    url: `http://127.0.0.1:${port}`,
+    dir,
+    conf,
+    output: () => output,
+    errorLog: () => readOr(errorFile),
+    accessLog: () => readOr(accessFile),
+    exited: () => exited,
+    // A mark is a byte offset: errorLogSince(mark) is what was logged after it.
+    mark: () => ({ error: readOr(errorFile).length, access: readOr(accessFile).length }),
+    errorLogSince: (m) => readOr(errorFile).slice(m ? m.error : 0),
+    accessLogSince: (m) => readOr(accessFile).slice(m ? m.access : 0),
+    async waitErrorLog(re, m, what) {
+      return waitFor(() => {
+        const t = apache.errorLogSince(m);
+        if (re.test(t)) return t;
+        const crash = /^.*exit signal.*$/m.exec(t);
+        if (crash) throw new Error(`a child crashed while waiting for ${what || re}: ${crash[0]}`);
+        return false;
+      }, { timeoutMs: 10000, what: what || `error log line ${re}` });
+    },
+    async waitAccessLog(re, m, what) {
+      return waitFor(() => {
+        const t = apache.accessLogSince(m);
+        return re.test(t) && t;
+      }, { timeoutMs: 10000, what: what || `access log line ${re}` });
+    },
+    async stop({ keep = !!process.env.ALX_KEEP } = {}) {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 15000);
+        await exitPromise;
+        clearTimeout(timer);
+      }
+      const logs = { errorLog: readOr(errorFile), accessLog: readOr(accessFile), output };
+      if (!keep) rmSync(dir, { recursive: true, force: true });
+      return logs;
+    },
+  };
+  return apache;
+}
+
+// Error-log lines at warn or above that are not in the allow list, and any
+// sign of a crashed child or a sanitizer report, fail the test.
+const BAD_WORDS = [/exit signal/, /AddressSanitizer/, /runtime error:/, /Segmentation/, /LeakSanitizer/];
+const LEVEL_RE = /\[(?:[A-Za-z0-9_.-]+:)?(warn|error|crit|alert|emerg)\]/;
+
+export function errorLogProblems(text, allow = []) {
+  const problems = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    if (BAD_WORDS.some((re) => re.test(line))) { problems.push(line); continue; }
+    if (LEVEL_RE.test(line) && !allow.some((re) => re.test(line))) problems.push(line);
+  }
+  return problems;
+}
+
+export function checkErrorLog(text, allow = []) {
+  const problems = errorLogProblems(text, allow);
+  if (problems.length) {
+    throw new Error(`unexpected error-log lines:\n${problems.join('\n')}`);
+  }
+}
+
+// An allow-list entry for one of the module's own tags, e.g. alx('ALX0110').
+export const alx = (tag) => new RegExp(`\\b${tag}: `);
+
+// ALX0100 lines parsed into their fields.
+export function exchangeLines(text) {
+  const out = [];
+  for (const line of text.split('\n')) {
+    const m = /\[(?:alexalink:)?(\w+)\].*?ALX0100: token exchange (.*)$/.exec(line);
+    if (!m) continue;
+    const port = /\[client [^\]]*:(\d+)\]/.exec(line);
+    const fields = { level: m[1], raw: line, port: port ? Number(port[1]) : null };
+    for (const kv of m[2].matchAll(/(\w+)=(\S*)/g)) fields[kv[1]] = kv[2];
+    out.push(fields);
+  }
+  return out;
+}
+
+// Access-log lines split into the LogFormat's fields.
+export function accessLines(text) {
+  return text.split('\n').filter(Boolean).map((l) => {
+    const parts = l.split('\t');
+    const o = {};
+    ACCESS_FIELDS.forEach((f, i) => { o[f] = parts[i]; });
+    return o;
+  });
+}
+
+export function moduleFileExists() {
+  return existsSync(MODULE);
+}
