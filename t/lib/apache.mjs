@@ -91,6 +91,7 @@ ServerRoot "${dir}"
 DefaultRuntimeDir "${dir}"
 PidFile "${dir}/httpd.pid"
 Mutex default:${dir}
+${process.env.ALX_CORE_DIR ? `CoreDumpDirectory "${process.env.ALX_CORE_DIR}"` : ''}
 Listen 127.0.0.1:${port}
 ServerName 127.0.0.1:${port}
 ${mpmConf}
