@@ -16,7 +16,7 @@ static int applies(request_rec *r, const alx_exchange_rec *x)
 {
     return x->req.grant_type && !strcmp(x->req.grant_type, "refresh_token")
            && x->req.refresh_token && *x->req.refresh_token
-           && alx_conf_refresh_grace(x->conf) > 0 && alx_store_available(r);
+           && alexalink_conf_refresh_grace(x->conf) > 0 && alexalink_store_available(r);
 }
 
 /* APR_SUCCESS with *found, or the store's failure. A record that does not
@@ -31,7 +31,7 @@ static apr_status_t load(request_rec *r, alx_exchange_rec *x,
     *found = 0;
     if (!x->grace.buf)
         x->grace.buf = apr_palloc(r->pool, ALX_STORE_MAX_VALUE);
-    rv = alx_store_get(r, k->id, x->grace.buf, &len);
+    rv = alexalink_store_get(r, k->id, x->grace.buf, &len);
     if (rv == APR_NOTFOUND)
         return APR_SUCCESS;
     if (rv != APR_SUCCESS)
@@ -56,7 +56,7 @@ static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
                       "recorded", len);
         return APR_ENOSPC;
     }
-    return alx_store_put(r, k->id, expiry, sealed, len);
+    return alexalink_store_put(r, k->id, expiry, sealed, len);
 }
 
 /* Writes an in-flight claim and reads it back: the ap_socache interface has
@@ -74,7 +74,7 @@ static int claim(request_rec *r, alx_exchange_rec *x,
     rec.pending = 1;
     rec.issued = now;
     rec.upstream_ttl = rec.sent_ttl = -1;
-    if (save(r, k, &rec, now + alx_conf_time_budget(x->conf)
+    if (save(r, k, &rec, now + alexalink_conf_time_budget(x->conf)
                           + ALX_CLAIM_SLACK) != APR_SUCCESS)
         return 1;
     if (load(r, x, k, &back, &found) != APR_SUCCESS || !found)
@@ -115,7 +115,7 @@ static int answer_from(request_rec *r, alx_exchange_rec *x,
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0210: refresh token "
                   "presented again; answered from the grace store "
                   "(replay %d of %d%s)", rec->replays,
-                  alx_conf_grace_replays(x->conf),
+                  alexalink_conf_grace_replays(x->conf),
                   counted ? "" : ", a simultaneous duplicate: not counted");
     return 1;
 }
@@ -138,7 +138,7 @@ static void report_only(request_rec *r, alx_exchange_rec *x,
                         const alx_grace_keys_t *k)
 {
     alx_grace_record_t rec;
-    apr_interval_time_t budget = alx_conf_time_budget(x->conf);
+    apr_interval_time_t budget = alexalink_conf_time_budget(x->conf);
     int found;
 
     x->grace.active = 1;
@@ -146,8 +146,8 @@ static void report_only(request_rec *r, alx_exchange_rec *x,
     x->grace.sent_token = x->req.refresh_token;
     if (load(r, x, k, &rec, &found) != APR_SUCCESS || !found)
         return;
-    switch (alx_grace_decide(&rec, apr_time_now(), alx_conf_refresh_grace(
-                             x->conf), alx_conf_grace_replays(x->conf),
+    switch (alx_grace_decide(&rec, apr_time_now(), alexalink_conf_refresh_grace(
+                             x->conf), alexalink_conf_grace_replays(x->conf),
                              budget)) {
     case ALX_GRACE_REPLAY:
     case ALX_GRACE_DUPLICATE:
@@ -164,7 +164,7 @@ static void report_only(request_rec *r, alx_exchange_rec *x,
     }
 }
 
-int alx_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
+int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
                            const char **body, apr_size_t *len)
 {
     apr_interval_time_t window, budget;
@@ -177,19 +177,19 @@ int alx_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
     if (!applies(r, x))
         return OK;
     alx_grace_derive(x->req.client_id, x->req.client_secret, token, &k);
-    if (alx_conf_report(x->conf)) {
+    if (alexalink_conf_report(x->conf)) {
         report_only(r, x, &k);
         return OK;
     }
-    window = alx_conf_refresh_grace(x->conf);
-    budget = alx_conf_time_budget(x->conf);
+    window = alexalink_conf_refresh_grace(x->conf);
+    budget = alexalink_conf_time_budget(x->conf);
     deadline = r->request_time + budget;
     x->grace.presented = k;
     for (;;) {
         if (load(r, x, &k, &rec, &found) != APR_SUCCESS)
             return OK;   /* store down: plain proxying */
         switch (alx_grace_decide(found ? &rec : NULL, apr_time_now(), window,
-                                 alx_conf_grace_replays(x->conf), budget)) {
+                                 alexalink_conf_grace_replays(x->conf), budget)) {
         case ALX_GRACE_WAIT:
             if (apr_time_now() >= deadline) {
                 wait_timeout(r, x);
@@ -231,7 +231,7 @@ int alx_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
     x->grace.sent_token = token;
     if (chain) {
         if (!rewrite_refresh_token(r, token, body, len)) {
-            alx_grace_release(r, x);
+            alexalink_grace_release(r, x);
             x->grace.active = 0;
             x->grace.sent_token = NULL;
             return OK;
@@ -244,19 +244,19 @@ int alx_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
     return OK;
 }
 
-void alx_grace_after_answer(request_rec *r, alx_exchange_rec *x)
+void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x)
 {
     const alx_answer_t *a = &x->answer;
     alx_grace_record_t rec = {0};
     apr_time_t now = apr_time_now();
-    apr_time_t expiry = now + alx_conf_refresh_grace(x->conf);
+    apr_time_t expiry = now + alexalink_conf_refresh_grace(x->conf);
 
     if (!x->grace.active)
         return;
     if (a->kind != ALX_KIND_TOKEN || !a->refresh || strcmp(a->refresh,
                                                            "rotated")
         || !a->body) {
-        alx_grace_release(r, x);
+        alexalink_grace_release(r, x);
         return;
     }
     rec.issued = now;
@@ -265,7 +265,7 @@ void alx_grace_after_answer(request_rec *r, alx_exchange_rec *x)
     rec.body = a->body;
     rec.len = a->len;
     if (save(r, &x->grace.sent, &rec, expiry) != APR_SUCCESS) {
-        alx_grace_release(r, x);
+        alexalink_grace_release(r, x);
         return;
     }
     x->grace.recorded = 1;
@@ -275,10 +275,10 @@ void alx_grace_after_answer(request_rec *r, alx_exchange_rec *x)
     }
 }
 
-void alx_grace_release(request_rec *r, alx_exchange_rec *x)
+void alexalink_grace_release(request_rec *r, alx_exchange_rec *x)
 {
     if (x->grace.claimed && !x->grace.recorded) {
-        alx_store_remove(r, x->grace.sent.id);
+        alexalink_store_remove(r, x->grace.sent.id);
         x->grace.claimed = 0;
     }
 }

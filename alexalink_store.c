@@ -43,9 +43,9 @@ typedef struct {
     unsigned int datalen;
 } alx_retained_entry_t;
 
-const char *alx_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg)
+const char *alexalink_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg)
 {
-    alx_server_conf *sc = alx_server_conf_get(cmd->server);
+    alx_server_conf *sc = alexalink_server_conf_get(cmd->server);
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     const char *colon;
 
@@ -72,7 +72,7 @@ const char *alx_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg)
     return NULL;
 }
 
-int alx_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+int alexalink_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {
     (void)plog;
@@ -185,10 +185,10 @@ static apr_status_t store_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-int alx_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
-    alx_server_conf *sc = alx_server_conf_get(s);
+    alx_server_conf *sc = alexalink_server_conf_get(s);
     struct ap_socache_hints hints = {32, 2048, 30};
     const ap_socache_provider_t *provider = sc->provider;
     const char *name = sc->provider_name, *args = sc->provider_args, *err;
@@ -242,13 +242,13 @@ int alx_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     apr_pool_cleanup_register(pconf, st, store_cleanup,
                               apr_pool_cleanup_null);
     for (vs = s; vs; vs = vs->next)
-        alx_server_conf_get(vs)->store = st;
+        alexalink_server_conf_get(vs)->store = st;
     return OK;
 }
 
-void alx_store_child_init(apr_pool_t *p, server_rec *s)
+void alexalink_store_child_init(apr_pool_t *p, server_rec *s)
 {
-    alx_store_t *st = alx_server_conf_get(s)->store;
+    alx_store_t *st = alexalink_server_conf_get(s)->store;
     apr_status_t rv;
 
     if (!st || !st->mutex)
@@ -258,16 +258,16 @@ void alx_store_child_init(apr_pool_t *p, server_rec *s)
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0206: cannot attach "
                      "to the grace store's mutex; refresh grace is off");
-        alx_server_conf_get(s)->store = NULL;
+        alexalink_server_conf_get(s)->store = NULL;
     }
 }
 
 static alx_store_t *store_of(request_rec *r)
 {
-    return alx_server_conf_get(r->server)->store;
+    return alexalink_server_conf_get(r->server)->store;
 }
 
-int alx_store_available(request_rec *r)
+int alexalink_store_available(request_rec *r)
 {
     return store_of(r) != NULL;
 }
@@ -292,7 +292,7 @@ static apr_status_t failed(request_rec *r, alx_store_t *st, apr_status_t rv,
     return rv;
 }
 
-apr_status_t alx_store_get(request_rec *r, const unsigned char *id,
+apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
                            unsigned char *buf, unsigned int *len)
 {
     alx_store_t *st = store_of(r);
@@ -317,7 +317,7 @@ apr_status_t alx_store_get(request_rec *r, const unsigned char *id,
     return APR_SUCCESS;
 }
 
-apr_status_t alx_store_put(request_rec *r, const unsigned char *id,
+apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
                            apr_time_t expiry, const unsigned char *data,
                            unsigned int len)
 {
@@ -341,7 +341,7 @@ apr_status_t alx_store_put(request_rec *r, const unsigned char *id,
     return rv == APR_SUCCESS ? rv : failed(r, st, rv, "write");
 }
 
-apr_status_t alx_store_remove(request_rec *r, const unsigned char *id)
+apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id)
 {
     alx_store_t *st = store_of(r);
     apr_status_t rv;

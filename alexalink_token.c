@@ -20,7 +20,7 @@ typedef struct {
 
 /* ---- request side ----------------------------------------------------- */
 
-alx_exchange_rec *alx_exchange_get(request_rec *r)
+alx_exchange_rec *alexalink_exchange_get(request_rec *r)
 {
     return ap_get_module_config(r->request_config, &alexalink_module);
 }
@@ -97,7 +97,7 @@ static void replay_body(request_rec *r, const char *data, apr_size_t len,
     ap_add_input_filter(ALX_FILTER_BODY, ctx, r, r->connection);
 }
 
-int alx_token_fixups(request_rec *r)
+int alexalink_token_fixups(request_rec *r)
 {
     const alx_dir_conf *conf;
     alx_exchange_rec *x;
@@ -109,21 +109,21 @@ int alx_token_fixups(request_rec *r)
     if (r->main || r->prev || r->method_number != M_POST)
         return DECLINED;
     conf = ap_get_module_config(r->per_dir_config, &alexalink_module);
-    if (alx_conf_role(conf) != ALX_ROLE_TOKEN)
+    if (alexalink_conf_role(conf) != ALX_ROLE_TOKEN)
         return DECLINED;
 
-    report = alx_conf_report(conf);
+    report = alexalink_conf_report(conf);
     x = apr_pcalloc(r->pool, sizeof(*x));
     x->conf = conf;
     ap_set_module_config(r->request_config, &alexalink_module, x);
 
     cl = apr_table_get(r->headers_in, "Content-Length");
-    if (cl && apr_atoi64(cl) > alx_conf_max_body(conf)) {
+    if (cl && apr_atoi64(cl) > alexalink_conf_max_body(conf)) {
         reject(x, HTTP_BAD_REQUEST, "invalid_request",
                "request body larger than the server accepts", "oversize");
     }
     else {
-        rv = read_body(r, alx_conf_max_body(conf), &body, &len);
+        rv = read_body(r, alexalink_conf_max_body(conf), &body, &len);
         if (rv == APR_ENOSPC) {
             reject(x, HTTP_BAD_REQUEST, "invalid_request",
                    "request body larger than the server accepts", "oversize");
@@ -137,7 +137,7 @@ int alx_token_fixups(request_rec *r)
             alx_token_request_prepare(r->pool,
                     apr_table_get(r->headers_in, "Content-Type"), body, len,
                     apr_table_get(r->headers_in, "Authorization"),
-                    report ? ALX_AUTH_AS_IS : alx_conf_client_auth(conf), &x->req);
+                    report ? ALX_AUTH_AS_IS : alexalink_conf_client_auth(conf), &x->req);
         }
     }
 
@@ -175,14 +175,14 @@ int alx_token_fixups(request_rec *r)
         apr_table_setn(r->headers_in, "Accept", "application/json");
         apr_table_setn(r->headers_in, "Accept-Encoding", "identity");
     }
-    if (alx_grace_before_proxy(r, x, &body, &len) == DONE)
-        return DECLINED;   /* alx_token_handler answers */
+    if (alexalink_grace_before_proxy(r, x, &body, &len) == DONE)
+        return DECLINED;   /* alexalink_token_handler answers */
     replay_body(r, body, len, 0);
     return DECLINED;
 }
 
 /* Serves the kept (maybe rewritten) body, then EOS. */
-apr_status_t alx_token_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+apr_status_t alexalink_token_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                    ap_input_mode_t mode,
                                    apr_read_type_e block, apr_off_t readbytes)
 {
@@ -208,7 +208,7 @@ apr_status_t alx_token_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
     return APR_SUCCESS;
 }
 
-void alx_set_json_headers(request_rec *r)
+void alexalink_set_json_headers(request_rec *r)
 {
     apr_table_unset(r->err_headers_out, "Cache-Control");
     apr_table_unset(r->err_headers_out, "Pragma");
@@ -219,9 +219,9 @@ void alx_set_json_headers(request_rec *r)
 }
 
 /* Answers a rejected token request with its RFC 6749 error JSON. */
-int alx_token_handler(request_rec *r)
+int alexalink_token_handler(request_rec *r)
 {
-    alx_exchange_rec *x = alx_exchange_get(r);
+    alx_exchange_rec *x = alexalink_exchange_get(r);
     apr_size_t len;
 
     if (!x || !x->answer_json)
@@ -232,7 +232,7 @@ int alx_token_handler(request_rec *r)
         || ap_discard_request_body(r) != OK)
         r->connection->keepalive = AP_CONN_CLOSE;
     r->status = x->answer_status;
-    alx_set_json_headers(r);
+    alexalink_set_json_headers(r);
     if (x->answer_status == HTTP_SERVICE_UNAVAILABLE)
         apr_table_setn(r->headers_out, "Retry-After", "1");
     if (x->answer_status == HTTP_UNAUTHORIZED)
@@ -284,7 +284,7 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     char *body;
     apr_size_t len;
     apr_status_t rv;
-    int report = alx_conf_report(conf);
+    int report = alexalink_conf_report(conf);
 
     rv = apr_brigade_pflatten(ctx->bb, &body, &len, r->pool);
     if (rv != APR_SUCCESS)
@@ -297,11 +297,11 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     in.grant_type = x->req.grant_type;
     in.presented_refresh_token = x->grace.sent_token ? x->grace.sent_token
                                                      : x->req.refresh_token;
-    in.min_ttl = alx_conf_min_ttl(conf);
-    in.default_ttl = alx_conf_default_ttl(conf);
-    in.keep_refresh_token = alx_conf_keep_refresh(conf);
+    in.min_ttl = alexalink_conf_min_ttl(conf);
+    in.default_ttl = alexalink_conf_default_ttl(conf);
+    in.keep_refresh_token = alexalink_conf_keep_refresh(conf);
     alx_answer_normalize(r->pool, &in, &x->answer);
-    alx_grace_after_answer(r, x);
+    alexalink_grace_after_answer(r, x);
 
     x->answered = 1;
     x->status_in = r->status;
@@ -318,7 +318,7 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     apr_brigade_cleanup(ctx->bb);
     r->status = x->answer.status;
     r->status_line = NULL;
-    alx_set_json_headers(r);
+    alexalink_set_json_headers(r);
     if (r->status == HTTP_UNAUTHORIZED && !header_out(r, "WWW-Authenticate")
         && x->req.auth_in && !strcmp(x->req.auth_in, "basic"))
         apr_table_setn(r->headers_out, "WWW-Authenticate",
@@ -338,7 +338,7 @@ static apr_status_t token_out_start(ap_filter_t *f, alx_exchange_rec *x,
     request_rec *r = f->r;
     const char *enc = header_out(r, "Content-Encoding");
     const char *cl = header_out(r, "Content-Length");
-    apr_off_t max = alx_conf_max_body(x->conf);
+    apr_off_t max = alexalink_conf_max_body(x->conf);
     alx_token_ctx *ctx;
 
     if (enc && strcasecmp(enc, "identity"))
@@ -354,10 +354,10 @@ static apr_status_t token_out_start(ap_filter_t *f, alx_exchange_rec *x,
 /* Buffers the whole upstream answer (FLUSH dropped meanwhile), then sends
  * what alx_answer_normalize makes of it. Over AlexaLinkMaxBody, everything
  * goes on unchanged. */
-apr_status_t alx_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+apr_status_t alexalink_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
-    alx_exchange_rec *x = alx_exchange_get(r);
+    alx_exchange_rec *x = alexalink_exchange_get(r);
     alx_token_ctx *ctx;
     apr_bucket *e;
     const char *data;
@@ -395,7 +395,7 @@ apr_status_t alx_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             return rv;
         APR_BUCKET_REMOVE(e);
         APR_BRIGADE_INSERT_TAIL(ctx->bb, e);
-        if (ctx->len > alx_conf_max_body(x->conf)) {
+        if (ctx->len > alexalink_conf_max_body(x->conf)) {
             APR_BRIGADE_CONCAT(ctx->bb, bb);
             return pass_through(f, x, "oversize", ctx->len, "oversize",
                                 ctx->bb);
@@ -404,9 +404,9 @@ apr_status_t alx_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return APR_SUCCESS;
 }
 
-void alx_token_insert_filter(request_rec *r)
+void alexalink_token_insert_filter(request_rec *r)
 {
-    alx_exchange_rec *x = alx_exchange_get(r);
+    alx_exchange_rec *x = alexalink_exchange_get(r);
 
     if (x && !x->answer_json && !x->answered)
         ap_add_output_filter(ALX_FILTER_TOKEN, NULL, r, r->connection);
@@ -443,7 +443,7 @@ static int exchange_level(const alx_exchange_rec *x, int over_budget)
                                                            : APLOG_WARNING;
     if (a->warnings || over_budget || a->kind == ALX_KIND_UNUSABLE
         || a->kind == ALX_KIND_SERVER_ERROR || a->kind == ALX_KIND_OPAQUE
-        || (alx_conf_report(x->conf) && a->fixes))
+        || (alexalink_conf_report(x->conf) && a->fixes))
         return APLOG_WARNING;
     return a->fixes ? APLOG_NOTICE : APLOG_INFO;
 }
@@ -465,9 +465,9 @@ static void set_notes(request_rec *r, const alx_exchange_rec *x)
                    x->answer.refresh ? x->answer.refresh : "-");
 }
 
-int alx_token_log(request_rec *r)
+int alexalink_token_log(request_rec *r)
 {
-    alx_exchange_rec *x = alx_exchange_get(r);
+    alx_exchange_rec *x = alexalink_exchange_get(r);
     alx_exchange_t line = {0};
     apr_int64_t budget_ms;
     const char *hint;
@@ -475,7 +475,7 @@ int alx_token_log(request_rec *r)
 
     if (!x)
         return DECLINED;
-    alx_grace_release(r, x);
+    alexalink_grace_release(r, x);
     if (x->answer_json) {
         x->verdict = x->answer_verdict;
         x->ms = elapsed_ms(r);
@@ -495,7 +495,7 @@ int alx_token_log(request_rec *r)
     }
     set_notes(r, x);
 
-    budget_ms = apr_time_as_msec(alx_conf_time_budget(x->conf));
+    budget_ms = apr_time_as_msec(alexalink_conf_time_budget(x->conf));
     over = x->ms > budget_ms;
     line.grant_type = x->req.grant_type;
     line.client_id = x->req.client_id;

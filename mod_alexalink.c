@@ -11,54 +11,54 @@
 
 /* ---- configuration ---------------------------------------------------- */
 
-int alx_conf_role(const alx_dir_conf *c)
+int alexalink_conf_role(const alx_dir_conf *c)
 {
     return c->role == ALX_UNSET ? ALX_ROLE_OFF : c->role;
 }
 
-int alx_conf_report(const alx_dir_conf *c)
+int alexalink_conf_report(const alx_dir_conf *c)
 {
     return c->report == ALX_UNSET ? 0 : c->report;
 }
 
-int alx_conf_keep_refresh(const alx_dir_conf *c)
+int alexalink_conf_keep_refresh(const alx_dir_conf *c)
 {
     return c->keep_refresh == ALX_UNSET ? 1 : c->keep_refresh;
 }
 
-alx_client_auth_e alx_conf_client_auth(const alx_dir_conf *c)
+alx_client_auth_e alexalink_conf_client_auth(const alx_dir_conf *c)
 {
     return c->client_auth == ALX_UNSET ? ALX_AUTH_AS_IS : c->client_auth;
 }
 
-apr_int64_t alx_conf_min_ttl(const alx_dir_conf *c)
+apr_int64_t alexalink_conf_min_ttl(const alx_dir_conf *c)
 {
     return c->min_ttl == ALX_UNSET ? 600 : c->min_ttl;
 }
 
-apr_int64_t alx_conf_default_ttl(const alx_dir_conf *c)
+apr_int64_t alexalink_conf_default_ttl(const alx_dir_conf *c)
 {
     return c->default_ttl == ALX_UNSET ? 3600 : c->default_ttl;
 }
 
-int alx_conf_grace_replays(const alx_dir_conf *c)
+int alexalink_conf_grace_replays(const alx_dir_conf *c)
 {
     return c->grace_replays == ALX_UNSET ? 8 : c->grace_replays;
 }
 
-apr_interval_time_t alx_conf_refresh_grace(const alx_dir_conf *c)
+apr_interval_time_t alexalink_conf_refresh_grace(const alx_dir_conf *c)
 {
     return apr_time_from_sec(c->refresh_grace == ALX_UNSET ? 86400
                                                            : c->refresh_grace);
 }
 
-apr_interval_time_t alx_conf_time_budget(const alx_dir_conf *c)
+apr_interval_time_t alexalink_conf_time_budget(const alx_dir_conf *c)
 {
     return c->time_budget == ALX_UNSET ? apr_time_from_msec(4500)
                                        : c->time_budget;
 }
 
-apr_off_t alx_conf_max_body(const alx_dir_conf *c)
+apr_off_t alexalink_conf_max_body(const alx_dir_conf *c)
 {
     return c->max_body == ALX_UNSET ? 65536 : c->max_body;
 }
@@ -233,7 +233,7 @@ static const command_rec alx_cmds[] = {
     AP_INIT_TAKE1("AlexaLinkGraceReplays", set_grace_replays, NULL, OR_ALL,
                   "how often one rotated refresh token may be answered from "
                   "the grace store (default 8)"),
-    AP_INIT_TAKE1("AlexaLinkCache", alx_store_set_cache, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("AlexaLinkCache", alexalink_store_set_cache, NULL, RSRC_CONF,
                   "socache provider and arguments for the grace store "
                   "(default shmcb with a 4 MiB segment)"),
     AP_INIT_TAKE1("AlexaLinkTimeBudget", set_time_budget, NULL, OR_ALL,
@@ -253,7 +253,7 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     return apr_pcalloc(p, sizeof(alx_server_conf));
 }
 
-alx_server_conf *alx_server_conf_get(server_rec *s)
+alx_server_conf *alexalink_server_conf_get(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &alexalink_module);
 }
@@ -261,18 +261,18 @@ alx_server_conf *alx_server_conf_get(server_rec *s)
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
-    ap_hook_pre_config(alx_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(alx_store_post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(alx_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_fixups(alx_token_fixups, NULL, NULL, APR_HOOK_LAST);
-    ap_hook_handler(alx_token_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_hook_insert_filter(alx_token_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_insert_error_filter(alx_token_insert_filter, NULL, NULL,
+    ap_hook_pre_config(alexalink_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(alexalink_store_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(alexalink_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(alexalink_token_fixups, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_handler(alexalink_token_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_insert_filter(alexalink_token_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_insert_error_filter(alexalink_token_insert_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
-    ap_hook_log_transaction(alx_token_log, NULL, NULL, APR_HOOK_REALLY_FIRST);
-    ap_register_input_filter(ALX_FILTER_BODY, alx_token_body_filter, NULL,
+    ap_hook_log_transaction(alexalink_token_log, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_register_input_filter(ALX_FILTER_BODY, alexalink_token_body_filter, NULL,
                              AP_FTYPE_RESOURCE);
-    ap_register_output_filter(ALX_FILTER_TOKEN, alx_token_out_filter, NULL,
+    ap_register_output_filter(ALX_FILTER_TOKEN, alexalink_token_out_filter, NULL,
                               AP_FTYPE_RESOURCE);
 }
 

@@ -1,7 +1,7 @@
 /* mod_alexalink's private header: the glue split by concern
  * (mod_alexalink.c: configuration and hooks; alexalink_token.c: the token
  * endpoint; alexalink_store.c: the socache store; alexalink_grace.c: refresh
- * grace and single flight). */
+ * grace and single flight). Glue functions are alexalink_*, lib/ ones alx_*. */
 #ifndef MOD_ALEXALINK_H
 #define MOD_ALEXALINK_H
 
@@ -47,16 +47,16 @@ typedef struct {
     apr_off_t max_body;
 } alx_dir_conf;
 
-int alx_conf_role(const alx_dir_conf *c);
-int alx_conf_report(const alx_dir_conf *c);
-int alx_conf_keep_refresh(const alx_dir_conf *c);
-alx_client_auth_e alx_conf_client_auth(const alx_dir_conf *c);
-int alx_conf_grace_replays(const alx_dir_conf *c);
-apr_int64_t alx_conf_min_ttl(const alx_dir_conf *c);
-apr_int64_t alx_conf_default_ttl(const alx_dir_conf *c);
-apr_interval_time_t alx_conf_refresh_grace(const alx_dir_conf *c);
-apr_interval_time_t alx_conf_time_budget(const alx_dir_conf *c);
-apr_off_t alx_conf_max_body(const alx_dir_conf *c);
+int alexalink_conf_role(const alx_dir_conf *c);
+int alexalink_conf_report(const alx_dir_conf *c);
+int alexalink_conf_keep_refresh(const alx_dir_conf *c);
+alx_client_auth_e alexalink_conf_client_auth(const alx_dir_conf *c);
+int alexalink_conf_grace_replays(const alx_dir_conf *c);
+apr_int64_t alexalink_conf_min_ttl(const alx_dir_conf *c);
+apr_int64_t alexalink_conf_default_ttl(const alx_dir_conf *c);
+apr_interval_time_t alexalink_conf_refresh_grace(const alx_dir_conf *c);
+apr_interval_time_t alexalink_conf_time_budget(const alx_dir_conf *c);
+apr_off_t alexalink_conf_max_body(const alx_dir_conf *c);
 
 typedef struct alx_store alx_store_t;
 
@@ -87,7 +87,7 @@ typedef struct {
 typedef struct {
     const alx_dir_conf *conf;
     alx_token_request_t req;
-    int answer_status;          /* answered by alx_token_handler: */
+    int answer_status;          /* answered by alexalink_token_handler: */
     const char *answer_json;    /*   a rejection, replay or wait timeout */
     const char *answer_verdict; /*   rejected:<reason>, replayed, ... */
     int answered;               /* the output filter saw the whole answer */
@@ -99,41 +99,41 @@ typedef struct {
 } alx_exchange_rec;
 
 /* mod_alexalink.c */
-alx_server_conf *alx_server_conf_get(server_rec *s);
+alx_server_conf *alexalink_server_conf_get(server_rec *s);
 
 /* alexalink_token.c */
-int alx_token_fixups(request_rec *r);
-int alx_token_handler(request_rec *r);
-void alx_token_insert_filter(request_rec *r);
-int alx_token_log(request_rec *r);
-apr_status_t alx_token_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
+int alexalink_token_fixups(request_rec *r);
+int alexalink_token_handler(request_rec *r);
+void alexalink_token_insert_filter(request_rec *r);
+int alexalink_token_log(request_rec *r);
+apr_status_t alexalink_token_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                    ap_input_mode_t mode,
                                    apr_read_type_e block, apr_off_t readbytes);
-apr_status_t alx_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb);
-alx_exchange_rec *alx_exchange_get(request_rec *r);
-void alx_set_json_headers(request_rec *r);
+apr_status_t alexalink_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb);
+alx_exchange_rec *alexalink_exchange_get(request_rec *r);
+void alexalink_set_json_headers(request_rec *r);
 
 /* alexalink_store.c: ids are ALX_GRACE_ID_LEN bytes; a stored value is at
  * most ALX_STORE_MAX_VALUE bytes (larger records are not kept). */
 #define ALX_STORE_MAX_VALUE 65536
-const char *alx_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg);
-int alx_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+const char *alexalink_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg);
+int alexalink_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp);
-int alx_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s);
-void alx_store_child_init(apr_pool_t *p, server_rec *s);
-int alx_store_available(request_rec *r);
-apr_status_t alx_store_get(request_rec *r, const unsigned char *id,
+void alexalink_store_child_init(apr_pool_t *p, server_rec *s);
+int alexalink_store_available(request_rec *r);
+apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
                            unsigned char *buf, unsigned int *len);
-apr_status_t alx_store_put(request_rec *r, const unsigned char *id,
+apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
                            apr_time_t expiry, const unsigned char *data,
                            unsigned int len);
-apr_status_t alx_store_remove(request_rec *r, const unsigned char *id);
+apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id);
 
 /* alexalink_grace.c */
-int alx_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
+int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
                            const char **body, apr_size_t *len);
-void alx_grace_after_answer(request_rec *r, alx_exchange_rec *x);
-void alx_grace_release(request_rec *r, alx_exchange_rec *x);
+void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x);
+void alexalink_grace_release(request_rec *r, alx_exchange_rec *x);
 
 #endif
