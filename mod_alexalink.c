@@ -96,50 +96,42 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     return c;
 }
 
-static const char *set_role(cmd_parms *cmd, void *cfg, const char *arg)
+/* AlexaLink, AlexaLinkMode and AlexaLinkClientAuth: one keyword each. */
+typedef struct {
+    const char *names[4];
+    int values[4];
+    apr_size_t offset;
+    const char *accepted;
+} alx_keywords_t;
+
+static const alx_keywords_t role_words = {
+    {"token", "authorize", "off"},
+    {ALX_ROLE_TOKEN, ALX_ROLE_AUTHORIZE, ALX_ROLE_OFF},
+    APR_OFFSETOF(alx_dir_conf, role), "token, authorize or off"
+};
+static const alx_keywords_t mode_words = {
+    {"enforce", "report"}, {0, 1},
+    APR_OFFSETOF(alx_dir_conf, report), "enforce or report"
+};
+static const alx_keywords_t client_auth_words = {
+    {"as-is", "basic", "body"},
+    {ALX_AUTH_AS_IS, ALX_AUTH_BASIC, ALX_AUTH_BODY},
+    APR_OFFSETOF(alx_dir_conf, client_auth), "as-is, basic or body"
+};
+
+static const char *set_keyword(cmd_parms *cmd, void *cfg, const char *arg)
 {
-    alx_dir_conf *c = cfg;
+    const alx_keywords_t *k = cmd->info;
+    int i;
 
-    if (!strcasecmp(arg, "token"))
-        c->role = ALX_ROLE_TOKEN;
-    else if (!strcasecmp(arg, "authorize"))
-        c->role = ALX_ROLE_AUTHORIZE;
-    else if (!strcasecmp(arg, "off"))
-        c->role = ALX_ROLE_OFF;
-    else
-        return apr_psprintf(cmd->pool, "%s takes token, authorize or off, "
-                            "not '%s'", cmd->cmd->name, arg);
-    return NULL;
-}
-
-static const char *set_mode(cmd_parms *cmd, void *cfg, const char *arg)
-{
-    alx_dir_conf *c = cfg;
-
-    if (!strcasecmp(arg, "enforce"))
-        c->report = 0;
-    else if (!strcasecmp(arg, "report"))
-        c->report = 1;
-    else
-        return apr_psprintf(cmd->pool, "%s takes enforce or report, not '%s'",
-                            cmd->cmd->name, arg);
-    return NULL;
-}
-
-static const char *set_client_auth(cmd_parms *cmd, void *cfg, const char *arg)
-{
-    alx_dir_conf *c = cfg;
-
-    if (!strcasecmp(arg, "as-is"))
-        c->client_auth = ALX_AUTH_AS_IS;
-    else if (!strcasecmp(arg, "basic"))
-        c->client_auth = ALX_AUTH_BASIC;
-    else if (!strcasecmp(arg, "body"))
-        c->client_auth = ALX_AUTH_BODY;
-    else
-        return apr_psprintf(cmd->pool, "%s takes as-is, basic or body, "
-                            "not '%s'", cmd->cmd->name, arg);
-    return NULL;
+    for (i = 0; i < 4 && k->names[i]; i++) {
+        if (!strcasecmp(arg, k->names[i])) {
+            *(int *)((char *)cfg + k->offset) = k->values[i];
+            return NULL;
+        }
+    }
+    return apr_psprintf(cmd->pool, "%s takes %s, not '%s'", cmd->cmd->name,
+                        k->accepted, arg);
 }
 
 static const char *set_seconds(cmd_parms *cmd, apr_int64_t *field,
@@ -210,9 +202,9 @@ static const char *set_keep_refresh(cmd_parms *cmd, void *cfg, int on)
 }
 
 static const command_rec alx_cmds[] = {
-    AP_INIT_TAKE1("AlexaLink", set_role, NULL, OR_ALL,
+    AP_INIT_TAKE1("AlexaLink", set_keyword, (void *)&role_words, OR_ALL,
                   "the role of this location: token, authorize or off"),
-    AP_INIT_TAKE1("AlexaLinkMode", set_mode, NULL, OR_ALL,
+    AP_INIT_TAKE1("AlexaLinkMode", set_keyword, (void *)&mode_words, OR_ALL,
                   "enforce (default) or report: detect and log, change nothing"),
     AP_INIT_TAKE1("AlexaLinkMinTTL", set_ttl,
                   (void *)APR_OFFSETOF(alx_dir_conf, min_ttl), OR_ALL,
@@ -224,7 +216,8 @@ static const command_rec alx_cmds[] = {
     AP_INIT_FLAG("AlexaLinkKeepRefreshToken", set_keep_refresh, NULL, OR_ALL,
                  "give a refresh answer without refresh_token the presented "
                  "one back (default On)"),
-    AP_INIT_TAKE1("AlexaLinkClientAuth", set_client_auth, NULL, OR_ALL,
+    AP_INIT_TAKE1("AlexaLinkClientAuth", set_keyword,
+                  (void *)&client_auth_words, OR_ALL,
                   "client authentication the upstream wants: as-is, basic "
                   "or body"),
     AP_INIT_TAKE1("AlexaLinkRefreshGrace", set_refresh_grace, NULL, OR_ALL,

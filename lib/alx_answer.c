@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "alx_answer.h"
+#include "alx_json.h"
 #include "alx_form.h"
 #include "alx_shape.h"
 
@@ -17,21 +18,6 @@
 #define ALX_TTL_MAX 2147483647
 #define ALX_ERROR_CODE_MAX 64
 
-/* ---- jansson values owned by the pool ---- */
-
-static apr_status_t json_release(void *data)
-{
-    json_decref((json_t *)data);
-    return APR_SUCCESS;
-}
-
-/* From here on the pool holds the reference, so no path can leak it. */
-static json_t *json_own(apr_pool_t *p, json_t *v)
-{
-    if (v)
-        apr_pool_cleanup_register(p, v, json_release, apr_pool_cleanup_null);
-    return v;
-}
 
 /* A JSON string even from bytes that are not UTF-8 (they become '?'). */
 static json_t *json_text(apr_pool_t *p, const char *s)
@@ -143,7 +129,7 @@ static alx_body_format_e parse_json(apr_pool_t *p, const char *body,
                                     const char **reason)
 {
     json_error_t err;
-    json_t *v = json_own(p, json_loadb(body, len, JSON_DECODE_ANY, &err));
+    json_t *v = alx_json_own(p, json_loadb(body, len, JSON_DECODE_ANY, &err));
 
     if (!v) {
         *reason = first_byte(body, len) == '<' ? "html" : "malformed JSON";
@@ -175,7 +161,7 @@ static alx_body_format_e parse_form(apr_pool_t *p, const char *body,
         *reason = "malformed form";
         return ALX_BODY_UNPARSEABLE;
     }
-    o = json_own(p, json_object());
+    o = alx_json_own(p, json_object());
     for (i = 0; i < (*pairs)->nelts; i++) {
         const alx_pair_t *pair = &APR_ARRAY_IDX(*pairs, i, alx_pair_t);
 
@@ -284,7 +270,7 @@ const char *alx_error_standard(const char *code)
 static json_t *error_object(apr_pool_t *p, const char *error,
                             const char *description)
 {
-    json_t *o = json_own(p, json_object());
+    json_t *o = alx_json_own(p, json_object());
 
     json_object_set_new(o, "error", json_text(p, error ? error : "server_error"));
     if (description)
@@ -521,7 +507,7 @@ static void answer_error(apr_pool_t *p, const alx_answer_in_t *in,
 {
     const char *standard = alx_error_standard(code);
     json_t *desc = json_object_get(obj, "error_description");
-    json_t *res = json_own(p, json_object());
+    json_t *res = alx_json_own(p, json_object());
     const char *key;
     json_t *v;
 

@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 
 #include "alx_grace.h"
+#include "alx_json.h"
 
 #define GRACE_MAGIC "ALXG"
 #define GRACE_MAGIC_LEN 4
@@ -32,20 +33,6 @@
 #define GRACE_ID_LABEL "alexalink grace id v1"
 #define GRACE_KEY_LABEL "alexalink grace key v1"
 
-/* ---- jansson values owned by the pool ---- */
-
-static apr_status_t json_release(void *data)
-{
-    json_decref((json_t *)data);
-    return APR_SUCCESS;
-}
-
-static json_t *json_own(apr_pool_t *p, json_t *v)
-{
-    if (v)
-        apr_pool_cleanup_register(p, v, json_release, apr_pool_cleanup_null);
-    return v;
-}
 
 /* The recorded body as a JSON object, or NULL. */
 static json_t *body_object(apr_pool_t *p, const alx_grace_record_t *rec)
@@ -55,7 +42,7 @@ static json_t *body_object(apr_pool_t *p, const alx_grace_record_t *rec)
 
     if (!rec || !rec->body)
         return NULL;
-    v = json_own(p, json_loadb(rec->body, rec->len, JSON_ALLOW_NUL, &err));
+    v = alx_json_own(p, json_loadb(rec->body, rec->len, JSON_ALLOW_NUL, &err));
     return json_is_object(v) ? v : NULL;
 }
 
