@@ -59,13 +59,19 @@ static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
     return alexalink_store_put(r, k->id, expiry, sealed, len);
 }
 
-/* Writes an in-flight claim and reads it back: the ap_socache interface has
- * no atomic add, so across servers this is as close as single flight gets. */
+/* Writes an in-flight claim unless a record or another claim is there:
+ * atomic within this server. Across servers sharing redis or memcached the
+ * ap_socache interface has no atomic add, so the claim is read back: as
+ * close as single flight gets there. Returns 0 when another request holds
+ * the token (the caller waits), 1 to go upstream. */
 static int claim(request_rec *r, alx_exchange_rec *x,
                  const alx_grace_keys_t *k)
 {
     alx_grace_record_t rec = {0}, back;
     apr_time_t now = apr_time_now();
+    unsigned char *sealed;
+    unsigned int len;
+    apr_status_t rv;
     int found;
 
     if (apr_generate_random_bytes((unsigned char *)&rec.claim,
@@ -74,13 +80,20 @@ static int claim(request_rec *r, alx_exchange_rec *x,
     rec.pending = 1;
     rec.issued = now;
     rec.upstream_ttl = rec.sent_ttl = -1;
-    if (save(r, k, &rec, now + alexalink_conf_time_budget(x->conf)
-                          + ALX_CLAIM_SLACK) != APR_SUCCESS)
+    if (alx_grace_seal(r->pool, k, &rec, &sealed, &len) != APR_SUCCESS)
         return 1;
-    if (load(r, x, k, &back, &found) != APR_SUCCESS || !found)
-        return 1;
-    if (!back.pending || back.claim != rec.claim)
+    if (!x->grace.buf)
+        x->grace.buf = apr_palloc(r->pool, ALX_STORE_MAX_VALUE);
+    rv = alexalink_store_claim(r, k->id, now + alexalink_conf_time_budget(
+                               x->conf) + ALX_CLAIM_SLACK, sealed, len,
+                               x->grace.buf, ALX_STORE_MAX_VALUE);
+    if (rv == APR_EEXIST)
         return 0;
+    if (rv != APR_SUCCESS)
+        return 1;   /* store down: plain proxying */
+    if (load(r, x, k, &back, &found) == APR_SUCCESS && found
+        && (!back.pending || back.claim != rec.claim))
+        return 0;   /* another server's claim landed on ours */
     x->grace.claimed = 1;
     x->grace.claim = rec.claim;
     return 1;
@@ -220,8 +233,15 @@ int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
                           rec.replays);
             /* fall through */
         case ALX_GRACE_PROXY:
-            if (!claim(r, x, &k))
+            if (found)   /* expired or used up: the claim replaces it */
+                alexalink_store_remove(r, k.id);
+            if (!claim(r, x, &k)) {
+                if (apr_time_now() >= deadline) {
+                    wait_timeout(r, x);
+                    return DONE;
+                }
                 continue;   /* another request claimed it first: wait */
+            }
             break;
         }
         break;

@@ -21,7 +21,9 @@ struct alx_store {
     const ap_socache_provider_t *provider;
     const char *name;
     ap_socache_instance_t *instance;
-    apr_global_mutex_t *mutex;      /* NULL when the provider needs none */
+    apr_global_mutex_t *mutex;      /* claims always; every call when the
+                                       provider is not MP-safe (shmcb) */
+    int lock_all;
     server_rec *s;
     /* Per process, after fork. */
     apr_time_t last_failure_log;
@@ -82,13 +84,24 @@ int alexalink_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static apr_status_t lock(alx_store_t *st)
 {
-    return st->mutex ? apr_global_mutex_lock(st->mutex) : APR_SUCCESS;
+    return apr_global_mutex_lock(st->mutex);
 }
 
 static void unlock(alx_store_t *st)
 {
-    if (st->mutex)
-        apr_global_mutex_unlock(st->mutex);
+    apr_global_mutex_unlock(st->mutex);
+}
+
+/* Plain calls need the mutex only when the provider is not MP-safe. */
+static apr_status_t lock_call(alx_store_t *st)
+{
+    return st->lock_all ? lock(st) : APR_SUCCESS;
+}
+
+static void unlock_call(alx_store_t *st)
+{
+    if (st->lock_all)
+        unlock(st);
 }
 
 static apr_status_t retain_one(ap_socache_instance_t *instance, server_rec *s,
@@ -223,14 +236,15 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "%s: %s", name, err);
         return !OK;
     }
-    if (provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
-        rv = ap_global_mutex_create(&st->mutex, NULL, ALX_MUTEX_TYPE, NULL,
-                                    s, pconf, 0);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0202: cannot "
-                         "create the grace store's mutex");
-            return !OK;
-        }
+    /* Also for MP-safe providers: a claim is a read and a write that must
+     * not interleave with another child's. */
+    st->lock_all = (provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
+    rv = ap_global_mutex_create(&st->mutex, NULL, ALX_MUTEX_TYPE, NULL, s,
+                                pconf, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0202: cannot create "
+                     "the grace store's mutex");
+        return !OK;
     }
     rv = provider->init(st->instance, ALX_CACHE_NAME, &hints, s, pconf);
     if (rv != APR_SUCCESS) {
@@ -251,7 +265,7 @@ void alexalink_store_child_init(apr_pool_t *p, server_rec *s)
     alx_store_t *st = alexalink_server_conf_get(s)->store;
     apr_status_t rv;
 
-    if (!st || !st->mutex)
+    if (!st)
         return;
     rv = apr_global_mutex_child_init(&st->mutex,
                                      apr_global_mutex_lockfile(st->mutex), p);
@@ -292,20 +306,11 @@ static apr_status_t failed(request_rec *r, alx_store_t *st, apr_status_t rv,
     return rv;
 }
 
-apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
-                           unsigned char *buf, unsigned int *len)
+/* Strips the expiry frame from what retrieve gave. */
+static apr_status_t unframe(request_rec *r, alx_store_t *st, apr_status_t rv,
+                            unsigned char *buf, unsigned int *len,
+                            unsigned int cap)
 {
-    alx_store_t *st = store_of(r);
-    unsigned int cap = *len;
-    apr_status_t rv;
-
-    if (!st)
-        return APR_ENOTIMPL;
-    if ((rv = lock(st)) != APR_SUCCESS)
-        return failed(r, st, rv, "lock");
-    rv = st->provider->retrieve(st->instance, r->server, id, ALX_GRACE_ID_LEN,
-                                buf, len, r->pool);
-    unlock(st);
     if (rv == APR_NOTFOUND)
         return rv;
     if (rv != APR_SUCCESS)
@@ -317,28 +322,84 @@ apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
     return APR_SUCCESS;
 }
 
+apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
+                           unsigned char *buf, unsigned int *len)
+{
+    alx_store_t *st = store_of(r);
+    unsigned int cap = *len;
+    apr_status_t rv;
+
+    if (!st)
+        return APR_ENOTIMPL;
+    if ((rv = lock_call(st)) != APR_SUCCESS)
+        return failed(r, st, rv, "lock");
+    rv = st->provider->retrieve(st->instance, r->server, id, ALX_GRACE_ID_LEN,
+                                buf, len, r->pool);
+    unlock_call(st);
+    return unframe(r, st, rv, buf, len, cap);
+}
+
+static unsigned char *frame(apr_pool_t *p, apr_time_t expiry,
+                            const unsigned char *data, unsigned int len)
+{
+    unsigned char *framed = apr_palloc(p, len + ALX_EXPIRY_LEN);
+    apr_uint64_t v = (apr_uint64_t)expiry;
+    int i;
+
+    for (i = ALX_EXPIRY_LEN - 1; i >= 0; i--, v >>= 8)
+        framed[i] = (unsigned char)(v & 0xff);
+    memcpy(framed + ALX_EXPIRY_LEN, data, len);
+    return framed;
+}
+
 apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
                            apr_time_t expiry, const unsigned char *data,
                            unsigned int len)
 {
     alx_store_t *st = store_of(r);
     unsigned char *framed;
-    apr_uint64_t v = (apr_uint64_t)expiry;
     apr_status_t rv;
-    int i;
 
     if (!st)
         return APR_ENOTIMPL;
-    framed = apr_palloc(r->pool, len + ALX_EXPIRY_LEN);
-    for (i = ALX_EXPIRY_LEN - 1; i >= 0; i--, v >>= 8)
-        framed[i] = (unsigned char)(v & 0xff);
-    memcpy(framed + ALX_EXPIRY_LEN, data, len);
-    if ((rv = lock(st)) != APR_SUCCESS)
+    framed = frame(r->pool, expiry, data, len);
+    if ((rv = lock_call(st)) != APR_SUCCESS)
         return failed(r, st, rv, "lock");
     rv = st->provider->store(st->instance, r->server, id, ALX_GRACE_ID_LEN,
                              expiry, framed, len + ALX_EXPIRY_LEN, r->pool);
-    unlock(st);
+    unlock_call(st);
     return rv == APR_SUCCESS ? rv : failed(r, st, rv, "write");
+}
+
+/* Stores data under id unless something is there already (APR_EEXIST):
+ * atomic among the children of this server; across servers sharing redis
+ * or memcached the caller reads its claim back. scratch (cap bytes, as large
+ * as any value) receives what is there. */
+apr_status_t alexalink_store_claim(request_rec *r, const unsigned char *id,
+                                   apr_time_t expiry,
+                                   const unsigned char *data, unsigned int len,
+                                   unsigned char *scratch, unsigned int cap)
+{
+    alx_store_t *st = store_of(r);
+    unsigned int got = cap;
+    apr_status_t rv;
+
+    if (!st)
+        return APR_ENOTIMPL;
+    if ((rv = lock(st)) != APR_SUCCESS)
+        return failed(r, st, rv, "lock");
+    rv = st->provider->retrieve(st->instance, r->server, id, ALX_GRACE_ID_LEN,
+                                scratch, &got, r->pool);
+    if (rv == APR_NOTFOUND)
+        rv = st->provider->store(st->instance, r->server, id,
+                                 ALX_GRACE_ID_LEN, expiry,
+                                 frame(r->pool, expiry, data, len),
+                                 len + ALX_EXPIRY_LEN, r->pool);
+    else if (rv == APR_SUCCESS)
+        rv = APR_EEXIST;
+    unlock(st);
+    return rv == APR_SUCCESS || rv == APR_EEXIST ? rv
+                                                 : failed(r, st, rv, "claim");
 }
 
 apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id)
@@ -348,11 +409,11 @@ apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id)
 
     if (!st)
         return APR_ENOTIMPL;
-    if ((rv = lock(st)) != APR_SUCCESS)
+    if ((rv = lock_call(st)) != APR_SUCCESS)
         return failed(r, st, rv, "lock");
     rv = st->provider->remove(st->instance, r->server, id, ALX_GRACE_ID_LEN,
                               r->pool);
-    unlock(st);
+    unlock_call(st);
     return rv == APR_SUCCESS || rv == APR_NOTFOUND ? APR_SUCCESS
                                                    : failed(r, st, rv,
                                                             "remove");

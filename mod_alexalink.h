@@ -129,6 +129,10 @@ apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
                            apr_time_t expiry, const unsigned char *data,
                            unsigned int len);
 apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id);
+apr_status_t alexalink_store_claim(request_rec *r, const unsigned char *id,
+                                   apr_time_t expiry,
+                                   const unsigned char *data, unsigned int len,
+                                   unsigned char *scratch, unsigned int cap);
 
 /* alexalink_grace.c */
 int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
