@@ -64,7 +64,7 @@ test('every directive is documented in README.md and conf/alexalink.conf', () =>
 
 test('every config field is initialised and merged', () => {
   const src = read('mod_alexalink.c');
-  const struct = src.match(/typedef struct \{([\s\S]*?)\} alx_dir_conf;/)[1];
+  const struct = read('mod_alexalink.h').match(/typedef struct \{([\s\S]*?)\} alx_dir_conf;/)[1];
   const fields = [...struct.matchAll(/(\w+);/g)].map((m) => m[1]);
   const create = src.match(/create_dir_conf[\s\S]*?return c;/)[0];
   const merge = src.match(/merge_dir_conf[\s\S]*?return c;/)[0];
