@@ -126,10 +126,11 @@ static int answer_from(request_rec *r, alx_exchange_rec *x,
     x->answer_json = body;
     x->answer_verdict = counted ? "replayed" : "replayed:duplicate";
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0210: refresh token "
-                  "presented again; answered from the grace store "
-                  "(replay %d of %d%s)", rec->replays,
-                  alexalink_conf_grace_replays(x->conf),
-                  counted ? "" : ", a simultaneous duplicate: not counted");
+                  "presented again; answered from the grace store, the "
+                  "upstream not asked (%s; %d of %d replays used)",
+                  counted ? "a replay" : "a duplicate within "
+                  "AlexaLinkTimeBudget of the answer, not counted",
+                  rec->replays, alexalink_conf_grace_replays(x->conf));
     return 1;
 }
 

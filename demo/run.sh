@@ -51,8 +51,23 @@ printf '$ curl -i'; printf ' %q' "${req[@]}"; echo " http://127.0.0.1:8080/oauth
 curl -i "${req[@]}" http://127.0.0.1:8080/oauth/token | tr -d '\r' | grep -vE '^(Date|Server):'
 echo
 echo
+echo
+rt=$(curl -s "${req[@]}" http://127.0.0.1:8080/oauth/token | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).refresh_token))')
+refresh=(-s -u alexa-skill:demo-secret -d "grant_type=refresh_token&refresh_token=$rt")
+echo "== refresh with that refresh token (the legacy server rotates it: a new one comes back):"
+printf '$ curl'; printf ' %q' "${refresh[@]}"; echo " http://127.0.0.1:8080/oauth/token"
+curl "${refresh[@]}" http://127.0.0.1:8080/oauth/token; echo
+echo
+echo "== Alexa lost that answer and retries with the same refresh token. The legacy"
+echo "   server would revoke the grant (reuse detection); mod_alexalink answers the"
+echo "   retry from its grace store, and the upstream never sees it:"
+curl "${refresh[@]}" http://127.0.0.1:8080/oauth/token; echo
+echo
 echo "== what the module logged (/var/log/apache2/alexalink-demo-error.log):"
-tail -n 1 /var/log/apache2/alexalink-demo-error.log | sed 's/^.*ALX/ALX/'
+tail -n 5 /var/log/apache2/alexalink-demo-error.log | sed 's/^.*ALX/ALX/'
+echo
+echo "== what the legacy server saw ($state/upstream.log):"
+cat $state/upstream.log
 echo
 echo "Apache and the legacy server keep running; try the curl lines above."
 echo "Stop them with: bash demo/run.sh stop"
