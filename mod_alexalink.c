@@ -3,6 +3,8 @@
  * directives and the hook registration; the decisions are made in lib/
  * (plain C, unit-tested and fuzzed alone). */
 
+#include <stddef.h>
+
 #include "mod_alexalink.h"
 #include "alx_values.h"
 
@@ -107,16 +109,16 @@ typedef struct {
 static const alx_keywords_t role_words = {
     {"token", "authorize", "off"},
     {ALX_ROLE_TOKEN, ALX_ROLE_AUTHORIZE, ALX_ROLE_OFF},
-    APR_OFFSETOF(alx_dir_conf, role), "token, authorize or off"
+    offsetof(alx_dir_conf, role), "token, authorize or off"
 };
 static const alx_keywords_t mode_words = {
     {"enforce", "report"}, {0, 1},
-    APR_OFFSETOF(alx_dir_conf, report), "enforce or report"
+    offsetof(alx_dir_conf, report), "enforce or report"
 };
 static const alx_keywords_t client_auth_words = {
     {"as-is", "basic", "body"},
     {ALX_AUTH_AS_IS, ALX_AUTH_BASIC, ALX_AUTH_BODY},
-    APR_OFFSETOF(alx_dir_conf, client_auth), "as-is, basic or body"
+    offsetof(alx_dir_conf, client_auth), "as-is, basic or body"
 };
 
 static const char *set_keyword(cmd_parms *cmd, void *cfg, const char *arg)
@@ -207,10 +209,10 @@ static const command_rec alx_cmds[] = {
     AP_INIT_TAKE1("AlexaLinkMode", set_keyword, (void *)&mode_words, OR_ALL,
                   "enforce (default) or report: detect and log, change nothing"),
     AP_INIT_TAKE1("AlexaLinkMinTTL", set_ttl,
-                  (void *)APR_OFFSETOF(alx_dir_conf, min_ttl), OR_ALL,
+                  (void *)offsetof(alx_dir_conf, min_ttl), OR_ALL,
                   "floor for expires_in in seconds (default 600, 0 disables)"),
     AP_INIT_TAKE1("AlexaLinkDefaultTTL", set_ttl,
-                  (void *)APR_OFFSETOF(alx_dir_conf, default_ttl), OR_ALL,
+                  (void *)offsetof(alx_dir_conf, default_ttl), OR_ALL,
                   "expires_in inserted when the upstream sends none "
                   "(default 3600, 0 leaves it absent)"),
     AP_INIT_FLAG("AlexaLinkKeepRefreshToken", set_keep_refresh, NULL, OR_ALL,
@@ -235,7 +237,7 @@ static const command_rec alx_cmds[] = {
     AP_INIT_TAKE1("AlexaLinkMaxBody", set_max_body, NULL, OR_ALL,
                   "largest request or response body buffered (default 65536; "
                   "k and m suffixes)"),
-    {NULL}
+    {NULL, {NULL}, NULL, 0, 0, NULL}
 };
 
 /* ---- server configuration and registration ---------------------------- */

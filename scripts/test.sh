@@ -51,6 +51,16 @@ fi
 grep -E '^# (PASS|FAIL|ERROR)' "$logdir/unit-asan.log" || true
 count_make_check "$logdir/unit-asan.log"
 
+step "build and unit tests with clang -Wall -Wextra -Werror"
+mkdir -p build-clang
+[ -f build-clang/Makefile ] || (cd build-clang && CC=clang ../configure --enable-werror >/dev/null)
+if ! make -C build-clang -j2 all > "$logdir/clang-build.log" 2>&1 || ! make -C build-clang -j2 check > "$logdir/unit-clang.log" 2>&1; then
+  cat "$logdir/clang-build.log" "$logdir/unit-clang.log" 2>/dev/null | tail -60
+  echo "tests: $passed passed, 1 failed"; exit 1
+fi
+grep -E '^# (PASS|FAIL|ERROR)' "$logdir/unit-clang.log" || true
+count_make_check "$logdir/unit-clang.log"
+
 step "fuzz smoke (${ALX_FUZZ_SECONDS:-10} s per target)"
 if make -C fuzz run FUZZ_SECONDS="${ALX_FUZZ_SECONDS:-10}" > "$logdir/fuzz.log" 2>&1; then
   grep '^fuzz:' "$logdir/fuzz.log"
