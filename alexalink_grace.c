@@ -11,6 +11,9 @@
 /* A claim outlives the request that wrote it only this long past the
  * budget, should that request die before releasing it. */
 #define ALX_CLAIM_SLACK   apr_time_from_sec(2)
+/* On a shared store, how long a claim must stay ours before we go
+ * upstream: another server that checked before our write lands within it. */
+#define ALX_CLAIM_SETTLE  apr_time_from_msec(10)
 
 static int applies(request_rec *r, const alx_exchange_rec *x)
 {
@@ -59,6 +62,19 @@ static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
     return alexalink_store_put(r, k->id, expiry, sealed, len);
 }
 
+/* False when the store holds another claim or a record under k (a store
+ * failure reads as ours: plain proxying then). */
+static int still_ours(request_rec *r, alx_exchange_rec *x,
+                      const alx_grace_keys_t *k, apr_uint64_t claim)
+{
+    alx_grace_record_t back;
+    int found;
+
+    if (load(r, x, k, &back, &found) != APR_SUCCESS || !found)
+        return 1;
+    return back.pending && back.claim == claim;
+}
+
 /* Writes an in-flight claim unless a record or another claim is there:
  * atomic within this server. Across servers sharing redis or memcached the
  * ap_socache interface has no atomic add, so the claim is read back: as
@@ -67,12 +83,11 @@ static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
 static int claim(request_rec *r, alx_exchange_rec *x,
                  const alx_grace_keys_t *k)
 {
-    alx_grace_record_t rec = {0}, back;
+    alx_grace_record_t rec = {0};
     apr_time_t now = apr_time_now();
     unsigned char *sealed;
     unsigned int len;
     apr_status_t rv;
-    int found;
 
     if (apr_generate_random_bytes((unsigned char *)&rec.claim,
                                   sizeof(rec.claim)) != APR_SUCCESS)
@@ -91,9 +106,13 @@ static int claim(request_rec *r, alx_exchange_rec *x,
         return 0;
     if (rv != APR_SUCCESS)
         return 1;   /* store down: plain proxying */
-    if (load(r, x, k, &back, &found) == APR_SUCCESS && found
-        && (!back.pending || back.claim != rec.claim))
+    if (!still_ours(r, x, k, rec.claim))
         return 0;   /* another server's claim landed on ours */
+    if (alexalink_store_shared(r)) {
+        apr_sleep(ALX_CLAIM_SETTLE);
+        if (!still_ours(r, x, k, rec.claim))
+            return 0;
+    }
     x->grace.claimed = 1;
     x->grace.claim = rec.claim;
     return 1;
@@ -296,10 +315,17 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x)
     }
 }
 
+/* Removes our claim, and only ours: on a shared store another server may
+ * have recorded the answer under the same id meanwhile. */
 void alexalink_grace_release(request_rec *r, alx_exchange_rec *x)
 {
-    if (x->grace.claimed && !x->grace.recorded) {
+    alx_grace_record_t back;
+    int found;
+
+    if (!x->grace.claimed || x->grace.recorded)
+        return;
+    x->grace.claimed = 0;
+    if (load(r, x, &x->grace.sent, &back, &found) == APR_SUCCESS && found
+        && back.pending && back.claim == x->grace.claim)
         alexalink_store_remove(r, x->grace.sent.id);
-        x->grace.claimed = 0;
-    }
 }

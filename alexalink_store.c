@@ -286,6 +286,15 @@ int alexalink_store_available(request_rec *r)
     return store_of(r) != NULL;
 }
 
+/* MP-safe providers (redis, memcache) are the ones a fleet shares; shmcb
+ * and dbm need our mutex and live on this machine. */
+int alexalink_store_shared(request_rec *r)
+{
+    alx_store_t *st = store_of(r);
+
+    return st && !st->lock_all;
+}
+
 /* Logged once a minute per process: an outage must not flood the log. */
 static apr_status_t failed(request_rec *r, alx_store_t *st, apr_status_t rv,
                            const char *op)

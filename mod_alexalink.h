@@ -123,6 +123,7 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s);
 void alexalink_store_child_init(apr_pool_t *p, server_rec *s);
 int alexalink_store_available(request_rec *r);
+int alexalink_store_shared(request_rec *r);
 apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
                            unsigned char *buf, unsigned int *len);
 apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,

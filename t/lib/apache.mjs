@@ -2,7 +2,7 @@
 // throw-away ServerRoot, and reads its logs. Every wait here is on an event
 // (port open, log line, process exit), polled; never a fixed sleep.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync, readFileSync, existsSync, chmodSync, rmSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, chmodSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import net from 'node:net';
 import path from 'node:path';
@@ -65,9 +65,12 @@ const LOG_FORMAT = ACCESS_FIELDS.map((f) => ({
   status: '%s', uri: '%U', port: '%{remote}p',
 }[f])).join('\\t');
 
-export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE }) {
+// mpmTuning: { prefork: 'StartServers 60\n...', event: '...' } replaces the
+// default process/thread lines of that MPM (the LoadModule line stays).
+export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null }) {
   const lm = (name, file) => `LoadModule ${name} ${path.join(MODDIR, file)}`;
-  const mpmConf = mpm === 'prefork'
+  const tuned = mpmTuning && mpmTuning[mpm];
+  const mpmConf = tuned ? `${lm(`mpm_${mpm}_module`, `mod_mpm_${mpm}.so`)}\n${tuned}` : mpm === 'prefork'
     ? `${lm('mpm_prefork_module', 'mod_mpm_prefork.so')}
 StartServers 2
 MinSpareServers 2
@@ -91,6 +94,7 @@ ServerRoot "${dir}"
 DefaultRuntimeDir "${dir}"
 PidFile "${dir}/httpd.pid"
 Mutex default:${dir}
+GracefulShutdownTimeout 10
 ${process.env.ALX_CORE_DIR ? `CoreDumpDirectory "${process.env.ALX_CORE_DIR}"` : ''}
 Listen 127.0.0.1:${port}
 ServerName 127.0.0.1:${port}
@@ -161,12 +165,13 @@ export async function startApache(opts = {}) {
   throw lastErr;
 }
 
-async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE } = {}) {
+async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null } = {}) {
   const dir = makeDir();
   const port = await freePort();
   const conf = path.join(dir, 'httpd.conf');
   const resolved = typeof locations === 'function' ? locations({ port }) : locations;
-  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf, withModule }));
+  const resolvedServer = typeof serverConf === 'function' ? serverConf({ port, dir }) : serverConf;
+  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf: resolvedServer, withModule, mpmTuning }));
   const errorFile = path.join(dir, 'error.log');
   const accessFile = path.join(dir, 'access.log');
   let output = '';
@@ -200,6 +205,29 @@ async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModul
     errorLog: () => readOr(errorFile),
     accessLog: () => readOr(accessFile),
     exited: () => exited,
+    // the parent's pid (the process spawned in the foreground)
+    pid: child.pid,
+    // pids of the children serving requests (from the error log's [pid N])
+    // are not tracked; childPids() reads them from /proc
+    childPids: () => childPidsOf(child.pid),
+    // graceful restart (SIGUSR1 to the parent); resolves when the new
+    // generation logged "resuming normal operations" again
+    // and, unless keepOld, when every child of the old generation is gone
+    // (an old child still accepting would write to the old generation's store)
+    async graceful({ keepOld = false } = {}) {
+      const m = apache.mark();
+      const old = childPidsOf(child.pid);
+      process.kill(child.pid, 'SIGUSR1');
+      await waitFor(() => {
+        if (exited) throw new Error(`apache2 exited during a graceful restart: ${JSON.stringify(exited)}`);
+        return /resuming normal operations/.test(apache.errorLogSince(m));
+      }, { timeoutMs: 20000, what: 'apache2 graceful restart' });
+      if (!keepOld) {
+        const alive = new Set(childPidsOf(child.pid));
+        await waitFor(() => { const now = new Set(childPidsOf(child.pid)); return old.every((p) => !now.has(p)); }, { timeoutMs: 20000, what: `the old generation's children (${old.filter((p) => alive.has(p)).length} left) to exit` });
+      }
+      return m;
+    },
     // A mark is a byte offset: errorLogSince(mark) is what was logged after it.
     mark: () => ({ error: readOr(errorFile).length, access: readOr(accessFile).length }),
     errorLogSince: (m) => readOr(errorFile).slice(m ? m.error : 0),
@@ -221,7 +249,7 @@ async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModul
     },
     async stop({ keep = !!process.env.ALX_KEEP } = {}) {
       if (!exited) {
-        child.kill('SIGTERM');
+        child.kill('SIGWINCH');   // graceful-stop: an immediate stop of the event MPM can crash a child in httpd's own shutdown (see README)
         const timer = setTimeout(() => { if (!exited) child.kill('SIGKILL'); }, 15000);
         await exitPromise;
         clearTimeout(timer);
@@ -281,6 +309,20 @@ export function accessLines(text) {
     ACCESS_FIELDS.forEach((f, i) => { o[f] = parts[i]; });
     return o;
   });
+}
+
+// Processes whose parent is ppid (Linux /proc).
+export function childPidsOf(ppid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) out.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return out;
 }
 
 export function moduleFileExists() {

@@ -46,6 +46,11 @@ export async function startOidc({ accessTokenTtl = 300 } = {}) {
     issuer: `http://127.0.0.1:${port}`,
     secrets,
     stderr: () => err,
+    // how many token-endpoint requests the provider received, and their grant types
+    async tokenHits() {
+      const res = await request({ port, method: 'GET', path: '/__alx/token-hits' });
+      return res.json();
+    },
     async stop() {
       if (!exited) { child.kill('SIGTERM'); await exitP; }
     },
