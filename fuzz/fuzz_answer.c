@@ -10,10 +10,9 @@
 
 #include "alx_answer.h"
 #include "alx_shape.h"
+#include "fuzz.h"
 
 #define PRESENTED "RT-presented-SECRET"
-
-static apr_pool_t *fuzz_root;
 
 static const char *const fuzz_type[] = {
     "application/json", "application/x-www-form-urlencoded", "text/plain",
@@ -24,20 +23,11 @@ static const char *const fuzz_grant[] = {
 };
 static const int fuzz_status[] = { 200, 201, 204, 400, 401, 302, 500, 503 };
 
-#define check(cond) do { \
-        if (!(cond)) { \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-                    __FILE__, __LINE__); \
-            abort(); \
-        } \
-    } while (0)
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    apr_initialize();
-    apr_pool_create(&fuzz_root, NULL);
+    fuzz_start();
     return 0;
 }
 

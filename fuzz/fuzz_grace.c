@@ -10,26 +10,17 @@
 #include <apr_general.h>
 
 #include "alx_grace.h"
+#include "fuzz.h"
 
-static apr_pool_t *fuzz_root;
 static alx_grace_keys_t fuzz_keys;
 
 #define T0 ((apr_time_t)1704067200 * APR_USEC_PER_SEC)
-
-#define check(cond) do { \
-        if (!(cond)) { \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-                    __FILE__, __LINE__); \
-            abort(); \
-        } \
-    } while (0)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    apr_initialize();
-    apr_pool_create(&fuzz_root, NULL);
+    fuzz_start();
     /* The seeds in corpus/fuzz_grace/sealed-* are sealed with these. */
     alx_grace_derive("fuzz-client", "fuzz-secret", "fuzz-refresh-token",
                      &fuzz_keys);

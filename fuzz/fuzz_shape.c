@@ -10,23 +10,13 @@
 
 #include "alx_form.h"
 #include "alx_shape.h"
-
-static apr_pool_t *fuzz_root;
-
-#define check(cond) do { \
-        if (!(cond)) { \
-            fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-                    __FILE__, __LINE__); \
-            abort(); \
-        } \
-    } while (0)
+#include "fuzz.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    apr_initialize();
-    apr_pool_create(&fuzz_root, NULL);
+    fuzz_start();
     return 0;
 }
 
