@@ -103,6 +103,7 @@ ${lm('authz_core_module', 'mod_authz_core.so')}
 ${lm('proxy_module', 'mod_proxy.so')}
 ${lm('proxy_http_module', 'mod_proxy_http.so')}
 ${lm('headers_module', 'mod_headers.so')}
+${lm('env_module', 'mod_env.so')}
 ${lm('socache_shmcb_module', 'mod_socache_shmcb.so')}
 ${withModule ? `LoadModule alexalink_module ${MODULE}` : '# alexalink_module not loaded'}
 ${asRoot ? 'User nobody\nGroup nogroup' : ''}
@@ -112,6 +113,9 @@ LogFormat "${LOG_FORMAT}" alexalink
 CustomLog "${dir}/access.log" alexalink
 KeepAliveTimeout 5
 Timeout 30
+# A fresh upstream connection per request: a pooled connection to a node
+# fixture once went unanswered for Timeout (30 s) in a full prefork run.
+SetEnv proxy-nokeepalive 1
 ${serverConf}
 ${locations}
 `;
