@@ -260,6 +260,7 @@ int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
                     wait_timeout(r, x);
                     return DONE;
                 }
+                apr_sleep(ALX_POLL_INTERVAL);
                 continue;   /* another request claimed it first: wait */
             }
             break;
