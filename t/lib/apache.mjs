@@ -113,8 +113,8 @@ LogFormat "${LOG_FORMAT}" alexalink
 CustomLog "${dir}/access.log" alexalink
 KeepAliveTimeout 5
 Timeout 30
-# A fresh upstream connection per request: a pooled connection to a node
-# fixture once went unanswered for Timeout (30 s) in a full prefork run.
+# A fresh upstream connection per request, so a node fixture's keep-alive
+# handling cannot stall a test (see README, Development).
 SetEnv proxy-nokeepalive 1
 ${serverConf}
 ${locations}
