@@ -10,6 +10,7 @@ describe('directives', { skip: moduleMissingReason() }, () => {
   const good = [
     ['AlexaLink token'],
     ['AlexaLink off'],
+    ['AlexaLink authorize'],
     ['AlexaLink token', 'AlexaLinkMode enforce'],
     ['AlexaLink token', 'AlexaLinkMode report'],
     ['AlexaLink token', 'AlexaLinkMinTTL 0'],

@@ -47,7 +47,10 @@ describe('a location without AlexaLink is untouched', () => {
   before(async () => {
     up = await startLegacyUpstream();
     const plain = `ProxyPass /plain/ ${up.url}/\n`;
-    withMod = await startApache({ locations: NO_MODULE ? plain : `${tokenLocation('/alx/', up.url)}${plain}` });
+    // AlexaLink authorize is accepted and has no checks yet: it must leave
+    // the bytes alone too.
+    const authorize = `ProxyPass /authz/ ${up.url}/\n<Location /authz/>\n  AlexaLink authorize\n</Location>\n`;
+    withMod = await startApache({ locations: NO_MODULE ? plain : `${tokenLocation('/alx/', up.url)}${plain}${authorize}` });
     without = await startApache({ locations: plain, withModule: false });
   });
   after(async () => {
@@ -76,6 +79,16 @@ describe('a location without AlexaLink is untouched', () => {
     return { statusLine: r.statusLine, headers: r.headers.filter(([k]) => k.toLowerCase() !== 'date'), body: r.body.toString('base64') };
   };
   const upstreamView = (got) => got.map((g) => ({ method: g.method, url: g.url, rawHeaders: g.rawHeaders, body: g.body }));
+
+  for (const [name, method, route, opts] of cases.slice(0, 2)) {
+    it(`${name} through AlexaLink authorize: same bytes as without the module`, { skip: NO_MODULE }, async () => {
+      const a = await through(withMod, raw(method, `/authz${route}`, opts));
+      const b = await through(without, raw(method, `/plain${route}`, opts));
+      assert.deepEqual(redact(comparable(a.bytes)), redact(comparable(b.bytes)), 'client sees the same status line, headers and body');
+      assert.equal(a.got.length, 1, 'upstream reached once');
+      assert.deepEqual(redact(upstreamView(a.got)), redact(upstreamView(b.got)), 'upstream sees the same request');
+    });
+  }
 
   for (const [name, method, route, opts] of cases) {
     it(`${name}: same bytes with and without the module`, async () => {
