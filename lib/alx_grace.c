@@ -32,6 +32,11 @@
 
 #define GRACE_ID_LABEL "alexalink grace id v1"
 #define GRACE_KEY_LABEL "alexalink grace key v1"
+#define GRACE_CLAIM_LABEL "alexalink grace claim v1"
+#define ANSWER_MAGIC "ALXA"
+/* Answer plaintext: status(2) content_type_len(2) content_type body. */
+#define ANSWER_PLAIN_FIXED 4
+#define ANSWER_OVERHEAD (GRACE_HEAD_LEN + ANSWER_PLAIN_FIXED + GRACE_TAG_LEN)
 
 
 /* The recorded body as a JSON object, or NULL. */
@@ -137,13 +142,17 @@ void alx_grace_derive(const char *client_id, const char *client_secret,
            && mac_labelled(hmac, GRACE_ID_LABEL, client_id, client_secret,
                            refresh_token, out->id)
            && mac_labelled(hmac, GRACE_KEY_LABEL, client_id, client_secret,
-                           refresh_token, out->key);
+                           refresh_token, out->key)
+           && mac_labelled(hmac, GRACE_CLAIM_LABEL, client_id, client_secret,
+                           refresh_token, out->claim_id);
     EVP_MAC_free(hmac);
     /* No way to report it: random keys find nothing and open nothing, which
      * the glue sees as an empty store and proxies. */
     if (!good && (RAND_bytes(out->id, sizeof(out->id)) != 1
-                  || RAND_bytes(out->key, sizeof(out->key)) != 1)) {
+                  || RAND_bytes(out->key, sizeof(out->key)) != 1
+                  || RAND_bytes(out->claim_id, sizeof(out->claim_id)) != 1)) {
         memset(out->id, 0xff, sizeof(out->id));
+        memset(out->claim_id, 0xfe, sizeof(out->claim_id));
         OPENSSL_cleanse(out->key, sizeof(out->key));
     }
 }
@@ -164,7 +173,8 @@ static void plain_write(unsigned char *b, const alx_grace_record_t *rec,
         memcpy(b + GRACE_PLAIN_FIXED, rec->body, body_len);
 }
 
-static int gcm_encrypt(const alx_grace_keys_t *k, const unsigned char *nonce,
+static int gcm_encrypt(const alx_grace_keys_t *k, const unsigned char *aad,
+                       const unsigned char *nonce,
                        const unsigned char *plain, int plain_len,
                        unsigned char *cipher, unsigned char *tag)
 {
@@ -176,7 +186,7 @@ static int gcm_encrypt(const alx_grace_keys_t *k, const unsigned char *nonce,
            && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
                                   GRACE_NONCE_LEN, NULL)
            && EVP_EncryptInit_ex(ctx, NULL, NULL, k->key, nonce)
-           && EVP_EncryptUpdate(ctx, NULL, &n, k->id, ALX_GRACE_ID_LEN)
+           && EVP_EncryptUpdate(ctx, NULL, &n, aad, ALX_GRACE_ID_LEN)
            && EVP_EncryptUpdate(ctx, cipher, &n, plain, plain_len)
            && EVP_EncryptFinal_ex(ctx, cipher + n, &fin)
            && n + fin == plain_len
@@ -188,7 +198,8 @@ static int gcm_encrypt(const alx_grace_keys_t *k, const unsigned char *nonce,
 
 /* Authenticated decryption: false for any change to nonce, ciphertext,
  * tag or id, and for another key. */
-static int gcm_decrypt(const alx_grace_keys_t *k, const unsigned char *nonce,
+static int gcm_decrypt(const alx_grace_keys_t *k, const unsigned char *aad,
+                       const unsigned char *nonce,
                        const unsigned char *cipher, int cipher_len,
                        const unsigned char *tag, unsigned char *plain)
 {
@@ -202,7 +213,7 @@ static int gcm_decrypt(const alx_grace_keys_t *k, const unsigned char *nonce,
            && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
                                   GRACE_NONCE_LEN, NULL)
            && EVP_DecryptInit_ex(ctx, NULL, NULL, k->key, nonce)
-           && EVP_DecryptUpdate(ctx, NULL, &n, k->id, ALX_GRACE_ID_LEN)
+           && EVP_DecryptUpdate(ctx, NULL, &n, aad, ALX_GRACE_ID_LEN)
            && EVP_DecryptUpdate(ctx, plain, &n, cipher, cipher_len)
            && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GRACE_TAG_LEN,
                                   tag_copy)
@@ -239,7 +250,7 @@ apr_status_t alx_grace_seal(apr_pool_t *p, const alx_grace_keys_t *k,
     memcpy(sealed, GRACE_MAGIC, GRACE_MAGIC_LEN);
     sealed[GRACE_MAGIC_LEN] = GRACE_VERSION;
     good = RAND_bytes(sealed + GRACE_MAGIC_LEN + 1, GRACE_NONCE_LEN) == 1
-           && gcm_encrypt(k, sealed + GRACE_MAGIC_LEN + 1, plain,
+           && gcm_encrypt(k, k->id, sealed + GRACE_MAGIC_LEN + 1, plain,
                           (int)plain_len, sealed + GRACE_HEAD_LEN,
                           sealed + GRACE_HEAD_LEN + plain_len);
     OPENSSL_cleanse(plain, plain_len);
@@ -297,7 +308,8 @@ apr_status_t alx_grace_open(apr_pool_t *p, const alx_grace_keys_t *k,
     plain = malloc(cipher_len);
     if (!plain)
         return APR_ENOMEM;
-    good = gcm_decrypt(k, data + GRACE_MAGIC_LEN + 1, data + GRACE_HEAD_LEN,
+    good = gcm_decrypt(k, k->id, data + GRACE_MAGIC_LEN + 1,
+                       data + GRACE_HEAD_LEN,
                        (int)cipher_len, data + GRACE_HEAD_LEN + cipher_len,
                        plain)
            && plain_read(p, plain, cipher_len, rec);
@@ -411,4 +423,94 @@ const char *alx_grace_successor(apr_pool_t *p, const alx_grace_record_t *rec)
         return NULL;
     return apr_pstrmemdup(p, json_string_value(token),
                           json_string_length(token));
+}
+
+/* ---- answers handed to waiting duplicates ---- */
+
+apr_status_t alx_grace_seal_answer(apr_pool_t *p, const alx_grace_keys_t *k,
+                                   int status, const char *content_type,
+                                   const char *body, apr_size_t len,
+                                   unsigned char **out, unsigned int *outlen)
+{
+    apr_size_t ct_len = content_type ? strlen(content_type) : 0;
+    apr_size_t plain_len, total;
+    unsigned char *plain, *sealed;
+    int good;
+
+    *out = NULL;
+    *outlen = 0;
+    if (!k || status < 100 || status > 999 || ct_len > 0xffff
+        || (len && !body) || len > GRACE_BODY_MAX - ct_len)
+        return APR_EINVAL;
+    plain_len = ANSWER_PLAIN_FIXED + ct_len + len;
+    total = ANSWER_OVERHEAD + ct_len + len;
+    plain = malloc(plain_len);
+    if (!plain)
+        return APR_ENOMEM;
+    plain[0] = (unsigned char)(status >> 8);
+    plain[1] = (unsigned char)status;
+    plain[2] = (unsigned char)(ct_len >> 8);
+    plain[3] = (unsigned char)ct_len;
+    if (ct_len)
+        memcpy(plain + ANSWER_PLAIN_FIXED, content_type, ct_len);
+    if (len)
+        memcpy(plain + ANSWER_PLAIN_FIXED + ct_len, body, len);
+    sealed = apr_palloc(p, total);
+    memcpy(sealed, ANSWER_MAGIC, GRACE_MAGIC_LEN);
+    sealed[GRACE_MAGIC_LEN] = GRACE_VERSION;
+    good = RAND_bytes(sealed + GRACE_MAGIC_LEN + 1, GRACE_NONCE_LEN) == 1
+           && gcm_encrypt(k, k->claim_id, sealed + GRACE_MAGIC_LEN + 1, plain,
+                          (int)plain_len, sealed + GRACE_HEAD_LEN,
+                          sealed + GRACE_HEAD_LEN + plain_len);
+    OPENSSL_cleanse(plain, plain_len);
+    free(plain);
+    if (!good)
+        return APR_EGENERAL;
+    *out = sealed;
+    *outlen = (unsigned int)total;
+    return APR_SUCCESS;
+}
+
+int alx_grace_is_answer(const unsigned char *data, unsigned int len)
+{
+    return data && len >= GRACE_MAGIC_LEN
+           && memcmp(data, ANSWER_MAGIC, GRACE_MAGIC_LEN) == 0;
+}
+
+apr_status_t alx_grace_open_answer(apr_pool_t *p, const alx_grace_keys_t *k,
+                                   const unsigned char *data, unsigned int len,
+                                   int *status, const char **content_type,
+                                   const char **body, apr_size_t *body_len)
+{
+    apr_size_t cipher_len, ct_len;
+    unsigned char *plain;
+    int good;
+
+    *status = 0;
+    *content_type = *body = NULL;
+    *body_len = 0;
+    if (!k || !alx_grace_is_answer(data, len) || len < ANSWER_OVERHEAD
+        || len > INT_MAX || data[GRACE_MAGIC_LEN] != GRACE_VERSION)
+        return APR_EINVAL;
+    cipher_len = len - GRACE_HEAD_LEN - GRACE_TAG_LEN;
+    plain = malloc(cipher_len);
+    if (!plain)
+        return APR_ENOMEM;
+    good = gcm_decrypt(k, k->claim_id, data + GRACE_MAGIC_LEN + 1,
+                       data + GRACE_HEAD_LEN, (int)cipher_len,
+                       data + GRACE_HEAD_LEN + cipher_len, plain);
+    ct_len = good ? ((apr_size_t)plain[2] << 8) | plain[3] : 0;
+    good = good && ANSWER_PLAIN_FIXED + ct_len <= cipher_len;
+    if (good) {
+        *status = (plain[0] << 8) | plain[1];
+        *content_type = ct_len ? apr_pstrmemdup(p, (const char *)plain
+                                                + ANSWER_PLAIN_FIXED, ct_len)
+                               : NULL;
+        *body_len = cipher_len - ANSWER_PLAIN_FIXED - ct_len;
+        *body = apr_pstrmemdup(p, (const char *)plain + ANSWER_PLAIN_FIXED
+                               + ct_len, *body_len);
+    }
+    OPENSSL_cleanse(plain, cipher_len);
+    free(plain);
+    return good ? APR_SUCCESS : APR_EINVAL;
 }

@@ -15,8 +15,11 @@
  * about the sealing key and another client (or the same client id with
  * another secret) finds nothing. */
 typedef struct {
-    unsigned char id[ALX_GRACE_ID_LEN];    /* the socache id */
+    unsigned char id[ALX_GRACE_ID_LEN];    /* the socache id of the record */
     unsigned char key[ALX_GRACE_KEY_LEN];  /* the AES-256-GCM key */
+    unsigned char claim_id[ALX_GRACE_ID_LEN]; /* in-flight claim and the
+                                              answer waiters get: apart
+                                              from the record */
 } alx_grace_keys_t;
 
 /* client_id and client_secret may be NULL (treated as ""). Length-prefixed
@@ -79,6 +82,25 @@ apr_status_t alx_grace_replay_body(apr_pool_t *p,
 
 /* The refresh_token in the recorded answer (the successor), or NULL. */
 const char *alx_grace_successor(apr_pool_t *p, const alx_grace_record_t *rec);
+
+/* The answer a request got, sealed for the duplicates that waited on it:
+ * "ALXA" | 0x01 | nonce | AES-256-GCM(status(2) | content_type_len(2) |
+ * content_type | body) | tag, the claim id as additional data (so neither
+ * kind of value opens as the other). content_type may be NULL. */
+apr_status_t alx_grace_seal_answer(apr_pool_t *p, const alx_grace_keys_t *k,
+                                   int status, const char *content_type,
+                                   const char *body, apr_size_t len,
+                                   unsigned char **out, unsigned int *outlen);
+
+/* True when data looks like a sealed answer (its magic), not a record. */
+int alx_grace_is_answer(const unsigned char *data, unsigned int len);
+
+/* Opens what alx_grace_seal_answer made; APR_EINVAL for anything else.
+ * *content_type NULL when none was sealed; *body NUL-terminated. */
+apr_status_t alx_grace_open_answer(apr_pool_t *p, const alx_grace_keys_t *k,
+                                   const unsigned char *data, unsigned int len,
+                                   int *status, const char **content_type,
+                                   const char **body, apr_size_t *body_len);
 
 /* Upper bound on a sealed record of a body of body_len bytes. */
 apr_size_t alx_grace_sealed_max(apr_size_t body_len);

@@ -159,6 +159,68 @@ static void test_derive(apr_pool_t *p)
     b = keys_of(CLIENT, SECRET, NULL);
     ok(keys_equal(&a, &b) && keys_disjoint(&a, &k),
        "empty refresh token derives (NULL as \"\")");
+    expected_mac("alexalink grace claim v1", "ab", "c", "tok", mac);
+    a = keys_of("ab", "c", "tok");
+    is_str(hex(p, a.claim_id, 32), hex(p, mac, 32),
+           "claim id = HMAC(token, claim label|len|id|len|secret)");
+    ok(memcmp(k.claim_id, k.id, 32) != 0 && memcmp(k.claim_id, k.key, 32),
+       "the claim id is neither the record id nor the key");
+}
+
+static void test_answers(apr_pool_t *p)
+{
+    alx_grace_keys_t k = keys_of(CLIENT, SECRET, PRESENTED);
+    alx_grace_keys_t other = keys_of(CLIENT, "wrong", PRESENTED);
+    alx_grace_record_t rec;
+    unsigned char *sealed, *copy;
+    unsigned int len;
+    const char *ct, *body;
+    apr_size_t body_len;
+    int status;
+
+    ok(alx_grace_seal_answer(p, &k, 400, "application/json;charset=UTF-8",
+                             "{\"error\":\"invalid_grant\"}", 25, &sealed,
+                             &len) == APR_SUCCESS, "seal an error answer");
+    ok(alx_grace_is_answer(sealed, len), "it is an answer");
+    ok(!contains(sealed, len, "invalid_grant"), "sealed: no plain text");
+    ok(alx_grace_open_answer(p, &k, sealed, len, &status, &ct, &body,
+                             &body_len) == APR_SUCCESS, "opens");
+    is_int(status, 400, "status");
+    is_str(ct, "application/json;charset=UTF-8", "content type");
+    is_str(body, "{\"error\":\"invalid_grant\"}", "body");
+    is_int(body_len, 25, "body length");
+    ok(alx_grace_open_answer(p, &other, sealed, len, &status, &ct, &body,
+                             &body_len) == APR_EINVAL && !body && !status,
+       "another secret opens nothing");
+    ok(alx_grace_open(p, &k, sealed, len, &rec) == APR_EINVAL,
+       "an answer is not a record");
+    copy = apr_pmemdup(p, sealed, len);
+    copy[len - 1] ^= 1;
+    ok(alx_grace_open_answer(p, &k, copy, len, &status, &ct, &body,
+                             &body_len) == APR_EINVAL, "tampered tag");
+    ok(alx_grace_open_answer(p, &k, sealed, 20, &status, &ct, &body,
+                             &body_len) == APR_EINVAL, "truncated");
+    ok(alx_grace_seal_answer(p, &k, 200, NULL, ANSWER, strlen(ANSWER),
+                             &sealed, &len) == APR_SUCCESS
+       && alx_grace_open_answer(p, &k, sealed, len, &status, &ct, &body,
+                                &body_len) == APR_SUCCESS
+       && ct == NULL && status == 200 && !strcmp(body, ANSWER),
+       "no content type: NULL back");
+    ok(!contains(sealed, len, ACCESS) && !contains(sealed, len, SUCCESSOR),
+       "sealed answer: no token");
+    ok(alx_grace_seal_answer(p, &k, 0, NULL, "", 0, &sealed, &len)
+       == APR_EINVAL, "status 0 refused");
+    ok(alx_grace_seal_answer(p, &k, 200, NULL, NULL, 3, &sealed, &len)
+       == APR_EINVAL, "length without a body refused");
+    rec.pending = 0;
+    memset(&rec, 0, sizeof(rec));
+    rec.body = ANSWER;
+    rec.len = strlen(ANSWER);
+    ok(alx_grace_seal(p, &k, &rec, &sealed, &len) == APR_SUCCESS
+       && !alx_grace_is_answer(sealed, len)
+       && alx_grace_open_answer(p, &k, sealed, len, &status, &ct, &body,
+                                &body_len) == APR_EINVAL,
+       "a record is not an answer");
 }
 
 static void test_round_trip(apr_pool_t *p)
@@ -687,6 +749,7 @@ int main(void)
     test_replay_body(p);
     test_successor(p);
     test_sealed_max(p);
+    test_answers(p);
     apr_pool_destroy(p);
     apr_terminate();
     return tap_done();

@@ -1,0 +1,210 @@
+/* Unit tests for lib/alx_flight.c: claims, waiters, published answers,
+ * expiry of a dead request's claim, a full table. */
+#include <stdlib.h>
+
+#include <apr_general.h>
+
+#include "alx_flight.h"
+#include "tap.h"
+
+#define SEC APR_USEC_PER_SEC
+#define T0 ((apr_time_t)1704067200 * SEC)
+
+static void id_of(unsigned char *id, int n)
+{
+    memset(id, 0, ALX_FLIGHT_ID_LEN);
+    id[0] = (unsigned char)n;
+    id[ALX_FLIGHT_ID_LEN - 1] = 0xa5;
+}
+
+static alx_flight_t *table(unsigned int slots)
+{
+    apr_size_t size = alx_flight_size(slots);
+    void *mem = malloc(size);
+
+    memset(mem, 0x5a, size);   /* init must not rely on zeroed memory */
+    return alx_flight_init(mem, size, slots);
+}
+
+static void test_init(void)
+{
+    static apr_uint64_t mem[64];
+    alx_flight_t *t;
+
+    ok(alx_flight_size(2) > alx_flight_size(1), "size grows with slots");
+    ok(alx_flight_size(1) >= ALX_FLIGHT_ANSWER_MAX, "a slot has room for an answer");
+    ok(alx_flight_init(mem, sizeof(mem), 1) == NULL, "too small: NULL");
+    ok(alx_flight_init(NULL, 1 << 20, 1) == NULL, "no memory: NULL");
+    t = table(3);
+    ok(t != NULL, "init");
+    is_int(alx_flight_slots(t), 3, "three slots");
+    free(t);
+    t = table(1);
+    ok(alx_flight_init(t, alx_flight_size(1), 0) == NULL, "zero slots: NULL");
+    free(t);
+}
+
+static void test_claim_and_wait(void)
+{
+    alx_flight_t *t = table(4);
+    unsigned char id[ALX_FLIGHT_ID_LEN], buf[64];
+    apr_uint64_t mine = 77, theirs = 0, other = 99;
+    unsigned int slot, wslot, claims, answers;
+    apr_size_t len;
+
+    id_of(id, 1);
+    is_int(alx_flight_claim(t, id, &mine, T0, T0 + 60 * SEC, &slot),
+           ALX_FLIGHT_CLAIMED, "first request claims");
+    is_int(mine, 77, "its ticket kept");
+    is_int(alx_flight_claim(t, id, &theirs, T0 + SEC, T0 + 61 * SEC, &wslot),
+           ALX_FLIGHT_BUSY, "a duplicate finds the claim");
+    is_int(wslot, slot, "the same slot");
+    is_int(theirs, 77, "the holder's ticket");
+    is_int(alx_flight_poll(t, wslot, theirs, T0 + SEC, buf, sizeof(buf), &len),
+           ALX_FLIGHT_WAITING, "still with the upstream");
+    alx_flight_count(t, T0 + SEC, &claims, &answers);
+    is_int(claims, 1, "one live claim");
+    is_int(answers, 0, "no answer yet");
+    ok(!alx_flight_finish(t, slot, other, T0 + 5 * SEC,
+                          (const unsigned char *)"x", 1),
+       "another ticket cannot finish it");
+    ok(alx_flight_finish(t, slot, mine, T0 + 5 * SEC,
+                         (const unsigned char *)"{\"a\":1}", 7),
+       "the holder publishes its answer");
+    ok(!alx_flight_finish(t, slot, mine, T0 + 5 * SEC, NULL, 0),
+       "twice: no longer a claim");
+    is_int(alx_flight_poll(t, wslot, theirs, T0 + 2 * SEC, buf, sizeof(buf),
+                           &len), ALX_FLIGHT_ANSWERED, "the waiter gets it");
+    ok(len == 7 && memcmp(buf, "{\"a\":1}", 7) == 0, "the exact bytes");
+    theirs = 0;
+    is_int(alx_flight_claim(t, id, &theirs, T0 + 3 * SEC, T0 + 63 * SEC,
+                            &wslot), ALX_FLIGHT_BUSY,
+           "a late duplicate finds the published answer");
+    is_int(alx_flight_poll(t, wslot, theirs, T0 + 3 * SEC, buf, 3, &len),
+           ALX_FLIGHT_GONE, "too small a buffer: gone, not truncated");
+    is_int(len, 0, "nothing copied");
+    theirs = 0;
+    is_int(alx_flight_claim(t, id, &theirs, T0 + 5 * SEC, T0 + 65 * SEC,
+                            &wslot), ALX_FLIGHT_CLAIMED,
+           "after linger_until the token is free again");
+    free(t);
+}
+
+static void test_no_waiters_and_release(void)
+{
+    alx_flight_t *t = table(2);
+    unsigned char id[ALX_FLIGHT_ID_LEN], buf[16];
+    apr_uint64_t a = 5, b = 0;
+    unsigned int slot, ws, claims, answers;
+    apr_size_t len;
+
+    id_of(id, 2);
+    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, &slot);
+    ok(alx_flight_finish(t, slot, a, T0 + 5 * SEC,
+                         (const unsigned char *)"x", 1), "finish");
+    alx_flight_count(t, T0, &claims, &answers);
+    ok(claims == 0 && answers == 0,
+       "no waiter: nothing published (a flood leaves nothing behind)");
+
+    a = 6;
+    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, &slot);
+    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, &ws);
+    ok(alx_flight_finish(t, slot, a, T0 + 5 * SEC, NULL, 0), "released");
+    is_int(alx_flight_poll(t, ws, b, T0, buf, sizeof(buf), &len),
+           ALX_FLIGHT_GONE, "the waiter sees it gone");
+
+    a = 7;
+    b = 0;
+    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, &slot);
+    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, &ws);
+    alx_flight_leave(t, ws, b);
+    ok(alx_flight_finish(t, slot, a, T0 + 5 * SEC,
+                         (const unsigned char *)"x", 1), "finish");
+    alx_flight_count(t, T0, &claims, &answers);
+    is_int(answers, 0, "a waiter that left is not waited for");
+
+    a = 8;
+    b = 0;
+    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, &slot);
+    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, &ws);
+    {
+        static unsigned char big[ALX_FLIGHT_ANSWER_MAX + 1];
+        ok(alx_flight_finish(t, slot, a, T0 + 5 * SEC, big, sizeof(big)),
+           "finish with an answer too large");
+    }
+    is_int(alx_flight_poll(t, ws, b, T0, buf, sizeof(buf), &len),
+           ALX_FLIGHT_GONE, "too large to hand on: gone");
+    free(t);
+}
+
+static void test_expiry_and_extend(void)
+{
+    alx_flight_t *t = table(2);
+    unsigned char id[ALX_FLIGHT_ID_LEN], buf[16];
+    apr_uint64_t dead = 11, next = 12, w = 0;
+    unsigned int slot, s2, ws;
+    apr_size_t len;
+
+    id_of(id, 3);
+    alx_flight_claim(t, id, &dead, T0, T0 + 30 * SEC, &slot);
+    ok(alx_flight_extend(t, slot, dead, T0 + 40 * SEC), "extend our claim");
+    ok(!alx_flight_extend(t, slot, 999, T0 + 50 * SEC), "not another's");
+    alx_flight_claim(t, id, &w, T0 + 35 * SEC, T0 + 90 * SEC, &ws);
+    is_int(alx_flight_poll(t, ws, w, T0 + 39 * SEC, buf, sizeof(buf), &len),
+           ALX_FLIGHT_WAITING, "extended: still held at 39 s");
+    is_int(alx_flight_poll(t, ws, w, T0 + 40 * SEC, buf, sizeof(buf), &len),
+           ALX_FLIGHT_GONE, "a dead request's claim ends at its expiry");
+    is_int(alx_flight_claim(t, id, &next, T0 + 40 * SEC, T0 + 100 * SEC, &s2),
+           ALX_FLIGHT_CLAIMED, "and the token can be claimed again");
+    ok(!alx_flight_finish(t, slot == s2 ? slot : s2, dead, T0 + 41 * SEC,
+                          NULL, 0), "the dead claim's ticket changes nothing");
+    ok(alx_flight_extend(t, s2, next, T0 + 100 * SEC), "the new claim holds");
+    free(t);
+}
+
+static void test_full(void)
+{
+    alx_flight_t *t = table(2);
+    unsigned char a[ALX_FLIGHT_ID_LEN], b[ALX_FLIGHT_ID_LEN],
+                  c[ALX_FLIGHT_ID_LEN];
+    apr_uint64_t ta = 1, tb = 2, tc = 3, w = 0;
+    unsigned int sa, sb, sc, ws;
+
+    id_of(a, 10);
+    id_of(b, 11);
+    id_of(c, 12);
+    alx_flight_claim(t, a, &ta, T0, T0 + 60 * SEC, &sa);
+    alx_flight_claim(t, b, &tb, T0, T0 + 60 * SEC, &sb);
+    is_int(alx_flight_claim(t, c, &tc, T0, T0 + 60 * SEC, &sc),
+           ALX_FLIGHT_FULL, "two live claims fill two slots");
+    alx_flight_claim(t, a, &w, T0, T0 + 60 * SEC, &ws);
+    alx_flight_finish(t, sa, ta, T0 + 5 * SEC, (const unsigned char *)"x", 1);
+    is_int(alx_flight_claim(t, c, &tc, T0, T0 + 60 * SEC, &sc),
+           ALX_FLIGHT_CLAIMED, "a published answer makes room");
+    is_int(sc, sa, "in the answer's slot");
+    {
+        unsigned char buf[4];
+        apr_size_t len;
+        is_int(alx_flight_poll(t, ws, w, T0, buf, sizeof(buf), &len),
+               ALX_FLIGHT_GONE, "its waiter sees it gone");
+    }
+    ok(alx_flight_extend(t, sb, tb, T0 + 70 * SEC),
+       "the live claim was not displaced");
+    free(t);
+    t = table(1);
+    tc = 0;
+    is_int(alx_flight_claim(t, a, &tc, T0, T0 + 60 * SEC, &sc),
+           ALX_FLIGHT_CLAIMED, "claim with a zero ticket");
+    is_int(tc, 1, "a zero ticket becomes 1 (0 marks a free slot)");
+    free(t);
+}
+
+int main(void)
+{
+    test_init();
+    test_claim_and_wait();
+    test_no_waiters_and_release();
+    test_expiry_and_extend();
+    test_full();
+    return tap_done();
+}
