@@ -77,7 +77,11 @@ static void check_answer(const alx_answer_in_t *in, const alx_answer_t *a)
 {
     json_t *v;
 
-    check(!(a->status >= 200 && a->status < 300) || a->kind == ALX_KIND_TOKEN);
+    /* A 2xx goes out as a token, or as the upstream's own token or error
+     * when it holds a number jansson cannot (passed through unchanged). */
+    check(!(a->status >= 200 && a->status < 300) || a->kind == ALX_KIND_TOKEN
+          || (a->kind == ALX_KIND_OPAQUE && a->status == in->status
+              && strcmp(a->reason, "big number") == 0));
     check(strlen(a->shape_in) <= ALX_SHAPE_MAX + 3);
     check(strlen(a->shape_out) <= ALX_SHAPE_MAX + 3);
     check_logged(a->shape_in);

@@ -1,4 +1,6 @@
 /* Token-endpoint answers made into what Alexa account linking accepts. */
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -17,6 +19,8 @@
 /* A longer expires_in is no lifetime anyone means; int32 keeps clients safe. */
 #define ALX_TTL_MAX 2147483647
 #define ALX_ERROR_CODE_MAX 64
+/* An object with a number jansson cannot hold (see parse_json). */
+#define ALX_REASON_BIG_NUMBER "big number"
 
 
 /* A JSON string even from bytes that are not UTF-8 (they become '?'). */
@@ -124,21 +128,150 @@ static char first_byte(const char *body, apr_size_t len)
     return '\0';
 }
 
+/* ---- numbers jansson cannot hold ---- */
+
+/* jansson keeps integers in 64 bits and reals in doubles; a number beyond
+ * either fails the whole parse. Such an answer is still usable by whoever
+ * reads it with another parser, so it is told apart from malformed JSON. */
+static int numeric_overflow(const json_error_t *err)
+{
+#if JANSSON_VERSION_HEX >= 0x020b00
+    return json_error_code(err) == json_error_numeric_overflow;
+#else
+    return strncmp(err->text, "too big ", 8) == 0
+           || strncmp(err->text, "real number overflow", 20) == 0;
+#endif
+}
+
+static int number_byte(char c)
+{
+    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.'
+           || c == 'e' || c == 'E';
+}
+
+/* RFC 8259 number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+ * 0 when s is not one, 1 for an integer, 2 for a real. */
+static int json_number_kind(const char *s, apr_size_t n)
+{
+    apr_size_t i = 0, from;
+    int kind = 1;
+
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && apr_isdigit(s[i]))
+            i++;
+    else
+        return 0;
+    if (i < n && s[i] == '.') {
+        for (from = ++i; i < n && apr_isdigit(s[i]); i++)
+            ;
+        if (i == from)
+            return 0;
+        kind = 2;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        if (++i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (from = i; i < n && apr_isdigit(s[i]); i++)
+            ;
+        if (i == from)
+            return 0;
+        kind = 2;
+    }
+    return i == n ? kind : 0;
+}
+
+/* As jansson decides: strtoll or strtod out of range. s is NUL-terminated. */
+static int number_overflows(const char *s, int kind)
+{
+    errno = 0;
+    if (kind == 1) {
+        (void)strtoll(s, NULL, 10);
+        return errno == ERANGE;
+    }
+    {
+        double d = strtod(s, NULL);
+        return errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL);
+    }
+}
+
+/* A copy of a JSON text with each number jansson cannot hold written as 0
+ * (0.0 for a real) padded with spaces: it tells the answer's kind and
+ * shape, and is never sent. Only well-formed numbers are replaced, so the
+ * copy parses exactly when the text does but for those numbers. */
+static char *big_numbers_as_zero(apr_pool_t *p, const char *body, apr_size_t len)
+{
+    char *copy = apr_palloc(p, len + 1);
+    apr_size_t i = 0, end;
+    int in_string = 0, kind;
+    char saved;
+
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    while (i < len) {
+        char c = copy[i];
+
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+            i++;
+            continue;
+        }
+        if (c == '"') {
+            in_string = 1;
+            i++;
+            continue;
+        }
+        if (c != '-' && !apr_isdigit(c)) {
+            i++;
+            continue;
+        }
+        for (end = i; end < len && number_byte(copy[end]); end++)
+            ;
+        kind = json_number_kind(copy + i, end - i);
+        saved = copy[end];
+        copy[end] = '\0';
+        if (kind && number_overflows(copy + i, kind)) {
+            memset(copy + i, ' ', end - i);
+            memcpy(copy + i, kind == 1 ? "0" : "0.0", kind == 1 ? 1 : 3);
+        }
+        copy[end] = saved;
+        i = end;
+    }
+    return copy;
+}
+
 static alx_body_format_e parse_json(apr_pool_t *p, const char *body,
                                     apr_size_t len, json_t **obj,
                                     const char **reason)
 {
     json_error_t err;
     json_t *v = alx_json_own(p, json_loadb(body, len, JSON_DECODE_ANY, &err));
+    int big = 0;
 
+    if (!v && numeric_overflow(&err)) {
+        v = alx_json_own(p, json_loadb(big_numbers_as_zero(p, body, len), len,
+                                       JSON_DECODE_ANY, &err));
+        big = v != NULL;
+    }
     if (!v) {
         *reason = first_byte(body, len) == '<' ? "html" : "malformed JSON";
         return ALX_BODY_UNPARSEABLE;
     }
-    /* A non-object is handed back too, for its shape. */
+    /* A non-object is handed back too, for its shape; so is an object with
+     * big numbers (read as 0), for its shape and kind. */
     *obj = v;
     if (!json_is_object(v)) {
         *reason = "JSON not an object";
+        return ALX_BODY_UNPARSEABLE;
+    }
+    if (big) {
+        *reason = ALX_REASON_BIG_NUMBER;
         return ALX_BODY_UNPARSEABLE;
     }
     return ALX_BODY_JSON;
@@ -574,6 +707,16 @@ void alx_answer_normalize(apr_pool_t *p, const alx_answer_in_t *in,
         return;
     }
     code = error_code_of(obj);
+    if (reason && strcmp(reason, ALX_REASON_BIG_NUMBER) == 0) {
+        /* Read only with its big numbers as 0: a token or an error goes
+         * on as the upstream wrote it, what else it is is judged as such. */
+        if (code || (success && access_token_of(obj))) {
+            out->kind = ALX_KIND_OPAQUE;
+            out->reason = reason;
+            return;
+        }
+        reason = NULL;
+    }
     if (success && access_token_of(obj))
         answer_token(p, in, out, obj);
     else if (code)

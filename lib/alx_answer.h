@@ -18,7 +18,9 @@ typedef enum {
     ALX_KIND_ERROR,         /* has error: RFC 6749 5.2 JSON, 400/401 (500/503 for server_error/temporarily_unavailable) */
     ALX_KIND_SERVER_ERROR,  /* upstream 5xx: status and body kept */
     ALX_KIND_UNUSABLE,      /* 2xx that is neither token nor error: 502 server_error JSON */
-    ALX_KIND_OPAQUE         /* non-2xx that does not parse to an error (HTML page): kept */
+    ALX_KIND_OPAQUE         /* non-2xx that does not parse to an error (HTML page),
+                               or a token or error with a number jansson cannot
+                               hold (reason "big number"): kept */
 } alx_answer_kind_e;
 
 #define ALX_TTL_ABSENT  (-1)
@@ -82,6 +84,12 @@ typedef struct {
  * object", "malformed form", "text") otherwise; ALX_BODY_EMPTY for len 0
  * (*reason "empty"). For "JSON not an object" *obj is the parsed value (an
  * array, string, ...), pool-owned too, so its shape can be logged; else NULL.
+ * A JSON object with a number jansson cannot hold exactly (an integer
+ * beyond 64 bits, a real beyond a double) is ALX_BODY_UNPARSEABLE with
+ * *reason "big number" and *obj the object with those numbers read as 0
+ * (0.0 for reals): for its shape and kind only, never to be sent. A body
+ * that is not such an object gets the reason it would get without those
+ * numbers ("malformed JSON", "JSON not an object").
  * A form whose names or values are not UTF-8 is "malformed form". */
 alx_body_format_e alx_answer_parse_body(apr_pool_t *p, const char *content_type,
                                         const char *body, apr_size_t len,

@@ -36,7 +36,8 @@ const char *alx_fix_names(apr_pool_t *p, unsigned fixes);
 /* The verdict word for the log and the alexalink-verdict note:
  * ok | rewritten:<fixes> | would-rewrite:<fixes> (report) |
  * upstream-error:<code> | server-error | unusable:<reason> |
- * passthrough:<reason>. */
+ * passthrough:<reason>. The reason is alx_answer_t's with spaces as '-'
+ * (passthrough:html, passthrough:no-error-code, passthrough:big-number, ...). */
 const char *alx_answer_verdict(apr_pool_t *p, const alx_answer_t *a, int report);
 
 /* One sentence naming the cause and the fix for each warning, e.g. the

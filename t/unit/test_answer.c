@@ -3,6 +3,7 @@
 #include <apr_strings.h>
 
 #include "alx_answer.h"
+#include "alx_exchange.h"
 #include "alx_shape.h"
 #include "tap.h"
 
@@ -702,6 +703,141 @@ static void test_nesting(apr_pool_t *p)
        "5000-deep (over jansson's limit): UNUSABLE");
 }
 
+/* A number jansson cannot hold (an integer beyond 64 bits, a real beyond a
+ * double) fails its whole parse. A token or error answer with one passes
+ * through as the upstream sent it; anything else is judged as without. */
+#define BIG_INT "123456789012345678901234567890"
+
+static void big_case(apr_pool_t *p, const char *name, int status,
+                     const char *content_type, const char *body,
+                     const char *shape_in)
+{
+    alx_answer_in_t in = in_of(status, content_type, body);
+    alx_answer_t a = run(p, &in);
+
+    is_int(a.kind, ALX_KIND_OPAQUE, "%s: OPAQUE", name);
+    is_int(a.status, status, "%s: status kept", name);
+    ok(a.body == NULL, "%s: upstream bytes kept", name);
+    is_str(a.reason, "big number", "%s: reason", name);
+    is_str(alx_answer_verdict(p, &a, 0), "passthrough:big-number",
+           "%s: verdict", name);
+    is_str(alx_answer_verdict(p, &a, 1), "passthrough:big-number",
+           "%s: verdict, report mode", name);
+    is_str(a.shape_in, shape_in, "%s: shape in", name);
+    is_str(a.shape_out, shape_in, "%s: shape out", name);
+    ok(a.fixes == 0 && a.warnings == 0, "%s: no fixes, no warnings", name);
+    ok(a.ttl_in == ALX_TTL_ABSENT && a.ttl_out == ALX_TTL_ABSENT
+       && a.refresh == NULL && a.error_in == NULL && a.error_out == NULL,
+       "%s: no values", name);
+    ok(!leaks(&a, "SECRET"), "%s: no secret in reason or shape", name);
+}
+
+static void test_big_numbers(apr_pool_t *p)
+{
+    static const char *many = "{\"access_token\":\"AT-SECRET\",\"a\":" BIG_INT
+        ",\"b\":" BIG_INT ",\"c\":" BIG_INT ",\"d\":" BIG_INT ",\"e\":" BIG_INT
+        ",\"f\":" BIG_INT ",\"g\":" BIG_INT ",\"h\":" BIG_INT ",\"i\":" BIG_INT
+        ",\"j\":" BIG_INT ",\"k\":" BIG_INT ",\"l\":" BIG_INT ",\"m\":" BIG_INT
+        ",\"n\":" BIG_INT ",\"o\":" BIG_INT ",\"p\":" BIG_INT ",\"q\":" BIG_INT
+        ",\"r\":" BIG_INT ",\"s\":" BIG_INT ",\"t\":" BIG_INT "}";
+    alx_answer_in_t in;
+    alx_answer_t a;
+
+    big_case(p, "30-digit id", 200, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\",\"token_type\":\"Bearer\","
+             "\"expires_in\":3600,\"id\":" BIG_INT "}",
+             "json{access_token:str(9),token_type:str(6),expires_in:int,id:int}");
+    big_case(p, "negative 30-digit", 200, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\",\"id\":-" BIG_INT "}",
+             "json{access_token:str(9),id:int}");
+    big_case(p, "2^63", 200, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\",\"id\":9223372036854775808}",
+             "json{access_token:str(9),id:int}");
+    big_case(p, "real 1e400", 200, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\",\"score\":1e400}",
+             "json{access_token:str(9),score:real}");
+    big_case(p, "real -1.5E+400", 200, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\",\"score\":-1.5E+400}",
+             "json{access_token:str(9),score:real}");
+    big_case(p, "huge expires_in", 200, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\",\"expires_in\":" BIG_INT "}",
+             "json{access_token:str(9),expires_in:int}");
+    big_case(p, "nested", 200, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\",\"user\":{\"ids\":[1," BIG_INT
+             ",\"" BIG_INT "\"]}}",
+             "json{access_token:str(9),user:obj(1)}");
+    big_case(p, "digits in strings too", 200, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\\\"" BIG_INT "\",\"id\":" BIG_INT "}",
+             "json{access_token:str(40),id:int}");
+    big_case(p, "no content type", 200, NULL,
+             "{\"access_token\":\"AT-SECRET\",\"id\":" BIG_INT "}",
+             "json{access_token:str(9),id:int}");
+    big_case(p, "201 token", 201, CT_JSON,
+             "{\"access_token\":\"AT-SECRET\",\"id\":" BIG_INT "}",
+             "json{access_token:str(9),id:int}");
+    big_case(p, "20 big numbers", 200, CT_JSON, many,
+             "json{access_token:str(9),a:int,b:int,c:int,d:int,e:int,f:int,"
+             "g:int,h:int,i:int,j:int,k:int,l:int,m:int,n:int,o:int,p:int,"
+             "q:int,r:int,s:int,t:int}");
+    /* An error answer: the same rule, no mapping. */
+    big_case(p, "400 error", 400, CT_JSON,
+             "{\"error\":\"bad_verification_code\",\"id\":" BIG_INT "}",
+             "json{error:str(21),id:int}");
+    big_case(p, "GitHub 200 error", 200, CT_JSON,
+             "{\"error\":\"invalid_grant\",\"n\":1e400}",
+             "json{error:str(13),n:real}");
+
+    /* Just inside 64 bits: an ordinary token, the number sent exactly. */
+    in = in_of(200, CT_JSON, "{\"access_token\":\"AT-SECRET\",\"token_type\":"
+               "\"Bearer\",\"expires_in\":3600,\"id\":9223372036854775807,"
+               "\"low\":-9223372036854775808,\"tiny\":1e-400}");
+    a = run(p, &in);
+    is_int(a.kind, ALX_KIND_TOKEN, "int64 max and min: TOKEN");
+    ok(a.body && strstr(a.body, "\"id\":9223372036854775807")
+       && strstr(a.body, "\"low\":-9223372036854775808"),
+       "int64 max and min: sent exactly");
+
+    /* Form values are strings: a long digit run is no number there. */
+    in = in_of(200, CT_FORM, "access_token=AT-SECRET&token_type=bearer&id="
+               BIG_INT);
+    a = run(p, &in);
+    is_int(a.kind, ALX_KIND_TOKEN, "big number in a form: TOKEN");
+    ok(a.body && strstr(a.body, "\"id\":\"" BIG_INT "\""),
+       "big number in a form: a string, sent as it was");
+
+    /* Neither token nor error, not an object, or malformed besides: as
+     * without the big number. */
+    unusable_case(p, "big number, neither", 200, CT_JSON,
+                  "{\"message\":\"AT-SECRET\",\"id\":" BIG_INT "}", 59,
+                  "neither token nor error", "json{message:str(9),id:int}");
+    unusable_case(p, "big number in an array", 200, CT_JSON,
+                  "[1e400,\"AT-SECRET\"]", 19, "JSON not an object",
+                  "json:arr(2)");
+    unusable_case(p, "big number, malformed after", 200, CT_JSON,
+                  "{\"access_token\":\"AT-SECRET\",\"id\":" BIG_INT ",", 64,
+                  "malformed JSON", "bad-json(64)");
+    unusable_case(p, "big number, bad number after", 200, CT_JSON,
+                  "{\"access_token\":\"AT-SECRET\",\"id\":" BIG_INT
+                  ",\"x\":1.}", 71, "malformed JSON", "bad-json(71)");
+    unusable_case(p, "big number, leading zero after", 200, CT_JSON,
+                  "{\"access_token\":\"AT-SECRET\",\"id\":" BIG_INT
+                  ",\"x\":0123}", 73, "malformed JSON", "bad-json(73)");
+    unusable_case(p, "big number, empty access_token", 200, CT_JSON,
+                  "{\"access_token\":\"\",\"id\":" BIG_INT "}", 55,
+                  "neither token nor error", "json{access_token:str(0),id:int}");
+
+    in = in_of(404, CT_JSON, "{\"message\":\"Not Found\",\"id\":" BIG_INT "}");
+    a = run(p, &in);
+    ok(a.kind == ALX_KIND_OPAQUE && a.body == NULL
+       && strcmp(a.reason, "no error code") == 0,
+       "404 big number without error: OPAQUE, no error code");
+
+    in = in_of(500, CT_JSON, "{\"error\":\"server_error\",\"id\":" BIG_INT "}");
+    a = run(p, &in);
+    ok(a.kind == ALX_KIND_SERVER_ERROR && a.status == 500 && a.body == NULL,
+       "500 big number: SERVER_ERROR, kept");
+}
+
 static void test_parse_body(apr_pool_t *p)
 {
     json_t *obj;
@@ -738,6 +874,20 @@ static void test_parse_body(apr_pool_t *p)
     is_int(alx_answer_parse_body(p, "application/json", NULL, 0, &obj, &reason),
            ALX_BODY_EMPTY, "parse: empty");
     ok(obj == NULL && strcmp(reason, "empty") == 0, "parse: empty reason");
+    is_int(alx_answer_parse_body(p, "application/json",
+                                 "{\"a\":" BIG_INT ",\"b\":1.5}", 44, &obj,
+                                 &reason), ALX_BODY_UNPARSEABLE,
+           "parse: big number is unparseable");
+    ok(json_is_object(obj) && strcmp(reason, "big number") == 0,
+       "parse: big number reason, object handed back for its shape");
+    ok(json_is_integer(json_object_get(obj, "a"))
+       && json_integer_value(json_object_get(obj, "a")) == 0
+       && json_real_value(json_object_get(obj, "b")) == 1.5,
+       "parse: the big number reads as 0, the others as they are");
+    alx_answer_parse_body(p, NULL, "{\"s\":\"x\\\"" BIG_INT "\",\"a\":"
+                          BIG_INT "}", 76, &obj, &reason);
+    is_str(json_string_value(json_object_get(obj, "s")), "x\"" BIG_INT,
+           "parse: big number, digits in a string stay");
     is_int(alx_answer_parse_body(p, "application/json", "{\"a\":1}  trailing", 17,
                                  &obj, &reason), ALX_BODY_UNPARSEABLE,
            "parse: trailing garbage is malformed");
@@ -857,6 +1007,7 @@ int main(void)
     test_token_like_keys(p);
     test_many_keys(p);
     test_nesting(p);
+    test_big_numbers(p);
     test_parse_body(p);
     test_error_standard();
     test_error_json(p);
