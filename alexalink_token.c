@@ -274,6 +274,29 @@ static apr_status_t pass_through(ap_filter_t *f, alx_exchange_rec *x,
     return ap_pass_brigade(f->next, bb);
 }
 
+/* Headers that describe the upstream's bytes, wrong for a rewritten body. */
+static const char *const alx_upstream_repr_headers[] = {
+    "ETag", "Last-Modified", "Content-MD5", "Digest", "Content-Digest",
+    "Repr-Digest"
+};
+
+/* Removes them from a rewritten answer; Location too when the upstream
+ * answered 201 (it named what that 201 created). */
+static void drop_upstream_representation_headers(request_rec *r, int status_in)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(alx_upstream_repr_headers)
+                    / sizeof(alx_upstream_repr_headers[0]); i++) {
+        apr_table_unset(r->headers_out, alx_upstream_repr_headers[i]);
+        apr_table_unset(r->err_headers_out, alx_upstream_repr_headers[i]);
+    }
+    if (status_in == HTTP_CREATED) {
+        apr_table_unset(r->headers_out, "Location");
+        apr_table_unset(r->err_headers_out, "Location");
+    }
+}
+
 static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
                                 alx_token_ctx *ctx)
 {
@@ -316,6 +339,7 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     }
 
     apr_brigade_cleanup(ctx->bb);
+    drop_upstream_representation_headers(r, x->status_in);
     r->status = x->answer.status;
     r->status_line = NULL;
     alexalink_set_json_headers(r);
