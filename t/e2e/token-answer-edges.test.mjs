@@ -1,0 +1,124 @@
+// SPEC "Token endpoint", response side, edges: a JSON token answer with a
+// number the parser cannot hold (an integer beyond 64 bits) passes through
+// unchanged, never 502; a rewritten answer keeps no header that described
+// the upstream's bytes (ETag, Last-Modified, Content-MD5, Digest,
+// Content-Digest, Repr-Digest, and Location on a 201).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { moduleMissingReason } from '../lib/apache.mjs';
+import { tokenRequest, form } from '../lib/http.mjs';
+import { secret, redact } from '../lib/secrets.mjs';
+import {
+  startLegacySuite, finish, tokenLocation, exchangeAfter, accessAfter, assertAlexaSuccess,
+  assertShape, onlyRequestSince, formObject, assertSameText, REDIRECT_URI,
+} from '../lib/suite.mjs';
+
+const CLIENT_ID = 'alexa-skill';
+const CLIENT_SECRET = secret('token-answer-edges client_secret');
+const CODE = secret('token-answer-edges code');
+const codeBody = form([['grant_type', 'authorization_code'], ['code', CODE], ['redirect_uri', REDIRECT_URI]]);
+const auth = { basic: [CLIENT_ID, CLIENT_SECRET] };
+
+// Headers that describe the upstream's bytes (Location too, on a 201).
+const REPR = ['ETag', 'Last-Modified', 'Content-MD5', 'Digest', 'Content-Digest', 'Repr-Digest'];
+
+// The warn lines these tests cause, each by its verdict.
+const BIG_NUMBER_LINE = /ALX0100: token exchange .* verdict=passthrough:big-number$/;
+const REPORT_TTL_LINE = /ALX0100: token exchange .* verdict=would-rewrite:ttl-type$/;
+const REPORT_CREATED_LINE = /ALX0100: token exchange .* verdict=would-rewrite:status,json,no-store,ttl-type$/;
+
+describe('token endpoint: answer edges', { skip: moduleMissingReason() }, () => {
+  let s;
+  let T;
+  before(async () => {
+    s = await startLegacySuite((up) => [
+      tokenLocation('/oauth/', up.url),
+      tokenLocation('/report/', up.url, ['AlexaLinkMode report']),
+    ].join(''));
+    T = s.up.tokens;
+  });
+  after(async () => {
+    await finish({ ...s, allow: [BIG_NUMBER_LINE, REPORT_TTL_LINE, REPORT_CREATED_LINE] });
+  });
+
+  async function exchange(path) {
+    const mark = s.apache.mark();
+    const n = s.up.count();
+    const res = await tokenRequest(s.apache.port, path, codeBody, auth);
+    onlyRequestSince(s.up, n);
+    const line = await exchangeAfter(s.apache, mark, res);
+    const notes = await accessAfter(s.apache, mark, path, res);
+    return { res, line, notes };
+  }
+
+  function assertNoRepresentationHeaders(res, { location }) {
+    for (const h of REPR) assert.equal(res.headers[h.toLowerCase()], undefined, `${h} removed`);
+    if (location) assert.equal(res.headers.location, undefined, 'Location removed (upstream 201)');
+  }
+
+  function assertUpstreamBytes(res, route) {
+    assert.equal(res.status, route.status, 'status unchanged');
+    assert.ok(res.body.equals(Buffer.from(route.body)), 'body bytes unchanged');
+    assertSameText(res.text, route.body, 'body unchanged');
+    for (const [k, v] of Object.entries(route.headers)) assert.equal(res.headers[k.toLowerCase()], v, `header ${k} unchanged`);
+  }
+
+  it('a token JSON with a 30-digit integer passes through byte for byte, 200, verdict passthrough:big-number', async () => {
+    const route = s.up.table['/big-integer'];
+    const { res, line, notes } = await exchange('/oauth/big-integer');
+    assertUpstreamBytes(res, route);
+    assert.match(res.text, /"id":123456789012345678901234567890\}$/, 'the 30 digits are all there');
+    assert.equal(Number(res.headers['content-length']), res.body.length, 'Content-Length matches');
+    assert.equal(line.level, 'warn', `logged as a warning: ${redact(line.raw)}`);
+    assert.equal(line.status, '200->200');
+    assert.equal(line.verdict, 'passthrough:big-number', `verdict names the reason: ${redact(line.raw)}`);
+    const shape = { access_token: T.access, token_type: 'Bearer', expires_in: 3600, refresh_token: T.refresh, id: 1e29 };
+    const [inShape, outShape] = line.shape.split('->');
+    assertShape(inShape, 'json', shape, 'shape in (the big number an int)');
+    assertShape(outShape, 'json', shape, 'shape out');
+    assert.equal(notes.verdict, 'passthrough:big-number');
+  });
+
+  it('a 201 form token becomes the 200 JSON without ETag, Last-Modified, Content-MD5, Digest, Content-Digest, Repr-Digest, Location', async () => {
+    const route = s.up.table['/created-form-repr'];
+    for (const h of [...REPR, 'Location']) assert.ok(route.headers[h], `the upstream sends ${h}`);
+    const { res, line } = await exchange('/oauth/created-form-repr');
+    assertAlexaSuccess(res, { access_token: T.access, token_type: 'bearer', expires_in: 3600, refresh_token: T.refresh });
+    assertNoRepresentationHeaders(res, { location: true });
+    assert.equal(line.status, '201->200');
+    assert.match(line.verdict, /^rewritten:/);
+    assertShape(line.shape.split('->')[0], 'form', formObject(route.body), 'shape in');
+  });
+
+  it('a 200 JSON rewritten (string expires_in) leaves without ETag and digests', async () => {
+    const route = s.up.table['/ttl-string-repr'];
+    const { res, line } = await exchange('/oauth/ttl-string-repr');
+    assertAlexaSuccess(res, { ...route.json, expires_in: 3600 });
+    assertNoRepresentationHeaders(res, { location: false });
+    assert.equal(line.status, '200->200');
+    assert.equal(line.verdict, 'rewritten:ttl-type');
+  });
+
+  it('control: AlexaLinkMode report rewrites nothing, so ETag and digests stay', async () => {
+    const route = s.up.table['/ttl-string-repr'];
+    const { res, line } = await exchange('/report/ttl-string-repr');
+    assertUpstreamBytes(res, route);
+    assert.equal(res.headers.etag, route.headers.ETag, 'ETag kept');
+    assert.equal(line.verdict, 'would-rewrite:ttl-type');
+  });
+
+  it('control: in report mode a 201 keeps its Location and ETag', async () => {
+    const route = s.up.table['/created-form-repr'];
+    const { res, line } = await exchange('/report/created-form-repr');
+    assertUpstreamBytes(res, route);
+    assert.equal(res.headers.location, route.headers.Location, 'Location kept');
+    assert.equal(res.headers.etag, route.headers.ETag, 'ETag kept');
+    assert.equal(line.verdict, 'would-rewrite:status,json,no-store,ttl-type');
+  });
+
+  it('control: the passed-through big-number answer keeps its ETag', async () => {
+    const route = s.up.table['/big-integer'];
+    const { res } = await exchange('/oauth/big-integer');
+    assert.equal(res.headers.etag, route.headers.ETag, 'ETag kept');
+  });
+});
