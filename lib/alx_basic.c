@@ -7,7 +7,6 @@
 #include <apr_strings.h>
 
 #include "alx_basic.h"
-#include "alx_form.h"
 
 static int base64_byte(char c)
 {
@@ -55,7 +54,50 @@ static int has_control_byte(const char *s)
     return 0;
 }
 
-/* Splits "id:secret" (both form-urlencoded) and decodes both halves. */
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    return c - 'A' + 10;
+}
+
+/* The byte of the "%XX" at s (len bytes left), or -1 when the '%' is to stay
+ * literal: not followed by two hex digits, or it would decode to NUL or
+ * another control byte (decoding must never create one; see alx_basic.h). */
+static int escape_value(const char *s, apr_size_t len)
+{
+    int v;
+
+    if (len < 3 || !apr_isxdigit(s[1]) || !apr_isxdigit(s[2]))
+        return -1;
+    v = hex_value(s[1]) * 16 + hex_value(s[2]);
+    return apr_iscntrl(v) ? -1 : v;
+}
+
+/* Lenient decoding of one half of "id:secret": most clients send raw bytes,
+ * and secrets are often base64, so only a valid %XX is decoded; '+' and any
+ * other '%' are literal. It cannot fail, and never adds a control byte. */
+static char *lenient_unescape(apr_pool_t *p, const char *s, apr_size_t len)
+{
+    char *out = apr_palloc(p, len + 1), *d = out;
+    apr_size_t i;
+    int v;
+
+    for (i = 0; i < len; i++) {
+        v = s[i] == '%' ? escape_value(s + i, len - i) : -1;
+        if (v < 0) {
+            *d++ = s[i];
+        }
+        else {
+            *d++ = (char)v;
+            i += 2;
+        }
+    }
+    *d = '\0';
+    return out;
+}
+
+/* Splits "id:secret" at the first ':' and decodes both halves leniently. */
 static apr_status_t split_credentials(apr_pool_t *p, const char *raw,
                                       apr_size_t len, const char **client_id,
                                       const char **client_secret,
@@ -70,16 +112,13 @@ static apr_status_t split_credentials(apr_pool_t *p, const char *raw,
         return APR_EINVAL;
     }
     id_len = (apr_size_t)(colon - raw);
-    if (alx_form_unescape(p, raw, id_len, &id) != APR_SUCCESS
-        || alx_form_unescape(p, colon + 1, len - id_len - 1, &secret)
-           != APR_SUCCESS) {
-        *err = "bad percent-encoding or NUL in Basic credentials";
-        return APR_EINVAL;
-    }
+    id = lenient_unescape(p, raw, id_len);
+    secret = lenient_unescape(p, colon + 1, len - id_len - 1);
     if (!*id) {
         *err = "empty client id in Basic credentials";
         return APR_EINVAL;
     }
+    /* Decoding adds none, so any control byte here was sent raw. */
     if (has_control_byte(id) || has_control_byte(secret)) {
         *err = "control byte in Basic credentials";
         return APR_EINVAL;
@@ -131,12 +170,44 @@ int alx_basic_can_carry(const char *client_id, const char *client_secret)
            && !(client_secret && has_control_byte(client_secret));
 }
 
+/* Bytes that build writes as they are: what alx_form_escape keeps, and
+ * control bytes. An escaped control byte would parse back as the literal
+ * text "%01", not the byte; raw, it makes the header fail to parse, as
+ * alx_basic_can_carry promises. Inside base64 it cannot break the header. */
+static int kept_raw(unsigned char c)
+{
+    return apr_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '*'
+           || apr_iscntrl(c);
+}
+
+/* Every other byte as %XX, a space too ("%20", not '+'): the lenient reader
+ * takes '+' literally, and every RFC 6749 reader decodes %20 as well. */
+static const char *basic_escape(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *u = (const unsigned char *)s;
+    char *out = apr_palloc(p, 3 * strlen(s) + 1), *d = out;
+
+    for (; *u; u++) {
+        if (kept_raw(*u)) {
+            *d++ = (char)*u;
+        }
+        else {
+            *d++ = '%';
+            *d++ = hex[*u >> 4];
+            *d++ = hex[*u & 0x0f];
+        }
+    }
+    *d = '\0';
+    return out;
+}
+
 char *alx_basic_build(apr_pool_t *p, const char *client_id,
                       const char *client_secret)
 {
-    const char *plain = apr_pstrcat(p, alx_form_escape(p, client_id), ":",
-                                    alx_form_escape(p, client_secret
-                                                       ? client_secret : ""),
+    const char *plain = apr_pstrcat(p, basic_escape(p, client_id), ":",
+                                    basic_escape(p, client_secret
+                                                    ? client_secret : ""),
                                     NULL);
     int plain_len = (int)strlen(plain);
     char *out = apr_palloc(p, 6 + apr_base64_encode_len(plain_len));

@@ -1,4 +1,5 @@
 /* Unit tests for the token request preparation (lib/alx_request.c). */
+#include <apr_base64.h>
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -42,6 +43,16 @@ static const char *sent_basic(const alx_token_request_t *out)
         != APR_SUCCESS)
         return "(not basic)";
     return apr_pstrcat(pool, id, "|", secret, NULL);
+}
+
+/* "Basic " + base64 of raw "id:secret", not form-encoded, as most clients. */
+static const char *raw_basic(const char *raw)
+{
+    int len = (int)strlen(raw);
+    char *b64 = apr_palloc(pool, apr_base64_encode_len(len));
+
+    apr_base64_encode_binary(b64, (const unsigned char *)raw, len);
+    return apr_pstrcat(pool, "Basic ", b64, NULL);
 }
 
 static void expect_unchanged(const alx_token_request_t *out, const char *body,
@@ -317,6 +328,89 @@ static void test_mode_body(void)
     is_int(out.changed, 0, "body mode: other scheme left alone");
 }
 
+/* Secrets sent raw in Basic: '+' and stray '%' are literal, a valid %XX is
+ * decoded, and as-is mode never rejects them for their escapes. */
+static void test_raw_basic_secrets(void)
+{
+    static const char *const raw[][2] = {
+        { "SECRET+/=", "SECRET+/=" },
+        { "50%off", "50%off" },
+        { "%", "%" },
+        { "SECRET%4", "SECRET%4" },
+        { "SECRET%zz", "SECRET%zz" },
+        { "SECRET~", "SECRET~" },
+        { "SECRET%41", "SECRETA" },
+        { "SECRET%2B", "SECRET+" },
+        { "SECRET%00", "SECRET%00" },
+        { "SECRET%0A", "SECRET%0A" },
+    };
+    const char *body = "grant_type=refresh_token&refresh_token=r1";
+    apr_array_header_t *pairs;
+    alx_token_request_t out;
+    const char *header, *err, *what;
+    size_t i;
+
+    for (i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+        header = raw_basic(apr_pstrcat(pool, "alexa:", raw[i][0], NULL));
+        what = apr_psprintf(pool, "raw Basic secret %d", (int)i);
+
+        prepare(FORM, body, header, ALX_AUTH_AS_IS, &out);
+        expect_unchanged(&out, body, header, apr_pstrcat(pool, what, ", as-is",
+                                                         NULL));
+        is_str(out.client_secret, raw[i][1], "%s: as-is learns it", what);
+
+        prepare(FORM, body, header, ALX_AUTH_BODY, &out);
+        is_int(out.status, 0, "%s: body mode accepted", what);
+        ok(out.authorization == NULL, "%s: body mode drops Basic", what);
+        ok(alx_form_parse(pool, out.body, out.body_len, &pairs, &err)
+           == APR_SUCCESS, "%s: body mode body parses", what);
+        is_str(alx_form_get(pairs, "client_secret"), raw[i][1],
+               "%s: body mode client_secret is the secret", what);
+        is_str(alx_form_get(pairs, "client_id"), "alexa",
+               "%s: body mode client_id", what);
+
+        prepare(FORM, body, header, ALX_AUTH_BASIC, &out);
+        expect_unchanged(&out, body, header, apr_pstrcat(pool, what, ", basic",
+                                                         NULL));
+    }
+    prepare(FORM, body, raw_basic("alexa:p+w"), ALX_AUTH_BODY, &out);
+    is_str(sent_body(&out), "grant_type=refresh_token&refresh_token=r1"
+           "&client_id=alexa&client_secret=p%2Bw",
+           "body mode: a raw '+' is sent as %%2B, not as a space");
+    prepare(FORM, body, raw_basic("alexa:50%off"), ALX_AUTH_BODY, &out);
+    is_str(sent_body(&out), "grant_type=refresh_token&refresh_token=r1"
+           "&client_id=alexa&client_secret=50%25off",
+           "body mode: a stray '%%' is sent as %%25");
+    prepare(FORM, body, raw_basic("alexa:\x01SECRET"), ALX_AUTH_AS_IS, &out);
+    expect_rejected(&out, 401, "invalid_client", "basic", body,
+                    "raw control byte in Basic, as-is");
+}
+
+/* Body -> Basic for secrets with every awkward character: the header parses
+ * back (through the lenient reader) to exactly the body's secret. */
+static void test_basic_from_body_secrets(void)
+{
+    static const char *const secrets[] = {
+        "SECRET+/=", "50%off", "%", "%4", "%zz", "SECRET~", "%41", "%2B",
+        "%00", "a b"
+    };
+    alx_token_request_t out;
+    const char *body;
+    size_t i;
+
+    for (i = 0; i < sizeof(secrets) / sizeof(secrets[0]); i++) {
+        body = apr_pstrcat(pool, "grant_type=refresh_token&client_id=alexa"
+                           "&client_secret=", alx_form_escape(pool, secrets[i]),
+                           NULL);
+        prepare(FORM, body, NULL, ALX_AUTH_BASIC, &out);
+        is_int(out.status, 0, "body secret %d: accepted", (int)i);
+        is_str(sent_basic(&out), apr_pstrcat(pool, "alexa|", secrets[i], NULL),
+               "body secret %d: Basic carries it exactly", (int)i);
+        is_str(sent_body(&out), "grant_type=refresh_token",
+               "body secret %d: credentials left the body", (int)i);
+    }
+}
+
 int main(void)
 {
     apr_initialize();
@@ -327,6 +421,8 @@ int main(void)
     test_learning();
     test_mode_basic();
     test_mode_body();
+    test_raw_basic_secrets();
+    test_basic_from_body_secrets();
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
