@@ -16,6 +16,17 @@ export const MODULE = process.env.ALX_MODULE || path.join(REPO, 'build', '.libs'
 // "module not loaded" reference server). Tests that need it skip.
 export const NO_MODULE = !!process.env.ALX_NO_MODULE;
 export const MPM = process.env.ALX_MPM || 'event';
+// ALX_CACHE=dbm: every server whose config does not set AlexaLinkCache
+// itself gets mod_socache_dbm and `AlexaLinkCache dbm:<dir>/alexalink-grace.db`
+// instead of the default shmcb store (unset or shmcb: the default).
+export const CACHE = process.env.ALX_CACHE || 'shmcb';
+if (!['shmcb', 'dbm'].includes(CACHE)) throw new Error(`ALX_CACHE=${CACHE}: only dbm (or shmcb, the default) is supported`);
+
+function cacheConf(dir, text, withModule) {
+  if (CACHE !== 'dbm' || !withModule || /^\s*AlexaLinkCache\b/im.test(text)) return '';
+  const load = /^\s*LoadModule\s+socache_dbm_module\b/im.test(text) ? '' : `LoadModule socache_dbm_module ${path.join(MODDIR, 'mod_socache_dbm.so')}\n`;
+  return `${load}AlexaLinkCache dbm:${dir}/alexalink-grace.db`;
+}
 
 export function moduleMissingReason() {
   if (NO_MODULE) return 'ALX_NO_MODULE is set';
@@ -116,6 +127,7 @@ Timeout 30
 # A fresh upstream connection per request, so a node fixture's keep-alive
 # handling cannot stall a test (see README, Development).
 SetEnv proxy-nokeepalive 1
+${cacheConf(dir, `${serverConf}\n${locations}`, withModule)}
 ${serverConf}
 ${locations}
 `;
@@ -290,6 +302,8 @@ export function checkErrorLog(text, allow = []) {
 
 // An allow-list entry for one of the module's own tags, e.g. alx('ALX0110').
 export const alx = (tag) => new RegExp(`\\b${tag}: `);
+// The honest-lifetime warning for an upstream whose tokens live `seconds`.
+export const shortLived = (seconds) => new RegExp(`\\bALX0103: the upstream's access tokens for client \\S+ live ${seconds} s,`);
 
 // ALX0100 lines parsed into their fields.
 export function exchangeLines(text) {
