@@ -1,29 +1,53 @@
 /* Refresh grace and single flight (SPEC "Refresh grace"): a rotated refresh
- * token presented again within the window is answered from the store, so
- * the upstream's reuse detection never sees it; simultaneous duplicates wait
- * for the one request in flight. Decisions are alx_grace_decide's (lib/). */
+ * token presented again within the window is answered from the newest
+ * record of its chain, so the upstream's reuse detection never sees it;
+ * duplicates of a refresh in flight wait for its answer, whatever it is.
+ * Records live in the socache store; claims and the answers handed to
+ * waiters live apart from them, in the in-flight table (lib/alx_flight) and,
+ * on a store a fleet shares, under their own id. Decisions on one record are
+ * alx_grace_decide's (lib/). */
 
 #include "mod_alexalink.h"
 #include "alx_form.h"
 
 #define ALX_POLL_INTERVAL apr_time_from_msec(10)
-#define ALX_CHAIN_MAX     4
-/* A claim outlives the request that wrote it only this long past the
- * budget, should that request die before releasing it. */
-#define ALX_CLAIM_SLACK   apr_time_from_sec(2)
+/* A claim outlives the upstream's timeout this long: the answer still has
+ * to pass the filters. */
+#define ALX_CLAIM_SLACK   apr_time_from_sec(1)
+#define ALX_EXTEND_EVERY  apr_time_from_sec(1)
 /* On a shared store, how long a claim must stay ours before we go
  * upstream: another server that checked before our write lands within it. */
 #define ALX_CLAIM_SETTLE  apr_time_from_msec(10)
+/* A runaway guard only: a chain is followed to its end within the budget. */
+#define ALX_CHAIN_MAX     100000
+
+typedef enum {
+    ALX_FLIGHT_GO = 0,   /* ours: ask the upstream */
+    ALX_FLIGHT_DONE,     /* answered (a waiter's answer, or 503) */
+    ALX_FLIGHT_AGAIN,    /* the other request ended without an answer for
+                            us: look at the records again */
+    ALX_FLIGHT_ALONE     /* no single flight (store failure): ask upstream */
+} alx_flight_step_e;
 
 static int applies(request_rec *r, const alx_exchange_rec *x)
 {
+    /* A public client has no secret to bind a record to: no grace. */
     return x->req.grant_type && !strcmp(x->req.grant_type, "refresh_token")
            && x->req.refresh_token && *x->req.refresh_token
-           && alexalink_conf_refresh_grace(x->conf) > 0 && alexalink_store_available(r);
+           && x->req.client_secret && *x->req.client_secret
+           && alexalink_conf_refresh_grace(x->conf) > 0
+           && alexalink_store_available(r);
 }
 
-/* APR_SUCCESS with *found, or the store's failure. A record that does not
- * open (corrupt, or another key's) counts as none. */
+static unsigned char *scratch(request_rec *r, alx_exchange_rec *x)
+{
+    if (!x->grace.buf)
+        x->grace.buf = apr_palloc(r->pool, ALX_STORE_MAX_VALUE);
+    return x->grace.buf;
+}
+
+/* APR_SUCCESS with *found, or the store's failure. A value that does not
+ * open as an answered record (corrupt, another key's) counts as none. */
 static apr_status_t load(request_rec *r, alx_exchange_rec *x,
                          const alx_grace_keys_t *k, alx_grace_record_t *rec,
                          int *found)
@@ -32,15 +56,29 @@ static apr_status_t load(request_rec *r, alx_exchange_rec *x,
     apr_status_t rv;
 
     *found = 0;
-    if (!x->grace.buf)
-        x->grace.buf = apr_palloc(r->pool, ALX_STORE_MAX_VALUE);
-    rv = alexalink_store_get(r, k->id, x->grace.buf, &len);
+    rv = alexalink_store_get(r, k->id, scratch(r, x), &len);
     if (rv == APR_NOTFOUND)
         return APR_SUCCESS;
     if (rv != APR_SUCCESS)
         return rv;
-    *found = alx_grace_open(r->pool, k, x->grace.buf, len, rec) == APR_SUCCESS;
+    *found = alx_grace_open(r->pool, k, x->grace.buf, len, rec) == APR_SUCCESS
+             && !rec->pending;
     return APR_SUCCESS;
+}
+
+static apr_status_t seal_record(request_rec *r, const alx_grace_keys_t *k,
+                                const alx_grace_record_t *rec,
+                                unsigned char **sealed, unsigned int *len)
+{
+    apr_status_t rv = alx_grace_seal(r->pool, k, rec, sealed, len);
+
+    if (rv == APR_SUCCESS && *len + 8 > ALX_STORE_MAX_VALUE) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0215: token answer "
+                      "too large for the grace store (%u bytes sealed); not "
+                      "recorded", *len);
+        return APR_ENOSPC;
+    }
+    return rv;
 }
 
 static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
@@ -48,75 +86,428 @@ static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
 {
     unsigned char *sealed;
     unsigned int len;
-    apr_status_t rv;
+    apr_status_t rv = seal_record(r, k, rec, &sealed, &len);
 
-    rv = alx_grace_seal(r->pool, k, rec, &sealed, &len);
-    if (rv != APR_SUCCESS)
-        return rv;
-    if (len + 8 > ALX_STORE_MAX_VALUE) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0215: token answer "
-                      "too large for the grace store (%u bytes sealed); not "
-                      "recorded", len);
-        return APR_ENOSPC;
-    }
-    return alexalink_store_put(r, k->id, expiry, sealed, len);
+    return rv == APR_SUCCESS ? alexalink_store_put(r, k->id, expiry, sealed,
+                                                   len)
+                             : rv;
 }
 
-/* False when the store holds another claim or a record under k (a store
- * failure reads as ours: plain proxying then). */
-static int still_ours(request_rec *r, alx_exchange_rec *x,
-                      const alx_grace_keys_t *k, apr_uint64_t claim)
+/* ---- answering from records -------------------------------------------- */
+
+static int answer_json(request_rec *r, alx_exchange_rec *x, int status,
+                       const char *content_type, const char *body,
+                       const char *verdict)
 {
-    alx_grace_record_t back;
-    int found;
-
-    if (load(r, x, k, &back, &found) != APR_SUCCESS || !found)
-        return 1;
-    return back.pending && back.claim == claim;
-}
-
-/* Writes an in-flight claim unless a record or another claim is there:
- * atomic within this server. Across servers sharing redis or memcached the
- * ap_socache interface has no atomic add, so the claim is read back: as
- * close as single flight gets there. Returns 0 when another request holds
- * the token (the caller waits), 1 to go upstream. */
-static int claim(request_rec *r, alx_exchange_rec *x,
-                 const alx_grace_keys_t *k)
-{
-    alx_grace_record_t rec = {0};
-    apr_time_t now = apr_time_now();
-    unsigned char *sealed;
-    unsigned int len;
-    apr_status_t rv;
-
-    if (apr_generate_random_bytes((unsigned char *)&rec.claim,
-                                  sizeof(rec.claim)) != APR_SUCCESS)
-        return 1;   /* no randomness: no claim, but do not block the request */
-    rec.pending = 1;
-    rec.issued = now;
-    rec.upstream_ttl = rec.sent_ttl = -1;
-    if (alx_grace_seal(r->pool, k, &rec, &sealed, &len) != APR_SUCCESS)
-        return 1;
-    if (!x->grace.buf)
-        x->grace.buf = apr_palloc(r->pool, ALX_STORE_MAX_VALUE);
-    rv = alexalink_store_claim(r, k->id, now + alexalink_conf_time_budget(
-                               x->conf) + ALX_CLAIM_SLACK, sealed, len,
-                               x->grace.buf, ALX_STORE_MAX_VALUE);
-    if (rv == APR_EEXIST)
-        return 0;
-    if (rv != APR_SUCCESS)
-        return 1;   /* store down: plain proxying */
-    if (!still_ours(r, x, k, rec.claim))
-        return 0;   /* another server's claim landed on ours */
-    if (alexalink_store_shared(r)) {
-        apr_sleep(ALX_CLAIM_SETTLE);
-        if (!still_ours(r, x, k, rec.claim))
-            return 0;
-    }
-    x->grace.claimed = 1;
-    x->grace.claim = rec.claim;
+    x->answer_status = status;
+    x->answer_json = body;
+    x->answer_content_type = content_type;
+    x->answer_verdict = verdict;
+    (void)r;
     return 1;
 }
+
+static int answer_from(request_rec *r, alx_exchange_rec *x,
+                       const alx_grace_record_t *rec, int counted,
+                       int replays, int hops)
+{
+    const char *body;
+    apr_size_t len;
+
+    if (alx_grace_replay_body(r->pool, rec, apr_time_now(), &body, &len)
+        != APR_SUCCESS)
+        return 0;
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0210: refresh token "
+                  "presented again; answered from the grace store, the "
+                  "upstream not asked (%s; %d of %d replays used; %d later "
+                  "rotations followed)",
+                  counted ? "a replay" : "a duplicate within "
+                  "AlexaLinkTimeBudget of the answer, not counted",
+                  replays, alexalink_conf_grace_replays(x->conf), hops);
+    return answer_json(r, x, HTTP_OK, NULL, body,
+                       counted ? "replayed" : "replayed:duplicate");
+}
+
+static void wait_timeout(request_rec *r, alx_exchange_rec *x)
+{
+    answer_json(r, x, HTTP_SERVICE_UNAVAILABLE, NULL,
+                alx_error_json(r->pool, "temporarily_unavailable",
+                               "the same refresh token is being refreshed; "
+                               "try again"), "in-flight-timeout");
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0212: a refresh with "
+                  "the same token was still in flight after "
+                  "AlexaLinkTimeBudget; answered 503 temporarily_unavailable "
+                  "rather than let the upstream see the token twice");
+}
+
+/* Follows successors from *rec to the newest record: its answer carries the
+ * tokens the client should hold now. Bounded by the deadline. */
+static void walk(request_rec *r, alx_exchange_rec *x, apr_time_t deadline,
+                 alx_grace_keys_t *k, alx_grace_record_t *rec, int *hops)
+{
+    alx_grace_record_t next;
+    alx_grace_keys_t nk;
+    const char *token;
+    int found;
+
+    while (*hops < ALX_CHAIN_MAX && apr_time_now() < deadline) {
+        token = alx_grace_successor(r->pool, rec);
+        if (!token)
+            return;
+        alx_grace_derive(x->req.client_id, x->req.client_secret, token, &nk);
+        if (load(r, x, &nk, &next, &found) != APR_SUCCESS || !found)
+            return;
+        *k = nk;
+        *rec = next;
+        (*hops)++;
+    }
+}
+
+typedef enum { ALX_COUNT_OK = 0, ALX_COUNT_EXHAUSTED, ALX_COUNT_GONE } alx_count_e;
+
+typedef struct {
+    request_rec *r;
+    const alx_grace_keys_t *k;
+    int max;
+    apr_interval_time_t window;
+    alx_count_e result;
+    int replays;
+} alx_count_baton_t;
+
+/* Counts one replay on the presented record, under the store's lock, so
+ * that concurrent replays never exceed AlexaLinkGraceReplays. */
+static alx_store_change_e count_replay(void *baton, const unsigned char *data,
+                                       unsigned int len,
+                                       const unsigned char **out,
+                                       unsigned int *out_len,
+                                       apr_time_t *expiry)
+{
+    alx_count_baton_t *b = baton;
+    alx_grace_record_t rec;
+    unsigned char *sealed;
+
+    b->result = ALX_COUNT_GONE;
+    if (!data || alx_grace_open(b->r->pool, b->k, data, len, &rec)
+        != APR_SUCCESS || rec.pending)
+        return ALX_STORE_KEEP;
+    b->replays = rec.replays;
+    if (rec.replays >= b->max) {
+        b->result = ALX_COUNT_EXHAUSTED;
+        return ALX_STORE_KEEP;
+    }
+    rec.replays++;
+    if (seal_record(b->r, b->k, &rec, &sealed, out_len) != APR_SUCCESS)
+        return ALX_STORE_KEEP;   /* counted nowhere: still one replay */
+    *out = sealed;
+    *expiry = rec.issued + b->window;
+    b->replays = rec.replays;
+    b->result = ALX_COUNT_OK;
+    return ALX_STORE_PUT;
+}
+
+static void log_exhausted(request_rec *r, int replays)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0211: refresh token "
+                  "presented again after %d replays (AlexaLinkGraceReplays); "
+                  "asking the upstream", replays);
+}
+
+/* What the records say about the presented token. 1: answered from them.
+ * 0: ask the upstream with *k / *token (the presented token, or the newest
+ * successor when its access token has expired: x->grace.chained). */
+static int from_records(request_rec *r, alx_exchange_rec *x,
+                        apr_time_t deadline, alx_grace_keys_t *k,
+                        const char **token)
+{
+    apr_interval_time_t window = alexalink_conf_refresh_grace(x->conf);
+    int max = alexalink_conf_grace_replays(x->conf);
+    alx_count_baton_t count = {r, NULL, max, window, ALX_COUNT_OK, 0};
+    alx_grace_record_t first, newest;
+    alx_grace_keys_t nk;
+    alx_grace_action_e action;
+    int found, hops = 0;
+
+    *k = x->grace.presented;
+    *token = x->req.refresh_token;
+    x->grace.chained = 0;
+    if (load(r, x, k, &first, &found) != APR_SUCCESS || !found)
+        return 0;
+    action = alx_grace_decide(&first, apr_time_now(), window, max,
+                              alexalink_conf_time_budget(x->conf));
+    if (action == ALX_GRACE_EXHAUSTED)
+        log_exhausted(r, first.replays);
+    if (action == ALX_GRACE_PROXY || action == ALX_GRACE_EXHAUSTED
+        || action == ALX_GRACE_WAIT)
+        return 0;
+    nk = *k;
+    newest = first;
+    walk(r, x, deadline, &nk, &newest, &hops);
+    if (alx_grace_expired(&newest, apr_time_now())) {
+        const char *successor = alx_grace_successor(r->pool, &newest);
+
+        if (!successor)
+            return 0;
+        x->grace.chained = 1;
+        x->grace.replays = first.replays;
+        alx_grace_derive(x->req.client_id, x->req.client_secret, successor,
+                         k);
+        *token = successor;
+        return 0;
+    }
+    if (action == ALX_GRACE_DUPLICATE)
+        return answer_from(r, x, &newest, 0, first.replays, hops);
+    count.k = &x->grace.presented;
+    if (alexalink_store_update(r, x->grace.presented.id, scratch(r, x),
+                               ALX_STORE_MAX_VALUE, count_replay, &count)
+        != APR_SUCCESS || count.result == ALX_COUNT_GONE)
+        return 0;
+    if (count.result == ALX_COUNT_EXHAUSTED) {
+        log_exhausted(r, count.replays);
+        return 0;
+    }
+    return answer_from(r, x, &newest, 1, count.replays, hops);
+}
+
+/* ---- single flight ------------------------------------------------------- */
+
+/* How long a claim lives: as long as its request can still be answered. */
+static apr_interval_time_t claim_life(request_rec *r, alx_exchange_rec *x)
+{
+    apr_interval_time_t t = alexalink_proxy_timeout(r);
+    apr_interval_time_t budget = alexalink_conf_time_budget(x->conf);
+
+    return (t > budget ? t : budget) + ALX_CLAIM_SLACK;
+}
+
+/* Hands the first request's answer to this waiter. */
+static int take_answer(request_rec *r, alx_exchange_rec *x,
+                       const alx_grace_keys_t *k, const unsigned char *sealed,
+                       unsigned int len)
+{
+    const char *ct, *body;
+    apr_size_t body_len;
+    int status;
+
+    if (alx_grace_open_answer(r->pool, k, sealed, len, &status, &ct, &body,
+                              &body_len) != APR_SUCCESS)
+        return 0;
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0216: a duplicate of a "
+                  "refresh in flight got the first request's answer (%d); "
+                  "the upstream saw the token once", status);
+    return answer_json(r, x, status, ct, body, "replayed:duplicate");
+}
+
+static alx_flight_step_e wait_flight(request_rec *r, alx_exchange_rec *x,
+                                     const alx_grace_keys_t *k,
+                                     unsigned int slot, apr_uint64_t ticket,
+                                     apr_time_t deadline)
+{
+    unsigned char *buf = scratch(r, x);
+    alx_flight_poll_e got;
+    alx_flight_t *t;
+    apr_size_t len;
+
+    for (;;) {
+        if (!(t = alexalink_store_flight_lock(r)))
+            return ALX_FLIGHT_ALONE;
+        got = alx_flight_poll(t, slot, ticket, apr_time_now(), buf,
+                              ALX_STORE_MAX_VALUE, &len);
+        if (got == ALX_FLIGHT_WAITING && apr_time_now() >= deadline)
+            alx_flight_leave(t, slot, ticket);
+        alexalink_store_flight_unlock(r);
+        if (got == ALX_FLIGHT_ANSWERED)
+            return take_answer(r, x, k, buf, (unsigned int)len)
+                   ? ALX_FLIGHT_DONE : ALX_FLIGHT_AGAIN;
+        if (got == ALX_FLIGHT_GONE)
+            return ALX_FLIGHT_AGAIN;
+        if (apr_time_now() >= deadline) {
+            wait_timeout(r, x);
+            return ALX_FLIGHT_DONE;
+        }
+        apr_sleep(ALX_POLL_INTERVAL);
+    }
+}
+
+/* ---- across servers sharing redis or memcached -------------------------- */
+
+typedef enum { ALX_REMOTE_OURS = 0, ALX_REMOTE_BUSY, ALX_REMOTE_ANSWER } alx_remote_e;
+
+typedef struct {
+    request_rec *r;
+    const alx_grace_keys_t *k;
+    apr_uint64_t ticket;
+    apr_time_t expiry;
+    alx_remote_e result;
+    unsigned int len;           /* of the answer found, left in scratch */
+    const unsigned char *publish;   /* when finishing: our answer or NULL */
+    unsigned int publish_len;
+} alx_remote_baton_t;
+
+/* What the claim id holds: ours, another server's claim, or an answer. */
+static alx_remote_e remote_state(alx_remote_baton_t *b,
+                                 const unsigned char *data, unsigned int len)
+{
+    alx_grace_record_t rec;
+
+    if (alx_grace_is_answer(data, len)) {
+        b->len = len;
+        return ALX_REMOTE_ANSWER;
+    }
+    if (alx_grace_open(b->r->pool, b->k, data, len, &rec) == APR_SUCCESS
+        && rec.pending && rec.claim != b->ticket)
+        return ALX_REMOTE_BUSY;
+    return ALX_REMOTE_OURS;
+}
+
+static alx_store_change_e remote_claim_fn(void *baton,
+                                          const unsigned char *data,
+                                          unsigned int len,
+                                          const unsigned char **out,
+                                          unsigned int *out_len,
+                                          apr_time_t *expiry)
+{
+    alx_remote_baton_t *b = baton;
+    alx_grace_record_t rec = {0};
+    unsigned char *sealed;
+
+    if (data) {
+        b->result = remote_state(b, data, len);
+        if (b->result != ALX_REMOTE_OURS)
+            return ALX_STORE_KEEP;
+    }
+    b->result = ALX_REMOTE_OURS;
+    rec.pending = 1;
+    rec.claim = b->ticket;
+    rec.issued = apr_time_now();
+    rec.upstream_ttl = rec.sent_ttl = -1;
+    if (alx_grace_seal(b->r->pool, b->k, &rec, &sealed, out_len)
+        != APR_SUCCESS)
+        return ALX_STORE_KEEP;
+    *out = sealed;
+    *expiry = b->expiry;
+    return ALX_STORE_PUT;
+}
+
+/* Publishes our answer (or removes our claim) only while the claim id
+ * still holds our claim. */
+static alx_store_change_e remote_finish_fn(void *baton,
+                                           const unsigned char *data,
+                                           unsigned int len,
+                                           const unsigned char **out,
+                                           unsigned int *out_len,
+                                           apr_time_t *expiry)
+{
+    alx_remote_baton_t *b = baton;
+    alx_grace_record_t rec;
+
+    if (!data || alx_grace_is_answer(data, len)
+        || alx_grace_open(b->r->pool, b->k, data, len, &rec) != APR_SUCCESS
+        || !rec.pending || rec.claim != b->ticket)
+        return ALX_STORE_KEEP;
+    if (!b->publish)
+        return ALX_STORE_REMOVE;
+    *out = b->publish;
+    *out_len = b->publish_len;
+    *expiry = b->expiry;
+    return ALX_STORE_PUT;
+}
+
+/* Reads the claim id back: ours, another's, or an answer. */
+static alx_remote_e remote_look(request_rec *r, alx_exchange_rec *x,
+                                alx_remote_baton_t *b)
+{
+    unsigned int len = ALX_STORE_MAX_VALUE;
+
+    if (alexalink_store_get(r, b->k->claim_id, scratch(r, x), &len)
+        != APR_SUCCESS)
+        return ALX_REMOTE_OURS;   /* gone or failing: plain proxying */
+    return remote_state(b, x->grace.buf, len);
+}
+
+static void finish_local(request_rec *r, alx_exchange_rec *x,
+                         const unsigned char *answer, apr_size_t len);
+
+/* The ap_socache interface has no atomic add: the claim is written, read
+ * back, and read again ALX_CLAIM_SETTLE later. While another server holds
+ * the token we wait for its answer, polling. */
+static alx_flight_step_e remote_flight(request_rec *r, alx_exchange_rec *x,
+                                       const alx_grace_keys_t *k,
+                                       apr_time_t deadline)
+{
+    alx_remote_baton_t b = {r, k, x->grace.ticket,
+                            apr_time_now() + claim_life(r, x),
+                            ALX_REMOTE_OURS, 0, NULL, 0};
+    alx_remote_e state;
+
+    if (alexalink_store_update(r, k->claim_id, scratch(r, x),
+                               ALX_STORE_MAX_VALUE, remote_claim_fn, &b)
+        != APR_SUCCESS)
+        return ALX_FLIGHT_GO;
+    state = b.result;
+    if (state == ALX_REMOTE_OURS) {
+        state = remote_look(r, x, &b);
+        if (state == ALX_REMOTE_OURS) {
+            apr_sleep(ALX_CLAIM_SETTLE);
+            state = remote_look(r, x, &b);
+        }
+    }
+    if (state == ALX_REMOTE_OURS) {
+        x->grace.remote_claimed = 1;
+        return ALX_FLIGHT_GO;
+    }
+    for (;;) {
+        if (state == ALX_REMOTE_ANSWER) {
+            finish_local(r, x, x->grace.buf, b.len);
+            return take_answer(r, x, k, x->grace.buf, b.len)
+                   ? ALX_FLIGHT_DONE : ALX_FLIGHT_AGAIN;
+        }
+        if (state == ALX_REMOTE_OURS) {   /* the other server's claim ended */
+            finish_local(r, x, NULL, 0);
+            return ALX_FLIGHT_AGAIN;
+        }
+        if (apr_time_now() >= deadline) {
+            finish_local(r, x, NULL, 0);
+            wait_timeout(r, x);
+            return ALX_FLIGHT_DONE;
+        }
+        apr_sleep(ALX_POLL_INTERVAL);
+        state = remote_look(r, x, &b);
+    }
+}
+
+/* Claims k for this request, or waits on the request that has it. */
+static alx_flight_step_e take_flight(request_rec *r, alx_exchange_rec *x,
+                                     const alx_grace_keys_t *k,
+                                     apr_time_t deadline)
+{
+    apr_time_t now = apr_time_now();
+    apr_uint64_t ticket = 0;
+    alx_flight_claim_e got;
+    alx_flight_t *t;
+    unsigned int slot;
+
+    if (apr_generate_random_bytes((unsigned char *)&ticket, sizeof(ticket))
+        != APR_SUCCESS || !(t = alexalink_store_flight_lock(r)))
+        return ALX_FLIGHT_ALONE;
+    got = alx_flight_claim(t, k->claim_id, &ticket, now,
+                           now + claim_life(r, x), &slot);
+    alexalink_store_flight_unlock(r);
+    if (got == ALX_FLIGHT_FULL) {
+        alexalink_store_flight_full(r);
+        return ALX_FLIGHT_ALONE;
+    }
+    if (got == ALX_FLIGHT_BUSY)
+        return wait_flight(r, x, k, slot, ticket, deadline);
+    x->grace.claimed = 1;
+    x->grace.slot = slot;
+    x->grace.ticket = ticket;
+    x->grace.sent = *k;
+    x->grace.extended = now;
+    return alexalink_store_shared(r) ? remote_flight(r, x, k, deadline)
+                                     : ALX_FLIGHT_GO;
+}
+
+/* ---- the request side ---------------------------------------------------- */
 
 /* The request body with refresh_token replaced by the successor. */
 static int rewrite_refresh_token(request_rec *r, const char *token,
@@ -132,46 +523,11 @@ static int rewrite_refresh_token(request_rec *r, const char *token,
     return 1;
 }
 
-static int answer_from(request_rec *r, alx_exchange_rec *x,
-                       const alx_grace_record_t *rec, int counted)
-{
-    const char *body;
-    apr_size_t len;
-
-    if (alx_grace_replay_body(r->pool, rec, apr_time_now(), &body, &len)
-        != APR_SUCCESS)
-        return 0;
-    x->answer_status = HTTP_OK;
-    x->answer_json = body;
-    x->answer_verdict = counted ? "replayed" : "replayed:duplicate";
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0210: refresh token "
-                  "presented again; answered from the grace store, the "
-                  "upstream not asked (%s; %d of %d replays used)",
-                  counted ? "a replay" : "a duplicate within "
-                  "AlexaLinkTimeBudget of the answer, not counted",
-                  rec->replays, alexalink_conf_grace_replays(x->conf));
-    return 1;
-}
-
-static void wait_timeout(request_rec *r, alx_exchange_rec *x)
-{
-    x->answer_status = HTTP_SERVICE_UNAVAILABLE;
-    x->answer_json = alx_error_json(r->pool, "temporarily_unavailable",
-                                    "the same refresh token is being "
-                                    "refreshed; try again");
-    x->answer_verdict = "in-flight-timeout";
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0212: a refresh with "
-                  "the same token was still in flight after "
-                  "AlexaLinkTimeBudget; answered 503 temporarily_unavailable "
-                  "rather than let the upstream see the token twice");
-}
-
 /* Report mode: say what would happen, change nothing. */
 static void report_only(request_rec *r, alx_exchange_rec *x,
                         const alx_grace_keys_t *k)
 {
     alx_grace_record_t rec;
-    apr_interval_time_t budget = alexalink_conf_time_budget(x->conf);
     int found;
 
     x->grace.active = 1;
@@ -179,105 +535,57 @@ static void report_only(request_rec *r, alx_exchange_rec *x,
     x->grace.sent_token = x->req.refresh_token;
     if (load(r, x, k, &rec, &found) != APR_SUCCESS || !found)
         return;
-    switch (alx_grace_decide(&rec, apr_time_now(), alexalink_conf_refresh_grace(
-                             x->conf), alexalink_conf_grace_replays(x->conf),
-                             budget)) {
-    case ALX_GRACE_REPLAY:
-    case ALX_GRACE_DUPLICATE:
-    case ALX_GRACE_CHAIN:
-    case ALX_GRACE_WAIT:
+    if (alx_grace_decide(&rec, apr_time_now(), alexalink_conf_refresh_grace(
+                         x->conf), alexalink_conf_grace_replays(x->conf),
+                         alexalink_conf_time_budget(x->conf))
+        != ALX_GRACE_PROXY)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0213: a rotated "
                       "refresh token was presented again; enforce mode would "
                       "answer from the grace store, report mode lets the "
                       "upstream see it (reuse detection may revoke the "
                       "grant)");
-        break;
-    default:
-        break;
-    }
 }
 
 int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
-                           const char **body, apr_size_t *len)
+                                 const char **body, apr_size_t *len)
 {
-    apr_interval_time_t window, budget;
     apr_time_t deadline;
-    const char *token = x->req.refresh_token;
+    const char *token;
     alx_grace_keys_t k;
-    alx_grace_record_t rec;
-    int found, chain = 0;
+    alx_flight_step_e step;
 
     if (!applies(r, x))
         return OK;
-    alx_grace_derive(x->req.client_id, x->req.client_secret, token, &k);
+    alx_grace_derive(x->req.client_id, x->req.client_secret,
+                     x->req.refresh_token, &k);
     if (alexalink_conf_report(x->conf)) {
         report_only(r, x, &k);
         return OK;
     }
-    window = alexalink_conf_refresh_grace(x->conf);
-    budget = alexalink_conf_time_budget(x->conf);
-    deadline = r->request_time + budget;
-    x->grace.presented = k;
-    for (;;) {
-        if (load(r, x, &k, &rec, &found) != APR_SUCCESS)
-            return OK;   /* store down: plain proxying */
-        switch (alx_grace_decide(found ? &rec : NULL, apr_time_now(), window,
-                                 alexalink_conf_grace_replays(x->conf), budget)) {
-        case ALX_GRACE_WAIT:
-            if (apr_time_now() >= deadline) {
-                wait_timeout(r, x);
-                return DONE;
-            }
-            apr_sleep(ALX_POLL_INTERVAL);
-            continue;
-        case ALX_GRACE_REPLAY:
-            rec.replays++;
-            save(r, &k, &rec, rec.issued + window);
-            if (answer_from(r, x, &rec, 1))
-                return DONE;
-            return OK;
-        case ALX_GRACE_DUPLICATE:
-            return answer_from(r, x, &rec, 0) ? DONE : OK;
-        case ALX_GRACE_CHAIN:
-            token = alx_grace_successor(r->pool, &rec);
-            if (!token || ++chain > ALX_CHAIN_MAX)
-                return OK;
-            x->grace.replays = rec.replays;
-            alx_grace_derive(x->req.client_id, x->req.client_secret, token,
-                             &k);
-            continue;
-        case ALX_GRACE_EXHAUSTED:
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0211: refresh "
-                          "token presented again after %d replays "
-                          "(AlexaLinkGraceReplays); asking the upstream",
-                          rec.replays);
-            /* fall through */
-        case ALX_GRACE_PROXY:
-            if (found)   /* expired or used up: the claim replaces it */
-                alexalink_store_remove(r, k.id);
-            if (!claim(r, x, &k)) {
-                if (apr_time_now() >= deadline) {
-                    wait_timeout(r, x);
-                    return DONE;
-                }
-                apr_sleep(ALX_POLL_INTERVAL);
-                continue;   /* another request claimed it first: wait */
-            }
-            break;
-        }
-        break;
+    x->grace.presented = x->grace.sent = k;
+    x->grace.sent_token = x->req.refresh_token;
+    deadline = r->request_time + alexalink_conf_time_budget(x->conf);
+    do {
+        if (from_records(r, x, deadline, &k, &token))
+            return DONE;
+        step = take_flight(r, x, &k, deadline);
+        if (step == ALX_FLIGHT_DONE)
+            return DONE;
+    } while (step == ALX_FLIGHT_AGAIN && apr_time_now() < deadline);
+    if (step == ALX_FLIGHT_AGAIN) {
+        wait_timeout(r, x);
+        return DONE;
     }
     x->grace.active = 1;
     x->grace.sent = k;
     x->grace.sent_token = token;
-    if (chain) {
+    if (x->grace.chained) {
         if (!rewrite_refresh_token(r, token, body, len)) {
             alexalink_grace_release(r, x);
             x->grace.active = 0;
             x->grace.sent_token = NULL;
             return OK;
         }
-        x->grace.chained = 1;
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0214: the successor "
                       "access token has expired; refreshing with the "
                       "successor refresh token on the client's behalf");
@@ -285,48 +593,101 @@ int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
     return OK;
 }
 
-void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x)
+/* ---- the answer side ----------------------------------------------------- */
+
+/* Ends our slot in the in-flight table, handing answer (sealed) to the
+ * duplicates that wait on it. */
+static void finish_local(request_rec *r, alx_exchange_rec *x,
+                         const unsigned char *answer, apr_size_t len)
+{
+    alx_flight_t *t;
+
+    if (!x->grace.claimed)
+        return;
+    x->grace.claimed = 0;
+    if (!(t = alexalink_store_flight_lock(r)))
+        return;
+    alx_flight_finish(t, x->grace.slot, x->grace.ticket, apr_time_now()
+                      + alexalink_conf_time_budget(x->conf), answer, len);
+    alexalink_store_flight_unlock(r);
+}
+
+static void finish_remote(request_rec *r, alx_exchange_rec *x,
+                          const unsigned char *answer, unsigned int len)
+{
+    alx_remote_baton_t b = {r, &x->grace.sent, x->grace.ticket,
+                            apr_time_now() + alexalink_conf_time_budget(
+                                x->conf),
+                            ALX_REMOTE_OURS, 0, answer, len};
+
+    if (!x->grace.remote_claimed)
+        return;
+    x->grace.remote_claimed = 0;
+    alexalink_store_update(r, x->grace.sent.claim_id, scratch(r, x),
+                           ALX_STORE_MAX_VALUE, remote_finish_fn, &b);
+}
+
+void alexalink_grace_extend(request_rec *r, alx_exchange_rec *x)
+{
+    apr_time_t now = apr_time_now();
+    alx_flight_t *t;
+
+    if (!x->grace.claimed || now - x->grace.extended < ALX_EXTEND_EVERY
+        || !(t = alexalink_store_flight_lock(r)))
+        return;
+    x->grace.extended = now;
+    alx_flight_extend(t, x->grace.slot, x->grace.ticket,
+                      now + claim_life(r, x));
+    alexalink_store_flight_unlock(r);
+}
+
+static void record(request_rec *r, alx_exchange_rec *x)
 {
     const alx_answer_t *a = &x->answer;
     alx_grace_record_t rec = {0};
+    apr_interval_time_t window = alexalink_conf_refresh_grace(x->conf);
     apr_time_t now = apr_time_now();
-    apr_time_t expiry = now + alexalink_conf_refresh_grace(x->conf);
 
-    if (!x->grace.active)
+    if (a->kind != ALX_KIND_TOKEN || !a->refresh
+        || strcmp(a->refresh, "rotated") || !a->body || x->truncated)
         return;
-    if (a->kind != ALX_KIND_TOKEN || !a->refresh || strcmp(a->refresh,
-                                                           "rotated")
-        || !a->body) {
-        alexalink_grace_release(r, x);
-        return;
-    }
     rec.issued = now;
     rec.upstream_ttl = a->ttl_in >= 0 ? a->ttl_in : -1;
     rec.sent_ttl = a->ttl_out >= 0 ? a->ttl_out : -1;
     rec.body = a->body;
     rec.len = a->len;
-    if (save(r, &x->grace.sent, &rec, expiry) != APR_SUCCESS) {
-        alexalink_grace_release(r, x);
+    if (save(r, &x->grace.sent, &rec, now + window) != APR_SUCCESS)
         return;
-    }
     x->grace.recorded = 1;
+    alexalink_store_recorded(r, x->grace.sent.id, now + window, window);
     if (x->grace.chained) {
         rec.replays = x->grace.replays;
-        save(r, &x->grace.presented, &rec, expiry);
+        save(r, &x->grace.presented, &rec, now + window);
     }
 }
 
-/* Removes our claim, and only ours: on a shared store another server may
- * have recorded the answer under the same id meanwhile. */
+void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
+                                  int status, const char *content_type,
+                                  const char *body, apr_size_t len)
+{
+    unsigned char *sealed = NULL;
+    unsigned int sealed_len = 0;
+
+    if (!x->grace.active)
+        return;
+    record(r, x);
+    if ((x->grace.claimed || x->grace.remote_claimed) && body
+        && alx_grace_seal_answer(r->pool, &x->grace.sent, status,
+                                 content_type, body, len, &sealed,
+                                 &sealed_len) != APR_SUCCESS)
+        sealed = NULL;
+    finish_local(r, x, sealed, sealed_len);
+    finish_remote(r, x, sealed, sealed_len);
+}
+
+/* Ends our claims without an answer (the request ended otherwise). */
 void alexalink_grace_release(request_rec *r, alx_exchange_rec *x)
 {
-    alx_grace_record_t back;
-    int found;
-
-    if (!x->grace.claimed || x->grace.recorded)
-        return;
-    x->grace.claimed = 0;
-    if (load(r, x, &x->grace.sent, &back, &found) == APR_SUCCESS && found
-        && back.pending && back.claim == x->grace.claim)
-        alexalink_store_remove(r, x->grace.sent.id);
+    finish_local(r, x, NULL, 0);
+    finish_remote(r, x, NULL, 0);
 }

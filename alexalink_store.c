@@ -1,13 +1,18 @@
 /* The grace store: any mod_socache provider (shmcb by default, redis or
- * memcache for a fleet), its global mutex when the provider needs one, and
- * carrying entries across a graceful restart. Values are framed as an 8-byte
- * big-endian expiry followed by the sealed record, so entries copied across
- * a restart keep their expiry (socache iterators do not report it). */
+ * memcache for a fleet) with its global mutex, carrying entries across a
+ * graceful restart, and a segment of our own shared memory for what must
+ * never compete with records for room: the in-flight table (lib/alx_flight),
+ * the eviction probes (lib/alx_probe), counters. Values are framed as an
+ * 8-byte big-endian expiry followed by the sealed value, so entries copied
+ * across a restart keep their expiry (socache iterators do not report it). */
 
 #include "mod_alexalink.h"
 #include "ap_mpm.h"
 #include "ap_provider.h"
+#include "apr_atomic.h"
+#include "apr_shm.h"
 #include "util_mutex.h"
+#include "alx_probe.h"
 
 #define ALX_MUTEX_TYPE       "alexalink-cache"
 #define ALX_CACHE_NAME       "alexalink"
@@ -15,20 +20,46 @@
 #define ALX_DEFAULT_ARGS     "alexalink(4194304)"
 #define ALX_RETAINED_KEY     "mod_alexalink-store-retained"
 #define ALX_EXPIRY_LEN       8
-#define ALX_FAILURE_LOG_GAP  apr_time_from_sec(60)
+#define ALX_DEFAULT_SIZE     4194304
+#define ALX_LOG_GAP          60          /* seconds between repeated lines */
+/* Flight slots per request the server can serve at once (a dead child's
+ * claims linger until they expire), within these bounds. */
+#define ALX_FLIGHT_PER_WORKER 2
+#define ALX_FLIGHT_MIN        64
+#define ALX_FLIGHT_MAX        4096
+/* shmcb sizes its index from the average value: a record is the answer plus
+ * 82 bytes, and a typical answer with opaque tokens about 240 (README,
+ * "Sizing"); too high a guess leaves the data area idle once the index is
+ * full, so the guess errs low. */
+#define ALX_HINT_ID_LEN      ALX_GRACE_ID_LEN
+#define ALX_HINT_VALUE_LEN   320
+
+/* The start of our own segment; every child sees the same one. */
+typedef struct {
+    volatile apr_uint32_t failures;          /* atomics */
+    volatile apr_uint32_t unreported;
+    volatile apr_uint32_t last_failure_log;  /* seconds */
+    apr_uint32_t unused;
+    /* under the mutex */
+    alx_probes_t probes;
+    apr_time_t last_loss_log;
+    alx_once_t once;
+} alx_store_shared_t;
 
 struct alx_store {
     const ap_socache_provider_t *provider;
     const char *name;
+    const char *args;
     ap_socache_instance_t *instance;
-    apr_global_mutex_t *mutex;      /* claims always; every call when the
-                                       provider is not MP-safe (shmcb) */
+    apr_global_mutex_t *mutex;      /* the flight table, read-modify-writes;
+                                       every call when the provider is not
+                                       MP-safe (shmcb, dbm) */
     int lock_all;
+    int missing_is_egeneral;        /* dbm: see retrieve() */
     server_rec *s;
-    /* Per process, after fork. */
-    apr_time_t last_failure_log;
-    apr_uint64_t failures;
-    apr_uint64_t unreported;
+    apr_shm_t *shm;
+    alx_store_shared_t *shared;
+    alx_flight_t *flight;
 };
 
 /* Lives in the process pool, so it outlives the configuration pool that a
@@ -90,18 +121,6 @@ static apr_status_t lock(alx_store_t *st)
 static void unlock(alx_store_t *st)
 {
     apr_global_mutex_unlock(st->mutex);
-}
-
-/* Plain calls need the mutex only when the provider is not MP-safe. */
-static apr_status_t lock_call(alx_store_t *st)
-{
-    return st->lock_all ? lock(st) : APR_SUCCESS;
-}
-
-static void unlock_call(alx_store_t *st)
-{
-    if (st->lock_all)
-        unlock(st);
 }
 
 static apr_status_t retain_one(ap_socache_instance_t *instance, server_rec *s,
@@ -198,11 +217,46 @@ static apr_status_t store_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* How many requests the server can serve at once, from the MPM. */
+static unsigned int flight_slots(void)
+{
+    int daemons = 0, threads = 0;
+    apr_uint64_t n;
+
+    ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons);
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    n = (apr_uint64_t)(daemons > 0 ? daemons : 1) * (threads > 0 ? threads : 1)
+        * ALX_FLIGHT_PER_WORKER;
+    return n < ALX_FLIGHT_MIN ? ALX_FLIGHT_MIN
+                              : n > ALX_FLIGHT_MAX ? ALX_FLIGHT_MAX
+                                                   : (unsigned int)n;
+}
+
+/* Our own segment: the shared counters, then the flight table. */
+static apr_status_t create_shared(alx_store_t *st, apr_pool_t *pconf)
+{
+    apr_size_t head = APR_ALIGN(sizeof(alx_store_shared_t), 64);
+    unsigned int slots = flight_slots();
+    apr_size_t size = head + alx_flight_size(slots);
+    char *base;
+    apr_status_t rv;
+
+    rv = apr_shm_create(&st->shm, size, NULL, pconf);
+    if (rv != APR_SUCCESS)
+        return rv;
+    base = apr_shm_baseaddr_get(st->shm);
+    st->shared = (alx_store_shared_t *)base;
+    memset(st->shared, 0, sizeof(*st->shared));
+    st->flight = alx_flight_init(base + head, size - head, slots);
+    return st->flight ? APR_SUCCESS : APR_ENOSPC;
+}
+
 int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
     alx_server_conf *sc = alexalink_server_conf_get(s);
-    struct ap_socache_hints hints = {32, 2048, 30};
+    struct ap_socache_hints hints = {ALX_HINT_ID_LEN, ALX_HINT_VALUE_LEN,
+                                     apr_time_from_sec(30)};
     const ap_socache_provider_t *provider = sc->provider;
     const char *name = sc->provider_name, *args = sc->provider_args, *err;
     alx_store_t *st;
@@ -229,6 +283,7 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     st = apr_pcalloc(pconf, sizeof(*st));
     st->provider = provider;
     st->name = name;
+    st->args = args;
     st->s = s;
     err = provider->create(&st->instance, args, ptemp, pconf);
     if (err) {
@@ -236,14 +291,19 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "%s: %s", name, err);
         return !OK;
     }
-    /* Also for MP-safe providers: a claim is a read and a write that must
-     * not interleave with another child's. */
     st->lock_all = (provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
+    st->missing_is_egeneral = !strcasecmp(name, "dbm");
     rv = ap_global_mutex_create(&st->mutex, NULL, ALX_MUTEX_TYPE, NULL, s,
                                 pconf, 0);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0202: cannot create "
                      "the grace store's mutex");
+        return !OK;
+    }
+    rv = create_shared(st, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0207: cannot create "
+                     "the shared memory for in-flight refreshes");
         return !OK;
     }
     rv = provider->init(st->instance, ALX_CACHE_NAME, &hints, s, pconf);
@@ -263,17 +323,20 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void alexalink_store_child_init(apr_pool_t *p, server_rec *s)
 {
     alx_store_t *st = alexalink_server_conf_get(s)->store;
+    server_rec *vs;
     apr_status_t rv;
 
     if (!st)
         return;
     rv = apr_global_mutex_child_init(&st->mutex,
                                      apr_global_mutex_lockfile(st->mutex), p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0206: cannot attach "
-                     "to the grace store's mutex; refresh grace is off");
-        alexalink_server_conf_get(s)->store = NULL;
-    }
+    if (rv == APR_SUCCESS)
+        return;
+    ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0206: cannot attach "
+                 "to the grace store's mutex; refresh grace is off in this "
+                 "process");
+    for (vs = s; vs; vs = vs->next)   /* every vhost shares the one store */
+        alexalink_server_conf_get(vs)->store = NULL;
 }
 
 static alx_store_t *store_of(request_rec *r)
@@ -295,23 +358,24 @@ int alexalink_store_shared(request_rec *r)
     return st && !st->lock_all;
 }
 
-/* Logged once a minute per process: an outage must not flood the log. */
+/* Counted in every child and logged once a minute by whichever sees it
+ * first: an outage must not flood the log. */
 static apr_status_t failed(request_rec *r, alx_store_t *st, apr_status_t rv,
                            const char *op)
 {
-    apr_time_t now = apr_time_now();
+    alx_store_shared_t *sh = st->shared;
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_uint32_t last = apr_atomic_read32(&sh->last_failure_log);
 
-    st->failures++;
-    st->unreported++;
-    if (now - st->last_failure_log >= ALX_FAILURE_LOG_GAP) {
+    apr_atomic_inc32(&sh->failures);
+    apr_atomic_inc32(&sh->unreported);
+    if (now - last >= ALX_LOG_GAP
+        && apr_atomic_cas32(&sh->last_failure_log, now, last) == last)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, "ALX0205: grace store "
-                      "(%s) failed to %s; %" APR_UINT64_T_FMT " failures in "
-                      "this process since the last report; token requests "
-                      "are proxied without refresh grace", st->name, op,
-                      st->unreported);
-        st->last_failure_log = now;
-        st->unreported = 0;
-    }
+                      "(%s) failed to %s; %u failures since the last report; "
+                      "token requests are proxied without refresh grace "
+                      "meanwhile", st->name, op,
+                      apr_atomic_xchg32(&sh->unreported, 0));
     return rv;
 }
 
@@ -331,23 +395,6 @@ static apr_status_t unframe(request_rec *r, alx_store_t *st, apr_status_t rv,
     return APR_SUCCESS;
 }
 
-apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
-                           unsigned char *buf, unsigned int *len)
-{
-    alx_store_t *st = store_of(r);
-    unsigned int cap = *len;
-    apr_status_t rv;
-
-    if (!st)
-        return APR_ENOTIMPL;
-    if ((rv = lock_call(st)) != APR_SUCCESS)
-        return failed(r, st, rv, "lock");
-    rv = st->provider->retrieve(st->instance, r->server, id, ALX_GRACE_ID_LEN,
-                                buf, len, r->pool);
-    unlock_call(st);
-    return unframe(r, st, rv, buf, len, cap);
-}
-
 static unsigned char *frame(apr_pool_t *p, apr_time_t expiry,
                             const unsigned char *data, unsigned int len)
 {
@@ -361,54 +408,102 @@ static unsigned char *frame(apr_pool_t *p, apr_time_t expiry,
     return framed;
 }
 
+/* mod_socache_dbm answers a key it does not hold with APR_EGENERAL, not
+ * APR_NOTFOUND: apr_dbm_fetch succeeds with a NULL datum for a missing key
+ * (every apr_dbm type) and the provider maps that to APR_EGENERAL, while
+ * its real failures (opening the file) return their own status. */
+static apr_status_t retrieve(request_rec *r, alx_store_t *st,
+                             const unsigned char *id, unsigned char *buf,
+                             unsigned int *len)
+{
+    apr_status_t rv = st->provider->retrieve(st->instance, r->server, id,
+                                             ALX_GRACE_ID_LEN, buf, len,
+                                             r->pool);
+
+    return rv == APR_EGENERAL && st->missing_is_egeneral ? APR_NOTFOUND : rv;
+}
+
+/* The provider calls, the mutex already held when the caller needs it. */
+static apr_status_t raw_get(request_rec *r, alx_store_t *st,
+                            const unsigned char *id, unsigned char *buf,
+                            unsigned int *len)
+{
+    unsigned int cap = *len;
+    apr_status_t rv = retrieve(r, st, id, buf, len);
+
+    return unframe(r, st, rv, buf, len, cap);
+}
+
+static apr_status_t raw_put(request_rec *r, alx_store_t *st,
+                            const unsigned char *id, apr_time_t expiry,
+                            const unsigned char *data, unsigned int len)
+{
+    apr_status_t rv = st->provider->store(st->instance, r->server, id,
+                                          ALX_GRACE_ID_LEN, expiry,
+                                          frame(r->pool, expiry, data, len),
+                                          len + ALX_EXPIRY_LEN, r->pool);
+
+    if (rv == APR_SUCCESS)
+        return rv;
+    return failed(r, st, rv, rv == APR_ENOSPC && st->missing_is_egeneral
+                  ? "write (mod_socache_dbm keeps values below about 900 "
+                    "bytes only: use shmcb, or redis for a fleet)"
+                  : "write");
+}
+
+static apr_status_t raw_remove(request_rec *r, alx_store_t *st,
+                               const unsigned char *id)
+{
+    apr_status_t rv = st->provider->remove(st->instance, r->server, id,
+                                           ALX_GRACE_ID_LEN, r->pool);
+
+    return rv == APR_SUCCESS || rv == APR_NOTFOUND
+           ? APR_SUCCESS : failed(r, st, rv, "remove");
+}
+
+/* Plain calls need the mutex only when the provider is not MP-safe. */
+static apr_status_t lock_call(request_rec *r, alx_store_t *st)
+{
+    apr_status_t rv = st->lock_all ? lock(st) : APR_SUCCESS;
+
+    return rv == APR_SUCCESS ? rv : failed(r, st, rv, "lock");
+}
+
+static void unlock_call(alx_store_t *st)
+{
+    if (st->lock_all)
+        unlock(st);
+}
+
+apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
+                           unsigned char *buf, unsigned int *len)
+{
+    alx_store_t *st = store_of(r);
+    apr_status_t rv;
+
+    if (!st)
+        return APR_ENOTIMPL;
+    if ((rv = lock_call(r, st)) != APR_SUCCESS)
+        return rv;
+    rv = raw_get(r, st, id, buf, len);
+    unlock_call(st);
+    return rv;
+}
+
 apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
                            apr_time_t expiry, const unsigned char *data,
                            unsigned int len)
 {
     alx_store_t *st = store_of(r);
-    unsigned char *framed;
     apr_status_t rv;
 
     if (!st)
         return APR_ENOTIMPL;
-    framed = frame(r->pool, expiry, data, len);
-    if ((rv = lock_call(st)) != APR_SUCCESS)
-        return failed(r, st, rv, "lock");
-    rv = st->provider->store(st->instance, r->server, id, ALX_GRACE_ID_LEN,
-                             expiry, framed, len + ALX_EXPIRY_LEN, r->pool);
+    if ((rv = lock_call(r, st)) != APR_SUCCESS)
+        return rv;
+    rv = raw_put(r, st, id, expiry, data, len);
     unlock_call(st);
-    return rv == APR_SUCCESS ? rv : failed(r, st, rv, "write");
-}
-
-/* Stores data under id unless something is there already (APR_EEXIST):
- * atomic among the children of this server; across servers sharing redis
- * or memcached the caller reads its claim back. scratch (cap bytes, as large
- * as any value) receives what is there. */
-apr_status_t alexalink_store_claim(request_rec *r, const unsigned char *id,
-                                   apr_time_t expiry,
-                                   const unsigned char *data, unsigned int len,
-                                   unsigned char *scratch, unsigned int cap)
-{
-    alx_store_t *st = store_of(r);
-    unsigned int got = cap;
-    apr_status_t rv;
-
-    if (!st)
-        return APR_ENOTIMPL;
-    if ((rv = lock(st)) != APR_SUCCESS)
-        return failed(r, st, rv, "lock");
-    rv = st->provider->retrieve(st->instance, r->server, id, ALX_GRACE_ID_LEN,
-                                scratch, &got, r->pool);
-    if (rv == APR_NOTFOUND)
-        rv = st->provider->store(st->instance, r->server, id,
-                                 ALX_GRACE_ID_LEN, expiry,
-                                 frame(r->pool, expiry, data, len),
-                                 len + ALX_EXPIRY_LEN, r->pool);
-    else if (rv == APR_SUCCESS)
-        rv = APR_EEXIST;
-    unlock(st);
-    return rv == APR_SUCCESS || rv == APR_EEXIST ? rv
-                                                 : failed(r, st, rv, "claim");
+    return rv;
 }
 
 apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id)
@@ -418,12 +513,169 @@ apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id)
 
     if (!st)
         return APR_ENOTIMPL;
-    if ((rv = lock_call(st)) != APR_SUCCESS)
-        return failed(r, st, rv, "lock");
-    rv = st->provider->remove(st->instance, r->server, id, ALX_GRACE_ID_LEN,
-                              r->pool);
+    if ((rv = lock_call(r, st)) != APR_SUCCESS)
+        return rv;
+    rv = raw_remove(r, st, id);
     unlock_call(st);
-    return rv == APR_SUCCESS || rv == APR_NOTFOUND ? APR_SUCCESS
-                                                   : failed(r, st, rv,
-                                                            "remove");
+    return rv;
+}
+
+/* Read, decide, write, with no other child of this server in between
+ * (across servers sharing redis or memcached there is no such lock). */
+apr_status_t alexalink_store_update(request_rec *r, const unsigned char *id,
+                                    unsigned char *scratch, unsigned int cap,
+                                    alexalink_store_update_fn fn, void *baton)
+{
+    alx_store_t *st = store_of(r);
+    const unsigned char *out = NULL;
+    unsigned int len = cap, out_len = 0;
+    apr_time_t expiry = 0;
+    apr_status_t rv;
+
+    if (!st)
+        return APR_ENOTIMPL;
+    if ((rv = lock(st)) != APR_SUCCESS)
+        return failed(r, st, rv, "lock");
+    rv = raw_get(r, st, id, scratch, &len);
+    if (rv == APR_SUCCESS || rv == APR_NOTFOUND) {
+        switch (fn(baton, rv == APR_SUCCESS ? scratch : NULL,
+                   rv == APR_SUCCESS ? len : 0, &out, &out_len, &expiry)) {
+        case ALX_STORE_PUT:
+            rv = raw_put(r, st, id, expiry, out, out_len);
+            break;
+        case ALX_STORE_REMOVE:
+            rv = raw_remove(r, st, id);
+            break;
+        default:
+            rv = APR_SUCCESS;
+            break;
+        }
+    }
+    unlock(st);
+    return rv;
+}
+
+alx_flight_t *alexalink_store_flight_lock(request_rec *r)
+{
+    alx_store_t *st = store_of(r);
+    apr_status_t rv;
+
+    if (!st)
+        return NULL;
+    if ((rv = lock(st)) != APR_SUCCESS) {
+        failed(r, st, rv, "lock");
+        return NULL;
+    }
+    return st->flight;
+}
+
+void alexalink_store_flight_unlock(request_rec *r)
+{
+    unlock(store_of(r));
+}
+
+void alexalink_store_flight_full(request_rec *r)
+{
+    alx_store_t *st = store_of(r);
+
+    if (st)
+        failed(r, st, APR_ENOSPC, "claim a refresh token (the in-flight "
+               "table is full of claims)");
+}
+
+/* The segment size AlexaLinkCache gave shmcb, or 0 for other providers. */
+static apr_uint64_t shmcb_size(const alx_store_t *st)
+{
+    const char *open;
+
+    if (strcasecmp(st->name, "shmcb"))
+        return 0;
+    open = st->args ? strrchr(st->args, '(') : NULL;
+    return open ? (apr_uint64_t)apr_atoi64(open + 1) : 512 * 1024;
+}
+
+typedef struct {
+    request_rec *r;
+    alx_store_t *st;
+    unsigned char *buf;     /* ALX_STORE_MAX_VALUE: providers complain (or
+                               say NOTFOUND) when a value does not fit */
+} alx_probe_baton_t;
+
+static int probe_found(void *baton, const unsigned char *id)
+{
+    alx_probe_baton_t *b = baton;
+    unsigned int len = ALX_STORE_MAX_VALUE;
+
+    /* a failing store is not a lost record */
+    return retrieve(b->r, b->st, id, b->buf, &len) != APR_NOTFOUND;
+}
+
+static void log_loss(request_rec *r, alx_store_t *st,
+                     apr_interval_time_t window)
+{
+    const alx_probes_t *ps = &st->shared->probes;
+    apr_uint64_t size = shmcb_size(st);
+    apr_int64_t survival = apr_time_sec(ps->survival);
+    apr_int64_t window_s = apr_time_sec(window);
+
+    if (size)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0220: grace store "
+                      "full: records are pushed out after about %" APR_INT64_T_FMT
+                      " s, before AlexaLinkRefreshGrace (%" APR_INT64_T_FMT
+                      " s) ends (%" APR_UINT64_T_FMT " lost so far); a rotated "
+                      "refresh token presented after that goes to the "
+                      "upstream. A segment of %" APR_UINT64_T_FMT " bytes "
+                      "would hold the window: AlexaLinkCache shmcb:PATH(%"
+                      APR_UINT64_T_FMT ")", survival, window_s, ps->lost,
+                      alx_probes_size_for(size, window, ps->survival),
+                      alx_probes_size_for(size, window, ps->survival));
+    else
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0221: grace store "
+                      "(%s) full: records are pushed out after about %"
+                      APR_INT64_T_FMT " s, before AlexaLinkRefreshGrace (%"
+                      APR_INT64_T_FMT " s) ends (%" APR_UINT64_T_FMT " lost so "
+                      "far); give it about %" APR_INT64_T_FMT " times the "
+                      "memory it has", st->name, survival, window_s, ps->lost,
+                      survival > 0 ? (window_s + survival - 1) / survival : 1);
+}
+
+void alexalink_store_recorded(request_rec *r, const unsigned char *id,
+                              apr_time_t expiry, apr_interval_time_t window)
+{
+    alx_store_t *st = store_of(r);
+    alx_probe_baton_t b = {r, st, NULL};
+    alx_store_shared_t *sh;
+    apr_interval_time_t interval = window / ALX_PROBES;
+    apr_time_t now = apr_time_now();
+
+    if (!st || lock(st) != APR_SUCCESS)
+        return;
+    sh = st->shared;
+    if (interval < apr_time_from_sec(1))
+        interval = apr_time_from_sec(1);
+    alx_probes_add(&sh->probes, id, now, expiry, interval);
+    if (alx_probes_due(&sh->probes, now, interval < apr_time_from_sec(10)
+                                         ? interval : apr_time_from_sec(10))
+        && (b.buf = apr_palloc(r->pool, ALX_STORE_MAX_VALUE))
+        && alx_probes_check(&sh->probes, now, probe_found, &b) > 0
+        && now - sh->last_loss_log >= apr_time_from_sec(ALX_LOG_GAP)) {
+        sh->last_loss_log = now;
+        log_loss(r, st, window);
+    }
+    unlock(st);
+}
+
+int alexalink_store_once(request_rec *r, apr_uint64_t key,
+                         apr_interval_time_t interval)
+{
+    alx_store_t *st = store_of(r);
+    int due;
+
+    if (!st)
+        return 1;
+    if (lock(st) != APR_SUCCESS)
+        return 1;
+    due = alx_once_due(&st->shared->once, key, apr_time_now(), interval);
+    unlock(st);
+    return due;
 }

@@ -16,7 +16,12 @@ typedef struct {
 typedef struct {
     apr_bucket_brigade *bb;
     apr_off_t len;
+    int broken;     /* mod_proxy's error bucket: the upstream broke off */
 } alx_token_ctx;
+
+/* Alexa's own floor for expires_in; below it the token really dies early. */
+#define ALX_ALEXA_MIN_TTL 360
+#define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
 
 /* ---- request side ----------------------------------------------------- */
 
@@ -233,6 +238,8 @@ int alexalink_token_handler(request_rec *r)
         r->connection->keepalive = AP_CONN_CLOSE;
     r->status = x->answer_status;
     alexalink_set_json_headers(r);
+    if (x->answer_content_type)   /* a waiter gets the first answer's type */
+        ap_set_content_type(r, x->answer_content_type);
     if (x->answer_status == HTTP_SERVICE_UNAVAILABLE)
         apr_table_setn(r->headers_out, "Retry-After", "1");
     if (x->answer_status == HTTP_UNAUTHORIZED)
@@ -270,8 +277,52 @@ static apr_status_t pass_through(ap_filter_t *f, alx_exchange_rec *x,
     x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
     x->verdict = apr_pstrcat(r->pool, "passthrough:", reason, NULL);
     x->ms = elapsed_ms(r);
+    /* nothing to record or hand on: waiting duplicates are let go */
+    alexalink_grace_after_answer(r, x, r->status, NULL, NULL, 0);
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
+}
+
+/* The upstream broke off (mod_proxy's error bucket) or sent fewer bytes
+ * than its Content-Length. */
+static int unfinished(request_rec *r, const alx_token_ctx *ctx)
+{
+    const char *cl = header_out(r, "Content-Length");
+
+    return ctx->broken || (cl && apr_atoi64(cl) > ctx->len);
+}
+
+/* Whatever the partial bytes parse to, Alexa must not get a 200: 502
+ * server_error, nothing recorded, and the connection closed after it. */
+static void answer_unfinished(request_rec *r, alx_exchange_rec *x,
+                              const alx_token_ctx *ctx, int report)
+{
+    const char *cl = header_out(r, "Content-Length");
+    alx_answer_t *a = &x->answer;
+
+    x->truncated = 1;
+    x->verdict = report ? "would-reject:truncated" : "truncated";
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0102: the upstream "
+                  "ended its token answer unfinished (%" APR_OFF_T_FMT " of "
+                  "%s bytes, status %d); %s, nothing recorded for refresh "
+                  "grace. Check the upstream's logs and any proxy between",
+                  ctx->len, cl ? cl : "unknown", r->status,
+                  report ? "report mode passes it on as mod_proxy does"
+                         : "answered 502 server_error and closed the "
+                           "connection");
+    if (report)
+        return;
+    a->kind = ALX_KIND_UNUSABLE;
+    a->status = HTTP_BAD_GATEWAY;
+    a->body = alx_error_json(r->pool, "server_error", "the upstream closed "
+                             "the connection before its answer was "
+                             "complete");
+    a->len = strlen(a->body);
+    a->shape_out = alx_shape_opaque(r->pool, "json", (apr_off_t)a->len);
+    a->ttl_out = ALX_TTL_ABSENT;
+    a->refresh = NULL;
+    a->warnings = 0;
+    r->connection->keepalive = AP_CONN_CLOSE;
 }
 
 /* Headers that describe the upstream's bytes, wrong for a rewritten body. */
@@ -324,20 +375,25 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     in.default_ttl = alexalink_conf_default_ttl(conf);
     in.keep_refresh_token = alexalink_conf_keep_refresh(conf);
     alx_answer_normalize(r->pool, &in, &x->answer);
-    alexalink_grace_after_answer(r, x);
 
     x->answered = 1;
     x->status_in = r->status;
     x->verdict = alx_answer_verdict(r->pool, &x->answer, report);
     x->ms = elapsed_ms(r);
+    if (unfinished(r, ctx))
+        answer_unfinished(r, x, ctx, report);
     ap_remove_output_filter(f);
 
     if (report || !x->answer.body) {
+        alexalink_grace_after_answer(r, x, r->status, r->content_type, body,
+                                     len);
         APR_BRIGADE_INSERT_TAIL(ctx->bb,
                                 apr_bucket_eos_create(ctx->bb->bucket_alloc));
         return ap_pass_brigade(f->next, ctx->bb);
     }
 
+    alexalink_grace_after_answer(r, x, x->answer.status, ALX_JSON_TYPE,
+                                 x->answer.body, x->answer.len);
     apr_brigade_cleanup(ctx->bb);
     drop_upstream_representation_headers(r, x->status_in);
     r->status = x->answer.status;
@@ -392,6 +448,7 @@ apr_status_t alexalink_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
+    alexalink_grace_extend(r, x);
     if (!f->ctx) {
         rv = token_out_start(f, x, bb);
         if (rv != APR_SUCCESS || !f->ctx)
@@ -404,6 +461,8 @@ apr_status_t alexalink_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
             apr_bucket_delete(e);
             return send_answer(f, x, ctx);
         }
+        if (AP_BUCKET_IS_ERROR(e))   /* kept: report mode passes it on */
+            ctx->broken = 1;
         if (APR_BUCKET_IS_FLUSH(e)) {
             apr_bucket_delete(e);
             continue;
@@ -489,6 +548,35 @@ static void set_notes(request_rec *r, const alx_exchange_rec *x)
                    x->answer.refresh ? x->answer.refresh : "-");
 }
 
+/* Raising expires_in makes linking succeed, but the token still dies when
+ * the upstream says: told once an hour per client and vhost. */
+static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
+{
+    const alx_answer_t *a = &x->answer;
+    const char *vhost;
+
+    if (x->answer_json || a->kind != ALX_KIND_TOKEN || a->ttl_in < 0
+        || a->ttl_in >= ALX_ALEXA_MIN_TTL)
+        return;
+    vhost = apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
+                         (unsigned)r->server->port);
+    if (!alexalink_store_once(r, alx_once_key(vhost, x->req.client_id),
+                              ALX_HONEST_TTL_GAP))
+        return;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0103: the upstream's "
+                  "access tokens for client %s live %" APR_INT64_T_FMT " s, "
+                  "below Alexa's 360 s; Alexa was told %" APR_INT64_T_FMT
+                  " s, but the token still dies after %" APR_INT64_T_FMT
+                  " s: a resource server that checks the real expiry rejects "
+                  "it before Alexa refreshes, and a skill that then answers "
+                  "EXPIRED_AUTHORIZATION_CREDENTIAL unlinks the customer. Fix "
+                  "it upstream: an access-token lifetime above 360 s "
+                  "(Keycloak and Spring Authorization Server default to "
+                  "300 s). Said once an hour per client and vhost",
+                  alx_log_safe(r->pool, x->req.client_id, 64), a->ttl_in,
+                  a->ttl_out, a->ttl_in);
+}
+
 int alexalink_token_log(request_rec *r)
 {
     alx_exchange_rec *x = alexalink_exchange_get(r);
@@ -503,8 +591,7 @@ int alexalink_token_log(request_rec *r)
     if (x->answer_json) {
         x->verdict = x->answer_verdict;
         x->ms = elapsed_ms(r);
-        if (x->answer_status != HTTP_OK
-            && x->answer_status != HTTP_SERVICE_UNAVAILABLE) {
+        if (!strncmp(x->answer_verdict, "rejected:", 9)) {
             set_notes(r, x);   /* a rejection: ALX0110 said it all */
             return DECLINED;
         }
@@ -543,6 +630,7 @@ int alexalink_token_log(request_rec *r)
                       "over AlexaLinkTimeBudget (%" APR_INT64_T_FMT " ms): "
                       "Alexa gives up after 4.5 s; speed up the upstream",
                       x->ms, budget_ms);
+    honest_lifetime(r, x);
     return DECLINED;
 }
 

@@ -253,11 +253,18 @@ alx_server_conf *alexalink_server_conf_get(server_rec *s)
     return ap_get_module_config(s->module_config, &alexalink_module);
 }
 
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                       server_rec *s)
+{
+    alexalink_proxy_post_config(s);
+    return alexalink_store_post_config(pconf, plog, ptemp, s);
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_pre_config(alexalink_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(alexalink_store_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(alexalink_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(alexalink_token_fixups, NULL, NULL, APR_HOOK_LAST);
     ap_hook_handler(alexalink_token_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);

@@ -1,7 +1,8 @@
 /* mod_alexalink's private header: the glue split by concern
  * (mod_alexalink.c: configuration and hooks; alexalink_token.c: the token
- * endpoint; alexalink_store.c: the socache store; alexalink_grace.c: refresh
- * grace and single flight). Glue functions are alexalink_*, lib/ ones alx_*. */
+ * endpoint; alexalink_store.c: the socache store and our shared memory;
+ * alexalink_grace.c: refresh grace and single flight; alexalink_proxy.c:
+ * what mod_proxy will do with a request). Glue functions are alexalink_*, lib/ ones alx_*. */
 #ifndef MOD_ALEXALINK_H
 #define MOD_ALEXALINK_H
 
@@ -17,7 +18,9 @@
 #include "apr_strings.h"
 
 #include "alx_answer.h"
+#include "alx_flight.h"
 #include "alx_grace.h"
+#include "alx_once.h"
 #include "alx_request.h"
 
 APLOG_USE_MODULE(alexalink);
@@ -67,15 +70,20 @@ typedef struct {
     const char *provider_args;
     int disabled;           /* AlexaLinkCache none */
     alx_store_t *store;     /* set for every server in post_config */
+    module *proxy_module;   /* mod_proxy, when loaded (alexalink_proxy.c) */
+    void *proxy_get_worker; /* its ap_proxy_get_worker */
 } alx_server_conf;
 
 /* Refresh-grace state of one token request. */
 typedef struct {
     int active;                 /* grace applies: record the answer */
-    int claimed;                /* we wrote the in-flight claim */
+    int claimed;                /* we hold a slot in the in-flight table */
+    int remote_claimed;         /* and a claim in the shared store */
+    unsigned int slot;
+    apr_uint64_t ticket;        /* of our claims */
+    apr_time_t extended;        /* when our claim's expiry last moved */
     int recorded;
     int chained;                /* refreshing with the successor */
-    apr_uint64_t claim;
     alx_grace_keys_t presented; /* keys of the token the client presented */
     alx_grace_keys_t sent;      /* keys of the token sent upstream */
     const char *sent_token;     /* refresh token sent upstream */
@@ -90,6 +98,8 @@ typedef struct {
     int answer_status;          /* answered by alexalink_token_handler: */
     const char *answer_json;    /*   a rejection, replay or wait timeout */
     const char *answer_verdict; /*   rejected:<reason>, replayed, ... */
+    const char *answer_content_type; /* NULL: JSON */
+    int truncated;              /* the upstream did not finish its answer */
     int answered;               /* the output filter saw the whole answer */
     int status_in;
     alx_answer_t answer;
@@ -130,15 +140,51 @@ apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
                            apr_time_t expiry, const unsigned char *data,
                            unsigned int len);
 apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id);
-apr_status_t alexalink_store_claim(request_rec *r, const unsigned char *id,
-                                   apr_time_t expiry,
-                                   const unsigned char *data, unsigned int len,
-                                   unsigned char *scratch, unsigned int cap);
+
+/* A read-modify-write of one value under the store's mutex: fn gets what
+ * is stored (data NULL when nothing) and says what to do. */
+typedef enum {
+    ALX_STORE_KEEP = 0,
+    ALX_STORE_PUT,      /* *out, *out_len until *expiry */
+    ALX_STORE_REMOVE
+} alx_store_change_e;
+typedef alx_store_change_e (*alexalink_store_update_fn)(
+    void *baton, const unsigned char *data, unsigned int len,
+    const unsigned char **out, unsigned int *out_len, apr_time_t *expiry);
+apr_status_t alexalink_store_update(request_rec *r, const unsigned char *id,
+                                    unsigned char *scratch, unsigned int cap,
+                                    alexalink_store_update_fn fn, void *baton);
+
+/* The in-flight table with the store's mutex held (NULL: no store, or the
+ * lock failed and was counted); always paired with the unlock. */
+alx_flight_t *alexalink_store_flight_lock(request_rec *r);
+void alexalink_store_flight_unlock(request_rec *r);
+/* Counts and logs (once a minute) a claim the full table refused. */
+void alexalink_store_flight_full(request_rec *r);
+
+/* A record was written under id until expiry: maybe a probe, maybe time to
+ * look whether earlier records were pushed out before their window. */
+void alexalink_store_recorded(request_rec *r, const unsigned char *id,
+                              apr_time_t expiry, apr_interval_time_t window);
+
+/* True when key was not said within interval by any child (and now is). */
+int alexalink_store_once(request_rec *r, apr_uint64_t key,
+                         apr_interval_time_t interval);
+
+/* alexalink_proxy.c */
+void alexalink_proxy_post_config(server_rec *s);
+apr_interval_time_t alexalink_proxy_timeout(request_rec *r);
 
 /* alexalink_grace.c */
 int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
                            const char **body, apr_size_t *len);
-void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x);
+/* The answer as sent (status, type, body): recorded when a rotation, and
+ * handed to the duplicates that waited on this request. */
+void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
+                                  int status, const char *content_type,
+                                  const char *body, apr_size_t len);
+/* Keeps our claim alive while a slow upstream is still sending. */
+void alexalink_grace_extend(request_rec *r, alx_exchange_rec *x);
 void alexalink_grace_release(request_rec *r, alx_exchange_rec *x);
 
 #endif

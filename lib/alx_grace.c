@@ -350,13 +350,22 @@ static apr_int64_t successor_ttl(const alx_grace_record_t *rec)
     return rec->sent_ttl;
 }
 
+int alx_grace_expired(const alx_grace_record_t *rec, apr_time_t now)
+{
+    apr_int64_t elapsed = elapsed_usec(now, rec->issued);
+    apr_int64_t ttl = successor_ttl(rec);
+
+    /* issued + ttl s <= now, without multiplying a large ttl. */
+    return ttl >= 0 && elapsed >= 0 && ttl <= elapsed / APR_USEC_PER_SEC;
+}
+
 alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
                                     apr_time_t now,
                                     apr_interval_time_t window,
                                     int max_replays,
                                     apr_interval_time_t burst)
 {
-    apr_int64_t elapsed, ttl;
+    apr_int64_t elapsed;
 
     if (!rec)
         return ALX_GRACE_PROXY;
@@ -365,9 +374,7 @@ alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
     elapsed = elapsed_usec(now, rec->issued);
     if (elapsed >= window)
         return ALX_GRACE_PROXY;
-    /* issued + ttl s <= now, without multiplying a large ttl. */
-    ttl = successor_ttl(rec);
-    if (ttl >= 0 && elapsed >= 0 && ttl <= elapsed / APR_USEC_PER_SEC)
+    if (alx_grace_expired(rec, now))
         return ALX_GRACE_CHAIN;
     if (elapsed <= burst)
         return ALX_GRACE_DUPLICATE;

@@ -61,6 +61,10 @@ typedef enum {
     ALX_GRACE_EXHAUSTED    /* replays used up: ask the upstream */
 } alx_grace_action_e;
 
+/* True when the successor access token of rec has expired at now: issued +
+ * upstream_ttl (sent_ttl when the upstream sent none) at or before now. */
+int alx_grace_expired(const alx_grace_record_t *rec, apr_time_t now);
+
 /* rec NULL: PROXY. pending: WAIT. now - issued >= window: PROXY.
  * The successor access token expired (issued + upstream_ttl, or sent_ttl
  * when the upstream sent none, at or before now): CHAIN. now - issued <=

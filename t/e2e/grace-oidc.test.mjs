@@ -24,8 +24,7 @@ describe('refresh grace in front of oidc-provider (rotation + reuse detection)',
     });
   });
   after(async () => {
-    await finish({ apache });
-    if (op) await op.stop();
+    await finish({ apache, also: [op] });
     assert.doesNotMatch(op.stderr(), /server_error/, 'oidc-provider had no internal error');
   });
 

@@ -4,7 +4,7 @@
 // a non-rotating upstream, expires_in reduced by the time elapsed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApache, moduleMissingReason, alx } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, alx, shortLived } from '../lib/apache.mjs';
 import { redact } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeOf, tagLines, waitTag, graceClients, CLIENT_A, CLIENT_B } from '../lib/grace.mjs';
@@ -39,7 +39,7 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
     });
   });
   after(async () => {
-    await finish({ apache, up, allow: [alx('ALX0211'), alx('ALX0213')] });
+    await finish({ apache, up, allow: [alx('ALX0211'), alx('ALX0213'), shortLived(1)] });
   });
 
   // A fresh grant, refreshed once through path: { rt1, first (answer JSON), n (upstream count after) }

@@ -3,7 +3,7 @@
 // and refreshes THROUGH Apache with the module, as Alexa does them.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApache, moduleMissingReason, alx, exchangeLines, waitFor } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, alx, shortLived, exchangeLines, waitFor } from '../lib/apache.mjs';
 import { tokenRequest, form } from '../lib/http.mjs';
 import { registerSecret, redact } from '../lib/secrets.mjs';
 import { startOidc, authorizationCode, BASIC_CLIENT, POST_CLIENT, REDIRECT_URI } from '../lib/oidc.mjs';
@@ -29,8 +29,8 @@ describe('oidc-provider behind Apache', { skip: moduleMissingReason() }, () => {
     });
   });
   after(async () => {
-    await finish({ apache, allow: [alx('ALX0100')] });
-    if (op) await op.stop();
+    // oidc-provider's access tokens live 300 s (Keycloak's default too)
+    await finish({ apache, allow: [alx('ALX0100'), shortLived(300)], also: [op] });
     assert.doesNotMatch(op.stderr(), /server_error/, 'oidc-provider had no internal error');
   });
 

@@ -31,10 +31,16 @@ export async function startLegacySuite(locations, { serverConf = '' } = {}) {
 
 // Stops everything, then: no unexpected warning or crash in the error log,
 // no secret in the error or access log.
-export async function finish({ apache, up, allow = [] }) {
+// `also`: other servers of the test (oidc-provider, redis, ...), stopped
+// before any check can fail, so none keeps the test process alive.
+export async function finish({ apache, up, allow = [], also = [] }) {
   let logs = { errorLog: '', accessLog: '' };
-  if (apache) logs = await apache.stop();
-  if (up) await up.close();
+  try {
+    if (apache) logs = await apache.stop();
+  } finally {
+    if (up) await up.close();
+    for (const server of also) if (server) await server.stop();
+  }
   checkErrorLog(logs.errorLog, allow);
   const leaked = [...secretsIn(logs.errorLog).map((l) => `error log: ${l}`), ...secretsIn(logs.accessLog).map((l) => `access log: ${l}`)];
   assert.deepEqual(leaked, [], 'no secret in any log');

@@ -515,6 +515,21 @@ static alx_grace_record_t at(apr_int64_t upstream_ttl, apr_int64_t sent_ttl,
 #define MAXR 3
 #define DECIDE(r, now) alx_grace_decide((r), (now), WINDOW, MAXR, BURST)
 
+static void test_expired(void)
+{
+    alx_grace_record_t r = at(600, 3600, 0);
+
+    ok(!alx_grace_expired(&r, T0 + 599 * SEC), "upstream ttl 600: alive at 599 s");
+    ok(alx_grace_expired(&r, T0 + 600 * SEC), "expired at 600 s (before the floor)");
+    r = at(-1, 900, 0);
+    ok(!alx_grace_expired(&r, T0 + 899 * SEC), "no upstream ttl: the sent one");
+    ok(alx_grace_expired(&r, T0 + 900 * SEC), "expired at the sent ttl");
+    r = at(-1, -1, 0);
+    ok(!alx_grace_expired(&r, T0 + 100000 * SEC), "no ttl at all: never");
+    r = at(600, 600, 0);
+    ok(!alx_grace_expired(&r, T0 - 10 * SEC), "a clock that went back: alive");
+}
+
 static void test_decide(void)
 {
     alx_grace_record_t r = at(3600, 3600, 0);
@@ -746,6 +761,7 @@ int main(void)
     test_malformed_plaintext(p);
     test_secrecy(p);
     test_decide();
+    test_expired();
     test_replay_body(p);
     test_successor(p);
     test_sealed_max(p);
