@@ -270,13 +270,11 @@ static int from_records(request_rec *r, alx_exchange_rec *x,
 
 /* ---- single flight ------------------------------------------------------- */
 
-/* How long a claim lives: as long as its request can still be answered. */
-static apr_interval_time_t claim_life(request_rec *r, alx_exchange_rec *x)
+/* How long a claim lives: as long as its request can still be answered
+ * (past the proxy's timeout mod_proxy answers 502/504 itself). */
+static apr_interval_time_t claim_life(request_rec *r)
 {
-    apr_interval_time_t t = alexalink_proxy_timeout(r);
-    apr_interval_time_t budget = alexalink_conf_time_budget(x->conf);
-
-    return (t > budget ? t : budget) + ALX_CLAIM_SLACK;
+    return alexalink_proxy_timeout(r) + ALX_CLAIM_SLACK;
 }
 
 /* Hands the first request's answer to this waiter. */
@@ -435,7 +433,7 @@ static alx_flight_step_e remote_flight(request_rec *r, alx_exchange_rec *x,
                                        apr_time_t deadline)
 {
     alx_remote_baton_t b = {r, k, x->grace.ticket,
-                            apr_time_now() + claim_life(r, x),
+                            apr_time_now() + claim_life(r),
                             ALX_REMOTE_OURS, 0, NULL, 0};
     alx_remote_e state;
 
@@ -490,7 +488,7 @@ static alx_flight_step_e take_flight(request_rec *r, alx_exchange_rec *x,
         != APR_SUCCESS || !(t = alexalink_store_flight_lock(r)))
         return ALX_FLIGHT_ALONE;
     got = alx_flight_claim(t, k->claim_id, &ticket, now,
-                           now + claim_life(r, x), &slot);
+                           now + claim_life(r), &slot);
     alexalink_store_flight_unlock(r);
     if (got == ALX_FLIGHT_FULL) {
         alexalink_store_flight_full(r);
@@ -503,6 +501,10 @@ static alx_flight_step_e take_flight(request_rec *r, alx_exchange_rec *x,
     x->grace.ticket = ticket;
     x->grace.sent = *k;
     x->grace.extended = now;
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "ALX0217: refresh token "
+                  "claimed for %" APR_TIME_T_FMT " ms (the proxy's timeout "
+                  "for this request, and a second)",
+                  apr_time_as_msec(claim_life(r)));
     return alexalink_store_shared(r) ? remote_flight(r, x, k, deadline)
                                      : ALX_FLIGHT_GO;
 }
@@ -637,7 +639,7 @@ void alexalink_grace_extend(request_rec *r, alx_exchange_rec *x)
         return;
     x->grace.extended = now;
     alx_flight_extend(t, x->grace.slot, x->grace.ticket,
-                      now + claim_life(r, x));
+                      now + claim_life(r));
     alexalink_store_flight_unlock(r);
 }
 

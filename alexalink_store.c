@@ -19,6 +19,7 @@
 #define ALX_DEFAULT_PROVIDER "shmcb"
 #define ALX_DEFAULT_ARGS     "alexalink(4194304)"
 #define ALX_RETAINED_KEY     "mod_alexalink-store-retained"
+#define ALX_RETAINED_SHM_KEY "mod_alexalink-shared-retained"
 #define ALX_EXPIRY_LEN       8
 #define ALX_DEFAULT_SIZE     4194304
 #define ALX_LOG_GAP          60          /* seconds between repeated lines */
@@ -232,23 +233,57 @@ static unsigned int flight_slots(void)
                                                    : (unsigned int)n;
 }
 
-/* Our own segment: the shared counters, then the flight table. */
-static apr_status_t create_shared(alx_store_t *st, apr_pool_t *pconf)
+/* Our segment and the mutex that guards it outlive a graceful restart: a
+ * refresh that an old-generation child still holds keeps its claim, and
+ * its answer still reaches the duplicates that new children hold. Only a
+ * change of the MPM's size brings a new table (old children keep theirs). */
+typedef struct {
+    apr_shm_t *shm;
+    unsigned int slots;
+    apr_global_mutex_t *mutex;
+} alx_retained_shared_t;
+
+static apr_status_t attach_shared(alx_store_t *st, server_rec *s)
 {
+    alx_retained_shared_t *ret = ap_retained_data_get(ALX_RETAINED_SHM_KEY);
     apr_size_t head = APR_ALIGN(sizeof(alx_store_shared_t), 64);
     unsigned int slots = flight_slots();
     apr_size_t size = head + alx_flight_size(slots);
+    apr_pool_t *pool = s->process->pool;
     char *base;
     apr_status_t rv;
 
-    rv = apr_shm_create(&st->shm, size, NULL, pconf);
+    if (!ret)
+        ret = ap_retained_data_create(ALX_RETAINED_SHM_KEY, sizeof(*ret));
+    if (!ret->mutex) {
+        rv = ap_global_mutex_create(&ret->mutex, NULL, ALX_MUTEX_TYPE, NULL,
+                                    s, pool, 0);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    st->mutex = ret->mutex;
+    if (ret->shm && ret->slots == slots) {
+        st->shm = ret->shm;
+        base = apr_shm_baseaddr_get(st->shm);
+        st->shared = (alx_store_shared_t *)base;
+        st->flight = (alx_flight_t *)(base + head);
+        return APR_SUCCESS;
+    }
+    if (ret->shm)   /* the children that still map it keep it */
+        apr_shm_destroy(ret->shm);
+    ret->shm = NULL;
+    rv = apr_shm_create(&st->shm, size, NULL, pool);
     if (rv != APR_SUCCESS)
         return rv;
     base = apr_shm_baseaddr_get(st->shm);
     st->shared = (alx_store_shared_t *)base;
     memset(st->shared, 0, sizeof(*st->shared));
     st->flight = alx_flight_init(base + head, size - head, slots);
-    return st->flight ? APR_SUCCESS : APR_ENOSPC;
+    if (!st->flight)
+        return APR_ENOSPC;
+    ret->shm = st->shm;
+    ret->slots = slots;
+    return APR_SUCCESS;
 }
 
 int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -293,17 +328,11 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     st->lock_all = (provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
     st->missing_is_egeneral = !strcasecmp(name, "dbm");
-    rv = ap_global_mutex_create(&st->mutex, NULL, ALX_MUTEX_TYPE, NULL, s,
-                                pconf, 0);
+    rv = attach_shared(st, s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0202: cannot create "
-                     "the grace store's mutex");
-        return !OK;
-    }
-    rv = create_shared(st, pconf);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0207: cannot create "
-                     "the shared memory for in-flight refreshes");
+                     "the grace store's mutex or its shared memory for "
+                     "in-flight refreshes");
         return !OK;
     }
     rv = provider->init(st->instance, ALX_CACHE_NAME, &hints, s, pconf);
