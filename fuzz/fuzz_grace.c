@@ -70,6 +70,33 @@ static void check_replay(apr_pool_t *p, const alx_grace_record_t *rec,
                            2 * APR_USEC_PER_SEC);
 }
 
+/* Waiters' answers: any bytes open or are refused; sealing any body opens
+ * back to the same status, type and bytes. */
+static void check_answer(apr_pool_t *p, const uint8_t *data, size_t size)
+{
+    const char *ct, *body;
+    apr_size_t body_len;
+    unsigned char *sealed;
+    unsigned int len;
+    int status;
+
+    if (alx_grace_open_answer(p, &fuzz_keys, data, (unsigned int)size,
+                              &status, &ct, &body, &body_len) == APR_SUCCESS)
+        check(status >= 0 && status <= 0xffff && body != NULL
+              && strlen(body) <= body_len);
+    else
+        check(body == NULL && status == 0);
+    check(alx_grace_seal_answer(p, &fuzz_keys, 200 + (int)(size % 400),
+                                size ? "application/json" : NULL,
+                                (const char *)data, size, &sealed, &len)
+          == APR_SUCCESS);
+    check(alx_grace_is_answer(sealed, len));
+    check(alx_grace_open_answer(p, &fuzz_keys, sealed, len, &status, &ct,
+                                &body, &body_len) == APR_SUCCESS
+          && status == 200 + (int)(size % 400) && body_len == size
+          && (size == 0 || memcmp(body, data, size) == 0));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     alx_grace_record_t rec, opened;
@@ -89,6 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         check(rec.body == NULL && rec.len == 0);
     }
+
+    check_answer(p, data, size);
 
     memset(&rec, 0, sizeof(rec));
     rec.claim = size * 0x9e3779b97f4a7c15ULL;
