@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: setup, unit tests (plain and ASan/UBSan), a fuzz
 # smoke run of every parser, and the end-to-end suite against the real
-# Debian apache2 under the event and prefork MPMs and with the ASan module.
+# Debian apache2 under the event and prefork MPMs and with the ASan module,
+# and the refresh-grace files once more on a dbm store.
 # Run as root. ALX_FUZZ_SECONDS (default 10) sets each fuzzer's run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,10 +70,11 @@ else
   cat "$logdir/fuzz.log"; failed=$((failed + 1))
 fi
 
-run_e2e() {   # name, then env assignments
-  local name=$1; shift
+run_e2e() {   # name, files (a directory or a glob), then env assignments
+  local name=$1 files=$2; shift 2
   step "end to end: $name"
-  if env "$@" node --test --test-concurrency=1 t/e2e/ > "$logdir/e2e-$name.log" 2>&1; then
+  # shellcheck disable=SC2086 # the glob is meant to expand
+  if env "$@" node --test --test-concurrency=1 $files > "$logdir/e2e-$name.log" 2>&1; then
     tail -n 9 "$logdir/e2e-$name.log"
   else
     grep -vE '^# Subtest|^ok ' "$logdir/e2e-$name.log" | tail -n 150
@@ -81,10 +83,12 @@ run_e2e() {   # name, then env assignments
   grep -qE '^# fail 0$' "$logdir/e2e-$name.log" || failed=$((failed > 0 ? failed : 1))
 }
 
-run_e2e event ALX_MPM=event
-run_e2e prefork ALX_MPM=prefork
-run_e2e asan ALX_MPM=event ALX_MODULE="$root/build-asan/.libs/mod_alexalink.so" \
+run_e2e event t/e2e/ ALX_MPM=event
+run_e2e prefork t/e2e/ ALX_MPM=prefork
+run_e2e asan t/e2e/ ALX_MPM=event ALX_MODULE="$root/build-asan/.libs/mod_alexalink.so" \
   ALX_PRELOAD="$(gcc -print-file-name=libasan.so)"
+# the refresh-grace files again with the store in a dbm file
+run_e2e dbm "t/e2e/grace-*.test.mjs" ALX_MPM=event ALX_CACHE=dbm
 
 echo
 echo "tests: $passed passed, $failed failed"

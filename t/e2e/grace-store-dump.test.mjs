@@ -7,7 +7,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { startApache, moduleMissingReason, MODDIR, shortLived } from '../lib/apache.mjs';
+import { readFileSync } from 'node:fs';
+import { startApache, moduleMissingReason, MODDIR, CACHE, shortLived } from '../lib/apache.mjs';
 import { allSecrets } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startRedis, startMemcached, sharedMappings, tokensIn } from '../lib/stores.mjs';
@@ -18,7 +19,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const count = (buf, needle) => { let n = 0; for (let i = buf.indexOf(needle); i >= 0; i = buf.indexOf(needle, i + 1)) n++; return n; };
 
 const STORES = [
-  { name: 'shmcb (default)', serverConf: () => '' },
+  // under ALX_CACHE=dbm the default store is a dbm file (t/lib/apache.mjs)
+  { name: CACHE === 'dbm' ? 'dbm (ALX_CACHE)' : 'shmcb (default)', serverConf: () => '' },
   { name: 'redis', start: startRedis, serverConf: (s) => `LoadModule socache_redis_module ${path.join(MODDIR, 'mod_socache_redis.so')}\nAlexaLinkCache ${s.cacheArg}\n` },
   { name: 'memcached', start: startMemcached, serverConf: (s) => `LoadModule socache_memcache_module ${path.join(MODDIR, 'mod_socache_memcache.so')}\nAlexaLinkCache ${s.cacheArg}\n` },
 ];
@@ -60,7 +62,10 @@ for (const S of STORES) {
 
       let bufs;
       let records;
-      if (!store) {
+      if (!store && CACHE === 'dbm') {
+        bufs = [readFileSync(path.join(apache.dir, 'alexalink-grace.db'))];
+        records = count(bufs[0], MAGIC);
+      } else if (!store) {
         const maps = sharedMappings(apache.pid, { minSize: 1 << 20 });
         assert.ok(maps.length >= 1, 'a shared segment of at least 1 MiB in the parent');
         bufs = maps.map((m) => m.data);
