@@ -64,7 +64,7 @@ echo "   retry from its grace store, and the upstream never sees it:"
 curl "${refresh[@]}" http://127.0.0.1:8080/oauth/token; echo
 echo
 echo "== what the module logged (/var/log/apache2/alexalink-demo-error.log):"
-tail -n 5 /var/log/apache2/alexalink-demo-error.log | sed 's/^.*ALX/ALX/'
+tail -n 6 /var/log/apache2/alexalink-demo-error.log | sed 's/^.*ALX/ALX/'
 echo
 echo "== what the legacy server saw ($state/upstream.log):"
 cat $state/upstream.log
