@@ -95,7 +95,8 @@ static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
 
 /* ---- answering from records -------------------------------------------- */
 
-static int answer_json(request_rec *r, alx_exchange_rec *x, int status,
+/* The answer alexalink_token_handler sends instead of the upstream. */
+static int answer_json(alx_exchange_rec *x, int status,
                        const char *content_type, const char *body,
                        const char *verdict)
 {
@@ -103,7 +104,6 @@ static int answer_json(request_rec *r, alx_exchange_rec *x, int status,
     x->answer_json = body;
     x->answer_content_type = content_type;
     x->answer_verdict = verdict;
-    (void)r;
     return 1;
 }
 
@@ -124,13 +124,13 @@ static int answer_from(request_rec *r, alx_exchange_rec *x,
                   counted ? "a replay" : "a duplicate within "
                   "AlexaLinkTimeBudget of the answer, not counted",
                   replays, alexalink_conf_grace_replays(x->conf), hops);
-    return answer_json(r, x, HTTP_OK, NULL, body,
+    return answer_json(x, HTTP_OK, NULL, body,
                        counted ? "replayed" : "replayed:duplicate");
 }
 
 static void wait_timeout(request_rec *r, alx_exchange_rec *x)
 {
-    answer_json(r, x, HTTP_SERVICE_UNAVAILABLE, NULL,
+    answer_json(x, HTTP_SERVICE_UNAVAILABLE, NULL,
                 alx_error_json(r->pool, "temporarily_unavailable",
                                "the same refresh token is being refreshed; "
                                "try again"), "in-flight-timeout");
@@ -292,7 +292,7 @@ static int take_answer(request_rec *r, alx_exchange_rec *x,
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0216: a duplicate of a "
                   "refresh in flight got the first request's answer (%d); "
                   "the upstream saw the token once", status);
-    return answer_json(r, x, status, ct, body, "replayed:duplicate");
+    return answer_json(x, status, ct, body, "replayed:duplicate");
 }
 
 static alx_flight_step_e wait_flight(request_rec *r, alx_exchange_rec *x,
@@ -306,11 +306,14 @@ static alx_flight_step_e wait_flight(request_rec *r, alx_exchange_rec *x,
     apr_size_t len;
 
     for (;;) {
+        apr_time_t now = apr_time_now();
+        int late = now >= deadline;
+
         if (!(t = alexalink_store_flight_lock(r)))
             return ALX_FLIGHT_ALONE;
-        got = alx_flight_poll(t, slot, ticket, apr_time_now(), buf,
-                              ALX_STORE_MAX_VALUE, &len);
-        if (got == ALX_FLIGHT_WAITING && apr_time_now() >= deadline)
+        got = alx_flight_poll(t, slot, ticket, now, buf, ALX_STORE_MAX_VALUE,
+                              &len);
+        if (got == ALX_FLIGHT_WAITING && late)
             alx_flight_leave(t, slot, ticket);
         alexalink_store_flight_unlock(r);
         if (got == ALX_FLIGHT_ANSWERED)
@@ -318,7 +321,7 @@ static alx_flight_step_e wait_flight(request_rec *r, alx_exchange_rec *x,
                    ? ALX_FLIGHT_DONE : ALX_FLIGHT_AGAIN;
         if (got == ALX_FLIGHT_GONE)
             return ALX_FLIGHT_AGAIN;
-        if (apr_time_now() >= deadline) {
+        if (late) {
             wait_timeout(r, x);
             return ALX_FLIGHT_DONE;
         }

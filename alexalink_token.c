@@ -521,9 +521,13 @@ static int exchange_level(const alx_exchange_rec *x, int over_budget)
 {
     const alx_answer_t *a = &x->answer;
 
+    /* a replay, or the first answer handed to a duplicate: an upstream
+     * error there was the upstream's and was logged with the first */
     if (x->answer_json)
-        return x->answer_status == HTTP_OK && !over_budget ? APLOG_NOTICE
-                                                           : APLOG_WARNING;
+        return !over_budget && (x->answer_status == HTTP_OK
+                                || (x->answer_status < 500 && !strcmp(
+                                    x->answer_verdict, "replayed:duplicate")))
+               ? APLOG_NOTICE : APLOG_WARNING;
     if (a->warnings || over_budget || a->kind == ALX_KIND_UNUSABLE
         || a->kind == ALX_KIND_SERVER_ERROR || a->kind == ALX_KIND_OPAQUE
         || (alexalink_conf_report(x->conf) && a->fixes))

@@ -36,7 +36,6 @@
 #define ANSWER_MAGIC "ALXA"
 /* Answer plaintext: status(2) content_type_len(2) content_type body. */
 #define ANSWER_PLAIN_FIXED 4
-#define ANSWER_OVERHEAD (GRACE_HEAD_LEN + ANSWER_PLAIN_FIXED + GRACE_TAG_LEN)
 
 
 /* The recorded body as a JSON object, or NULL. */
@@ -223,13 +222,63 @@ static int gcm_decrypt(const alx_grace_keys_t *k, const unsigned char *aad,
     return good;
 }
 
+/* Seals plain (malloc'd; cleansed and freed here): magic | version |
+ * nonce | AES-256-GCM(plain) | tag, with aad as additional data. */
+static apr_status_t seal_plain(apr_pool_t *p, const alx_grace_keys_t *k,
+                               const unsigned char *aad, const char *magic,
+                               unsigned char *plain, apr_size_t plain_len,
+                               unsigned char **out, unsigned int *outlen)
+{
+    apr_size_t total = GRACE_HEAD_LEN + plain_len + GRACE_TAG_LEN;
+    unsigned char *sealed = apr_palloc(p, total);
+    int good;
+
+    memcpy(sealed, magic, GRACE_MAGIC_LEN);
+    sealed[GRACE_MAGIC_LEN] = GRACE_VERSION;
+    good = RAND_bytes(sealed + GRACE_MAGIC_LEN + 1, GRACE_NONCE_LEN) == 1
+           && gcm_encrypt(k, aad, sealed + GRACE_MAGIC_LEN + 1, plain,
+                          (int)plain_len, sealed + GRACE_HEAD_LEN,
+                          sealed + GRACE_HEAD_LEN + plain_len);
+    OPENSSL_cleanse(plain, plain_len);
+    free(plain);
+    if (!good)
+        return APR_EGENERAL;
+    *out = sealed;
+    *outlen = (unsigned int)total;
+    return APR_SUCCESS;
+}
+
+/* The plaintext of what seal_plain made with this magic, malloc'd (the
+ * caller cleanses and frees it), or NULL. */
+static unsigned char *open_plain(const alx_grace_keys_t *k,
+                                 const unsigned char *aad, const char *magic,
+                                 const unsigned char *data, unsigned int len,
+                                 apr_size_t *plain_len)
+{
+    unsigned char *plain;
+
+    if (!k || !data || len < GRACE_HEAD_LEN + GRACE_TAG_LEN || len > INT_MAX
+        || memcmp(data, magic, GRACE_MAGIC_LEN) != 0
+        || data[GRACE_MAGIC_LEN] != GRACE_VERSION)
+        return NULL;
+    *plain_len = len - GRACE_HEAD_LEN - GRACE_TAG_LEN;
+    plain = malloc(*plain_len ? *plain_len : 1);
+    if (plain && !gcm_decrypt(k, aad, data + GRACE_MAGIC_LEN + 1,
+                              data + GRACE_HEAD_LEN, (int)*plain_len,
+                              data + GRACE_HEAD_LEN + *plain_len, plain)) {
+        OPENSSL_cleanse(plain, *plain_len);
+        free(plain);
+        plain = NULL;
+    }
+    return plain;
+}
+
 apr_status_t alx_grace_seal(apr_pool_t *p, const alx_grace_keys_t *k,
                             const alx_grace_record_t *rec,
                             unsigned char **out, unsigned int *outlen)
 {
-    apr_size_t body_len, plain_len, total;
-    unsigned char *plain, *sealed;
-    int good;
+    apr_size_t body_len, plain_len;
+    unsigned char *plain;
 
     *out = NULL;
     *outlen = 0;
@@ -240,26 +289,11 @@ apr_status_t alx_grace_seal(apr_pool_t *p, const alx_grace_keys_t *k,
     if (body_len > GRACE_BODY_MAX || (body_len && !rec->body))
         return APR_EINVAL;
     plain_len = GRACE_PLAIN_FIXED + body_len;
-    total = GRACE_OVERHEAD + body_len;
-
     plain = malloc(plain_len);
     if (!plain)
         return APR_ENOMEM;
     plain_write(plain, rec, body_len);
-    sealed = apr_palloc(p, total);
-    memcpy(sealed, GRACE_MAGIC, GRACE_MAGIC_LEN);
-    sealed[GRACE_MAGIC_LEN] = GRACE_VERSION;
-    good = RAND_bytes(sealed + GRACE_MAGIC_LEN + 1, GRACE_NONCE_LEN) == 1
-           && gcm_encrypt(k, k->id, sealed + GRACE_MAGIC_LEN + 1, plain,
-                          (int)plain_len, sealed + GRACE_HEAD_LEN,
-                          sealed + GRACE_HEAD_LEN + plain_len);
-    OPENSSL_cleanse(plain, plain_len);
-    free(plain);
-    if (!good)
-        return APR_EGENERAL;
-    *out = sealed;
-    *outlen = (unsigned int)total;
-    return APR_SUCCESS;
+    return seal_plain(p, k, k->id, GRACE_MAGIC, plain, plain_len, out, outlen);
 }
 
 /* The decrypted plaintext into rec, or false when it is not one we made. */
@@ -295,26 +329,17 @@ apr_status_t alx_grace_open(apr_pool_t *p, const alx_grace_keys_t *k,
                             const unsigned char *data, unsigned int len,
                             alx_grace_record_t *rec)
 {
-    apr_size_t cipher_len;
-    unsigned char *plain;
+    apr_size_t plain_len = 0;
+    unsigned char *plain = open_plain(k, k ? k->id : NULL, GRACE_MAGIC, data,
+                                      len, &plain_len);
     int good;
 
-    memset(rec, 0, sizeof(*rec));
-    if (!k || !data || len < GRACE_OVERHEAD || len > INT_MAX
-        || memcmp(data, GRACE_MAGIC, GRACE_MAGIC_LEN) != 0
-        || data[GRACE_MAGIC_LEN] != GRACE_VERSION)
-        return APR_EINVAL;
-    cipher_len = len - GRACE_HEAD_LEN - GRACE_TAG_LEN;
-    plain = malloc(cipher_len);
-    if (!plain)
-        return APR_ENOMEM;
-    good = gcm_decrypt(k, k->id, data + GRACE_MAGIC_LEN + 1,
-                       data + GRACE_HEAD_LEN,
-                       (int)cipher_len, data + GRACE_HEAD_LEN + cipher_len,
-                       plain)
-           && plain_read(p, plain, cipher_len, rec);
-    OPENSSL_cleanse(plain, cipher_len);
-    free(plain);
+    memset(rec, 0, sizeof(rec[0]));
+    good = plain && plain_read(p, plain, plain_len, rec);
+    if (plain) {
+        OPENSSL_cleanse(plain, plain_len);
+        free(plain);
+    }
     if (!good) {
         memset(rec, 0, sizeof(*rec));
         return APR_EINVAL;
@@ -440,9 +465,8 @@ apr_status_t alx_grace_seal_answer(apr_pool_t *p, const alx_grace_keys_t *k,
                                    unsigned char **out, unsigned int *outlen)
 {
     apr_size_t ct_len = content_type ? strlen(content_type) : 0;
-    apr_size_t plain_len, total;
-    unsigned char *plain, *sealed;
-    int good;
+    apr_size_t plain_len;
+    unsigned char *plain;
 
     *out = NULL;
     *outlen = 0;
@@ -450,7 +474,6 @@ apr_status_t alx_grace_seal_answer(apr_pool_t *p, const alx_grace_keys_t *k,
         || (len && !body) || len > GRACE_BODY_MAX - ct_len)
         return APR_EINVAL;
     plain_len = ANSWER_PLAIN_FIXED + ct_len + len;
-    total = ANSWER_OVERHEAD + ct_len + len;
     plain = malloc(plain_len);
     if (!plain)
         return APR_ENOMEM;
@@ -462,20 +485,8 @@ apr_status_t alx_grace_seal_answer(apr_pool_t *p, const alx_grace_keys_t *k,
         memcpy(plain + ANSWER_PLAIN_FIXED, content_type, ct_len);
     if (len)
         memcpy(plain + ANSWER_PLAIN_FIXED + ct_len, body, len);
-    sealed = apr_palloc(p, total);
-    memcpy(sealed, ANSWER_MAGIC, GRACE_MAGIC_LEN);
-    sealed[GRACE_MAGIC_LEN] = GRACE_VERSION;
-    good = RAND_bytes(sealed + GRACE_MAGIC_LEN + 1, GRACE_NONCE_LEN) == 1
-           && gcm_encrypt(k, k->claim_id, sealed + GRACE_MAGIC_LEN + 1, plain,
-                          (int)plain_len, sealed + GRACE_HEAD_LEN,
-                          sealed + GRACE_HEAD_LEN + plain_len);
-    OPENSSL_cleanse(plain, plain_len);
-    free(plain);
-    if (!good)
-        return APR_EGENERAL;
-    *out = sealed;
-    *outlen = (unsigned int)total;
-    return APR_SUCCESS;
+    return seal_plain(p, k, k->claim_id, ANSWER_MAGIC, plain, plain_len, out,
+                      outlen);
 }
 
 int alx_grace_is_answer(const unsigned char *data, unsigned int len)
@@ -489,35 +500,29 @@ apr_status_t alx_grace_open_answer(apr_pool_t *p, const alx_grace_keys_t *k,
                                    int *status, const char **content_type,
                                    const char **body, apr_size_t *body_len)
 {
-    apr_size_t cipher_len, ct_len;
-    unsigned char *plain;
-    int good;
+    apr_size_t plain_len = 0, ct_len = 0;
+    unsigned char *plain = open_plain(k, k ? k->claim_id : NULL, ANSWER_MAGIC,
+                                      data, len, &plain_len);
+    int good = plain && plain_len >= ANSWER_PLAIN_FIXED;
 
     *status = 0;
     *content_type = *body = NULL;
     *body_len = 0;
-    if (!k || !alx_grace_is_answer(data, len) || len < ANSWER_OVERHEAD
-        || len > INT_MAX || data[GRACE_MAGIC_LEN] != GRACE_VERSION)
-        return APR_EINVAL;
-    cipher_len = len - GRACE_HEAD_LEN - GRACE_TAG_LEN;
-    plain = malloc(cipher_len);
-    if (!plain)
-        return APR_ENOMEM;
-    good = gcm_decrypt(k, k->claim_id, data + GRACE_MAGIC_LEN + 1,
-                       data + GRACE_HEAD_LEN, (int)cipher_len,
-                       data + GRACE_HEAD_LEN + cipher_len, plain);
-    ct_len = good ? ((apr_size_t)plain[2] << 8) | plain[3] : 0;
-    good = good && ANSWER_PLAIN_FIXED + ct_len <= cipher_len;
+    if (good)
+        ct_len = ((apr_size_t)plain[2] << 8) | plain[3];
+    good = good && ANSWER_PLAIN_FIXED + ct_len <= plain_len;
     if (good) {
         *status = (plain[0] << 8) | plain[1];
         *content_type = ct_len ? apr_pstrmemdup(p, (const char *)plain
                                                 + ANSWER_PLAIN_FIXED, ct_len)
                                : NULL;
-        *body_len = cipher_len - ANSWER_PLAIN_FIXED - ct_len;
+        *body_len = plain_len - ANSWER_PLAIN_FIXED - ct_len;
         *body = apr_pstrmemdup(p, (const char *)plain + ANSWER_PLAIN_FIXED
                                + ct_len, *body_len);
     }
-    OPENSSL_cleanse(plain, cipher_len);
-    free(plain);
+    if (plain) {
+        OPENSSL_cleanse(plain, plain_len);
+        free(plain);
+    }
     return good ? APR_SUCCESS : APR_EINVAL;
 }
