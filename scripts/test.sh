@@ -77,7 +77,10 @@ run_e2e() {   # name, files (a directory or a glob), then env assignments
   if env "$@" node --test --test-concurrency=1 $files > "$logdir/e2e-$name.log" 2>&1; then
     tail -n 9 "$logdir/e2e-$name.log"
   else
-    grep -vE '^# Subtest|^ok ' "$logdir/e2e-$name.log" | tail -n 150
+    # a failed before/after hook (the error-log checks) is not in "# fail":
+    # node's exit status says it
+    grep -vE '^ *# Subtest|^ *ok |^ *duration_ms|^ *\.\.\.$|^ *---$' "$logdir/e2e-$name.log" | tail -n 150
+    failed=$((failed + 1))
   fi
   count_node "$logdir/e2e-$name.log"
   grep -qE '^# fail 0$' "$logdir/e2e-$name.log" || failed=$((failed > 0 ? failed : 1))

@@ -174,9 +174,12 @@ describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: m
     const all = await Promise.all(Array.from({ length: 20 }, () => refresh(apache.port, '/replays/token', g.refresh_token, A)));
     const replayed = all.filter((r) => r.status === 200 && r.json().access_token === first.access_token);
     assert.equal(replayed.length, 3, `exactly 3 replays (statuses ${all.map((r) => r.status).join(',')})`);
-    assert.deepEqual(all.filter((r) => r.status !== 200).map((r) => r.status), Array(17).fill(400), 'the rest are the upstream\'s answer');
+    // the rest: the upstream's answer (reuse detected), or 503 for a waiter
+    // whose 0.2 s budget ran out on a slow machine; never another 200
+    assert.deepEqual(all.filter((r) => r.status !== 200 && r.status !== 400 && r.status !== 503).map((r) => r.status), [], 'no other answer');
+    assert.equal(all.filter((r) => r.status === 200).length, 3, 'no other 200');
   });
-  allow.push(alx('ALX0211'));
+  allow.push(alx('ALX0211'), alx('ALX0212'), /ALX0100: .*status=-->503 .*verdict=in-flight-timeout/);
 
   it('the child serving a held refresh is killed: its retries wait, and reach the upstream only after the proxy timeout', async () => {
     const g = up.issue(CLIENT_A);
