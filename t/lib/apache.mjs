@@ -78,7 +78,7 @@ const LOG_FORMAT = ACCESS_FIELDS.map((f) => ({
 
 // mpmTuning: { prefork: 'StartServers 60\n...', event: '...' } replaces the
 // default process/thread lines of that MPM (the LoadModule line stays).
-export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null }) {
+export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null, module = MODULE }) {
   const lm = (name, file) => `LoadModule ${name} ${path.join(MODDIR, file)}`;
   const tuned = mpmTuning && mpmTuning[mpm];
   const mpmConf = tuned ? `${lm(`mpm_${mpm}_module`, `mod_mpm_${mpm}.so`)}\n${tuned}` : mpm === 'prefork'
@@ -116,7 +116,7 @@ ${lm('proxy_http_module', 'mod_proxy_http.so')}
 ${lm('headers_module', 'mod_headers.so')}
 ${lm('env_module', 'mod_env.so')}
 ${lm('socache_shmcb_module', 'mod_socache_shmcb.so')}
-${withModule ? `LoadModule alexalink_module ${MODULE}` : '# alexalink_module not loaded'}
+${withModule ? `LoadModule alexalink_module ${module}` : '# alexalink_module not loaded'}
 ${asRoot ? 'User nobody\nGroup nogroup' : ''}
 ErrorLog "${dir}/error.log"
 LogLevel warn${withModule ? ' alexalink:info' : ''}
@@ -181,13 +181,13 @@ export async function startApache(opts = {}) {
   throw lastErr;
 }
 
-async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null } = {}) {
+async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null, module = MODULE } = {}) {
   const dir = makeDir();
   const port = await freePort();
   const conf = path.join(dir, 'httpd.conf');
   const resolved = typeof locations === 'function' ? locations({ port }) : locations;
   const resolvedServer = typeof serverConf === 'function' ? serverConf({ port, dir }) : serverConf;
-  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf: resolvedServer, withModule, mpmTuning }));
+  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf: resolvedServer, withModule, mpmTuning, module }));
   const errorFile = path.join(dir, 'error.log');
   const accessFile = path.join(dir, 'access.log');
   let output = '';
