@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(autoconf automake libtool pkg-config make gcc clang
           apache2 apache2-dev apache2-utils libjansson-dev libssl-dev
-          libclang-rt-14-dev curl redis-server redis-tools memcached)
+          libclang-rt-14-dev curl redis-server redis-tools memcached
+          debhelper dpkg-dev lintian)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

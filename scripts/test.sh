@@ -2,7 +2,7 @@
 # The whole test suite: setup, unit tests (plain and ASan/UBSan), a fuzz
 # smoke run of every parser, and the end-to-end suite against the real
 # Debian apache2 under the event and prefork MPMs and with the ASan module,
-# and the refresh-grace files once more on a dbm store.
+# the refresh-grace files once more on a dbm store, and the Debian package.
 # Run as root. ALX_FUZZ_SECONDS (default 10) sets each fuzzer's run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,6 +92,17 @@ run_e2e asan t/e2e/ ALX_MPM=event ALX_MODULE="$root/build-asan/.libs/mod_alexali
   ALX_PRELOAD="$(gcc -print-file-name=libasan.so)"
 # the refresh-grace files again with the store in a dbm file
 run_e2e dbm "t/e2e/grace-*.test.mjs" ALX_MPM=event ALX_CACHE=dbm
+
+# the Debian package: build, lintian, distcheck, install, one exchange, purge
+# (it installs into the machine's apache2 and puts it back as it was)
+step "Debian package"
+if node --test --test-concurrency=1 t/package/ > "$logdir/package.log" 2>&1; then
+  tail -n 9 "$logdir/package.log"
+else
+  grep -vE '^ *# Subtest|^ *ok |^ *duration_ms|^ *\.\.\.$|^ *---$' "$logdir/package.log" | tail -n 80
+  failed=$((failed + 1))
+fi
+count_node "$logdir/package.log"
 
 echo
 echo "tests: $passed passed, $failed failed"

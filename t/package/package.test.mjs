@@ -71,6 +71,15 @@ describe('the Debian package', () => {
     assert.match(debs[0], new RegExp(`^${PKG}_${version.replace(/\./g, '\\.')}_[a-z0-9]+\\.deb$`), 'the version of configure.ac');
   });
 
+  it('make distcheck: the release tarball builds and passes its tests on its own', () => {
+    const src = path.join(work, 'dist');
+    must('git', ['clone', '-q', REPO, src]);
+    must('bash', ['-c', './autogen.sh >/dev/null && ./configure >/dev/null && make -j2 distcheck'], { cwd: src });
+    const tarballs = readdirSync(src).filter((f) => /^mod_alexalink-.*\.tar\.gz$/.test(f));
+    assert.equal(tarballs.length, 1, 'one release tarball');
+    assert.ok(!existsSync(MODFILE), 'distcheck installed nothing into the system\'s apache2');
+  });
+
   it('is lintian clean', () => {
     const r = run('lintian', ['--fail-on', 'error,warning', deb]);
     assert.equal(r.code, 0, `lintian:\n${r.out}`);
