@@ -43,7 +43,7 @@ describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: m
         graceLocation('/cutform/', `${u}/opt/cut=60,form=1/`),
         graceLocation('/cutchunk/', `${u}/opt/cut=50,chunked=1/`),
         graceLocation('/slow8/', `${u}/opt/delay=8000/`),
-        graceLocation('/slowrot/', `${u}/opt/delay=2500/`),
+        graceLocation('/slowrot/', `${u}/opt/delay=4000/`),   // outlasts a slow graceful restart
         graceLocation('/norot/', `${u}/opt/rotate=0,delay=1000/`),
         graceLocation('/short/', `${u}/opt/ttl=1/`),
         graceLocation('/ttl300/', `${u}/opt/ttl=300/`),
