@@ -535,20 +535,6 @@ apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
     return rv;
 }
 
-apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id)
-{
-    alx_store_t *st = store_of(r);
-    apr_status_t rv;
-
-    if (!st)
-        return APR_ENOTIMPL;
-    if ((rv = lock_call(r, st)) != APR_SUCCESS)
-        return rv;
-    rv = raw_remove(r, st, id);
-    unlock_call(st);
-    return rv;
-}
-
 /* Read, decide, write, with no other child of this server in between
  * (across servers sharing redis or memcached there is no such lock). */
 apr_status_t alexalink_store_update(request_rec *r, const unsigned char *id,

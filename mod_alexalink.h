@@ -139,7 +139,6 @@ apr_status_t alexalink_store_get(request_rec *r, const unsigned char *id,
 apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
                            apr_time_t expiry, const unsigned char *data,
                            unsigned int len);
-apr_status_t alexalink_store_remove(request_rec *r, const unsigned char *id);
 
 /* A read-modify-write of one value under the store's mutex: fn gets what
  * is stored (data NULL when nothing) and says what to do. */
