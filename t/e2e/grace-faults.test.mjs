@@ -38,6 +38,8 @@ describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: m
         // the worker's own timeout: a claim lives 3 s + 1 s here (first, so
         // that no shorter URL's worker is shared with it and its timeout=)
         graceLocation('/held/', `${u}/opt/rotate=0,delay=20000/ timeout=3`),
+        // read timeout 2 s, the answer trickles over 5 s: the claim must follow
+        graceLocation('/trickle/', `${u}/opt/trickle=6,gap=1000/ timeout=2`),
         graceLocation('/rot/', `${u}/`),
         graceLocation('/cut/', `${u}/opt/cut=50/`),
         graceLocation('/cutform/', `${u}/opt/cut=60,form=1/`),
@@ -98,6 +100,19 @@ describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: m
     assert.equal(up.grantOf(g.refresh_token).revoked, false, 'the grant survives');
   });
   allow.push(alx('ALX0101'), /ALX0100: .*\/slow8\/|ALX0100: .*status=200->200 .*ms=[89]\d\d\d /);
+
+  it('an answer that trickles in for longer than the read timeout: the claim follows it, a duplicate at 3.5 s waits for it', async () => {
+    const g = up.issue(CLIENT_A);
+    const n = up.count();
+    const firstP = refresh(apache.port, '/trickle/token', g.refresh_token, A);
+    await waitFor(() => sinceFor(n, g.refresh_token).length === 1, { what: 'the first refresh upstream' });
+    await sleep(3500);   // past the 2 s timeout plus 1 s a claim starts with
+    const dup = assertTokenAnswer(await refresh(apache.port, '/trickle/token', g.refresh_token, A), 'the duplicate');
+    const first = assertTokenAnswer(await firstP, 'the first');
+    assertSameTokens(dup, first);
+    assert.equal(sinceFor(n, g.refresh_token).length, 1, 'the upstream saw the token once');
+    assert.equal(up.grantOf(g.refresh_token).revoked, false);
+  });
 
   it('a flood of 3000 made-up refreshes does not cost a recorded answer', async () => {
     const g = up.issue(CLIENT_A);
