@@ -9,6 +9,7 @@
 
 #include "mod_alexalink.h"
 #include "alx_form.h"
+#include "alx_shape.h"
 
 #define ALX_POLL_INTERVAL apr_time_from_msec(10)
 /* A claim outlives the upstream's timeout this long: the answer still has
@@ -29,6 +30,11 @@ typedef enum {
     ALX_FLIGHT_ALONE     /* no single flight (store failure): ask upstream */
 } alx_flight_step_e;
 
+static const alx_crypto_t *crypto(request_rec *r)
+{
+    return alexalink_server_conf_get(r->server)->crypto;
+}
+
 static int applies(request_rec *r, const alx_exchange_rec *x)
 {
     /* A public client has no secret to bind a record to: no grace. */
@@ -36,7 +42,7 @@ static int applies(request_rec *r, const alx_exchange_rec *x)
            && x->req.refresh_token && *x->req.refresh_token
            && x->req.client_secret && *x->req.client_secret
            && alexalink_conf_refresh_grace(x->conf) > 0
-           && alexalink_store_available(r);
+           && alexalink_store_available(r) && crypto(r) != NULL;
 }
 
 static unsigned char *scratch(request_rec *r, alx_exchange_rec *x)
@@ -108,15 +114,23 @@ static int answer_json(alx_exchange_rec *x, int status,
 }
 
 static int answer_from(request_rec *r, alx_exchange_rec *x,
-                       const alx_grace_record_t *rec, int counted,
+                       alx_grace_record_t *rec, int counted,
                        int replays, int hops)
 {
+    apr_time_t now = apr_time_now();
+    apr_int64_t ttl;
     const char *body;
     apr_size_t len;
 
-    if (alx_grace_replay_body(r->pool, rec, apr_time_now(), &body, &len)
-        != APR_SUCCESS)
+    if (alx_grace_replay_body(r->pool, rec, now, &body, &len) != APR_SUCCESS)
         return 0;
+    /* The log line's shape and TTL, from the record already parsed: the
+     * replay differs only in expires_in's value. */
+    ttl = alx_grace_replay_ttl(r->pool, rec, now);
+    x->answer.shape_out = alx_shape_json(r->pool,
+                                         alx_grace_body_json(r->pool, rec));
+    x->answer.ttl_out = ttl >= 0 ? ttl : ALX_TTL_ABSENT;
+    x->described = 1;
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0210: refresh token "
                   "presented again; answered from the grace store, the "
                   "upstream not asked (%s; %d of %d replays used; %d later "
@@ -154,7 +168,8 @@ static void walk(request_rec *r, alx_exchange_rec *x, apr_time_t deadline,
         token = alx_grace_successor(r->pool, rec);
         if (!token)
             return;
-        alx_grace_derive(x->req.client_id, x->req.client_secret, token, &nk);
+        alx_grace_derive(crypto(r), x->req.client_id, x->req.client_secret,
+                         token, &nk);
         if (load(r, x, &nk, &next, &found) != APR_SUCCESS || !found)
             return;
         *k = nk;
@@ -249,8 +264,8 @@ static int from_records(request_rec *r, alx_exchange_rec *x,
             return 0;
         x->grace.chained = 1;
         x->grace.replays = first.replays;
-        alx_grace_derive(x->req.client_id, x->req.client_secret, successor,
-                         k);
+        alx_grace_derive(crypto(r), x->req.client_id, x->req.client_secret,
+                         successor, k);
         *token = successor;
         return 0;
     }
@@ -561,7 +576,7 @@ int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
 
     if (!applies(r, x))
         return OK;
-    alx_grace_derive(x->req.client_id, x->req.client_secret,
+    alx_grace_derive(crypto(r), x->req.client_id, x->req.client_secret,
                      x->req.refresh_token, &k);
     if (alexalink_conf_report(x->conf)) {
         report_only(r, x, &k);
@@ -671,6 +686,26 @@ static void record(request_rec *r, alx_exchange_rec *x)
     }
 }
 
+/* True when no duplicate waits on our local claim: it ends here, and no
+ * answer need be sealed for anyone (the common case). */
+static int alone(request_rec *r, alx_exchange_rec *x)
+{
+    alx_flight_t *t;
+    int none;
+
+    if (!x->grace.claimed)
+        return 1;
+    if (!(t = alexalink_store_flight_lock(r)))
+        return 0;
+    none = alx_flight_waiters(t, x->grace.slot, x->grace.ticket) == 0;
+    if (none) {
+        alx_flight_finish(t, x->grace.slot, x->grace.ticket, 0, NULL, 0);
+        x->grace.claimed = 0;
+    }
+    alexalink_store_flight_unlock(r);
+    return none;
+}
+
 void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
                                   int status, const char *content_type,
                                   const char *body, apr_size_t len)
@@ -681,7 +716,7 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
     if (!x->grace.active)
         return;
     record(r, x);
-    if ((x->grace.claimed || x->grace.remote_claimed) && body
+    if (body && (x->grace.remote_claimed || !alone(r, x))
         && alx_grace_seal_answer(r->pool, &x->grace.sent, status,
                                  content_type, body, len, &sealed,
                                  &sealed_len) != APR_SUCCESS)

@@ -504,7 +504,12 @@ static void describe_own_answer(request_rec *r, alx_exchange_rec *x)
     const char *reason;
 
     x->status_in = 0;
-    x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
+    x->answer.ttl_in = ALX_TTL_ABSENT;
+    if (x->answer_status == HTTP_OK)
+        x->answer.refresh = "replayed";
+    if (x->described)
+        return;
+    x->answer.ttl_out = ALX_TTL_ABSENT;
     if (alx_answer_parse_body(r->pool, "application/json", x->answer_json,
                               strlen(x->answer_json), &obj, &reason)
         == ALX_BODY_JSON && json_is_object(obj)) {
@@ -513,8 +518,6 @@ static void describe_own_answer(request_rec *r, alx_exchange_rec *x)
             x->answer.ttl_out = json_integer_value(json_object_get(obj,
                                                    "expires_in"));
     }
-    if (x->answer_status == HTTP_OK)
-        x->answer.refresh = "replayed";
 }
 
 static int exchange_level(const alx_exchange_rec *x, int over_budget)
@@ -581,13 +584,35 @@ static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
                   a->ttl_out, a->ttl_in);
 }
 
+/* The exchange line (SPEC "Logging and status"), ALX0100. */
+static void log_exchange(request_rec *r, const alx_exchange_rec *x, int level)
+{
+    alx_exchange_t line = {0};
+    const char *hint;
+
+    line.grant_type = x->req.grant_type;
+    line.client_id = x->req.client_id;
+    line.status_in = x->status_in;
+    line.status_out = r->status;
+    line.shape_in = x->answer.shape_in;
+    line.shape_out = x->answer.shape_out;
+    line.ttl_in = x->answer.ttl_in;
+    line.ttl_out = x->answer.ttl_out;
+    line.refresh = x->answer.refresh;
+    line.verdict = x->verdict;
+    line.ms = x->ms;
+    hint = alx_warning_hint(r->pool, x->answer.warnings);
+    ap_log_rerror(APLOG_MARK, level, 0, r,
+                  "ALX0100: token exchange %s%s%s%s",
+                  alx_exchange_line(r->pool, &line),
+                  hint ? " hint=\"" : "", hint ? hint : "", hint ? "\"" : "");
+}
+
 int alexalink_token_log(request_rec *r)
 {
     alx_exchange_rec *x = alexalink_exchange_get(r);
-    alx_exchange_t line = {0};
     apr_int64_t budget_ms;
-    const char *hint;
-    int over;
+    int over, level;
 
     if (!x)
         return DECLINED;
@@ -612,22 +637,9 @@ int alexalink_token_log(request_rec *r)
 
     budget_ms = apr_time_as_msec(alexalink_conf_time_budget(x->conf));
     over = x->ms > budget_ms;
-    line.grant_type = x->req.grant_type;
-    line.client_id = x->req.client_id;
-    line.status_in = x->status_in;
-    line.status_out = r->status;
-    line.shape_in = x->answer.shape_in;
-    line.shape_out = x->answer.shape_out;
-    line.ttl_in = x->answer.ttl_in;
-    line.ttl_out = x->answer.ttl_out;
-    line.refresh = x->answer.refresh;
-    line.verdict = x->verdict;
-    line.ms = x->ms;
-    hint = alx_warning_hint(r->pool, x->answer.warnings);
-    ap_log_rerror(APLOG_MARK, exchange_level(x, over), 0, r,
-                  "ALX0100: token exchange %s%s%s%s",
-                  alx_exchange_line(r->pool, &line),
-                  hint ? " hint=\"" : "", hint ? hint : "", hint ? "\"" : "");
+    level = exchange_level(x, over);
+    if (APLOG_R_IS_LEVEL(r, level)) /* no line built for a level that is off */
+        log_exchange(r, x, level);
     if (over)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "ALX0101: token answer took %" APR_INT64_T_FMT " ms, "

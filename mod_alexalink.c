@@ -260,12 +260,30 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     return alexalink_store_post_config(pconf, plog, ptemp, s);
 }
 
+/* Per-process setup, never per request: the OpenSSL objects every vhost's
+ * refresh grace uses. Without them grace is off in this process. */
+static void child_init(apr_pool_t *p, server_rec *s)
+{
+    alx_crypto_t *crypto;
+    server_rec *vs;
+
+    if (alx_crypto_create(p, &crypto) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0207: cannot fetch "
+                     "HMAC-SHA256 and AES-256-GCM from OpenSSL; refresh grace "
+                     "is off in this process");
+        crypto = NULL;
+    }
+    for (vs = s; vs; vs = vs->next)
+        alexalink_server_conf_get(vs)->crypto = crypto;
+    alexalink_store_child_init(p, s);
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_pre_config(alexalink_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_child_init(alexalink_store_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(alexalink_token_fixups, NULL, NULL, APR_HOOK_LAST);
     ap_hook_handler(alexalink_token_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_insert_filter(alexalink_token_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);

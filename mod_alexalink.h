@@ -72,6 +72,7 @@ typedef struct {
     alx_store_t *store;     /* set for every server in post_config */
     module *proxy_module;   /* mod_proxy, when loaded (alexalink_proxy.c) */
     void *proxy_get_worker; /* its ap_proxy_get_worker */
+    const alx_crypto_t *crypto; /* this process's, set in child_init */
 } alx_server_conf;
 
 /* Refresh-grace state of one token request. */
@@ -99,6 +100,7 @@ typedef struct {
     const char *answer_json;    /*   a rejection, replay or wait timeout */
     const char *answer_verdict; /*   rejected:<reason>, replayed, ... */
     const char *answer_content_type; /* NULL: JSON */
+    int described;              /* its shape and TTL are set (a replay) */
     int truncated;              /* the upstream did not finish its answer */
     int answered;               /* the output filter saw the whole answer */
     int status_in;

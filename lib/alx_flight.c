@@ -135,6 +135,14 @@ int alx_flight_extend(alx_flight_t *t, unsigned int slot, apr_uint64_t ticket,
     return 1;
 }
 
+unsigned int alx_flight_waiters(alx_flight_t *t, unsigned int slot,
+                                apr_uint64_t ticket)
+{
+    const slot_t *s = held(t, slot, ticket);
+
+    return s && s->state == SLOT_CLAIM ? s->waiters : 0;
+}
+
 int alx_flight_finish(alx_flight_t *t, unsigned int slot, apr_uint64_t ticket,
                       apr_time_t linger_until, const unsigned char *answer,
                       apr_size_t len)

@@ -47,6 +47,11 @@ alx_flight_claim_e alx_flight_claim(alx_flight_t *t, const unsigned char *id,
 int alx_flight_extend(alx_flight_t *t, unsigned int slot, apr_uint64_t ticket,
                       apr_time_t expiry);
 
+/* How many duplicates wait on our claim (0 when it is no longer ours):
+ * with none, finishing needs no answer, so the caller need not seal one. */
+unsigned int alx_flight_waiters(alx_flight_t *t, unsigned int slot,
+                                apr_uint64_t ticket);
+
 /* Ends our claim. With waiters, and an answer of at most
  * ALX_FLIGHT_ANSWER_MAX bytes, the answer is published until linger_until
  * for them (and for duplicates that come meanwhile); otherwise the slot is

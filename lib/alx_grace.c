@@ -18,7 +18,7 @@
 #define GRACE_MAGIC "ALXG"
 #define GRACE_MAGIC_LEN 4
 #define GRACE_VERSION 0x01
-#define GRACE_NONCE_LEN 12
+#define GRACE_NONCE_LEN 12   /* GCM's default IV length: no SET_IVLEN */
 #define GRACE_TAG_LEN 16
 #define GRACE_HEAD_LEN (GRACE_MAGIC_LEN + 1 + GRACE_NONCE_LEN)
 
@@ -38,16 +38,20 @@
 #define ANSWER_PLAIN_FIXED 4
 
 
-/* The recorded body as a JSON object, or NULL. */
-static json_t *body_object(apr_pool_t *p, const alx_grace_record_t *rec)
+json_t *alx_grace_body_json(apr_pool_t *p, alx_grace_record_t *rec)
 {
     json_error_t err;
     json_t *v;
 
     if (!rec || !rec->body)
         return NULL;
-    v = alx_json_own(p, json_loadb(rec->body, rec->len, JSON_ALLOW_NUL, &err));
-    return json_is_object(v) ? v : NULL;
+    if (rec->parsed_from != rec->body) {
+        v = alx_json_own(p, json_loadb(rec->body, rec->len, JSON_ALLOW_NUL,
+                                       &err));
+        rec->parsed = json_is_object(v) ? v : NULL;
+        rec->parsed_from = rec->body;
+    }
+    return rec->parsed;
 }
 
 /* ---- big-endian integers ---- */
@@ -103,53 +107,98 @@ static int mac_field(EVP_MAC_CTX *mac, const char *s)
            && (n == 0 || EVP_MAC_update(mac, (const unsigned char *)s, n));
 }
 
-/* HMAC-SHA256(refresh_token, label | len | client_id | len | secret). */
-static int mac_labelled(EVP_MAC *hmac, const char *label,
-                        const char *client_id, const char *client_secret,
-                        const char *refresh_token, unsigned char *out)
-{
-    OSSL_PARAM params[2];
-    EVP_MAC_CTX *mac = EVP_MAC_CTX_new(hmac);
-    size_t outlen = 0;
-    int good;
+struct alx_crypto {
+    EVP_MAC *hmac;
+    EVP_MAC_CTX *hmac_sha256;   /* digest chosen, no key: duplicated */
+    EVP_CIPHER *gcm;
+};
 
+static apr_status_t crypto_free(void *data)
+{
+    alx_crypto_t *c = data;
+
+    EVP_MAC_CTX_free(c->hmac_sha256);
+    EVP_MAC_free(c->hmac);
+    EVP_CIPHER_free(c->gcm);
+    return APR_SUCCESS;
+}
+
+apr_status_t alx_crypto_create(apr_pool_t *p, alx_crypto_t **out)
+{
+    alx_crypto_t *c = apr_pcalloc(p, sizeof(*c));
+    OSSL_PARAM params[2];
+
+    *out = NULL;
+    apr_pool_cleanup_register(p, c, crypto_free, apr_pool_cleanup_null);
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
                                                  (char *)"SHA256", 0);
     params[1] = OSSL_PARAM_construct_end();
-    /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer. */
-    good = mac != NULL
-           && EVP_MAC_init(mac, (const unsigned char *)refresh_token,
-                           strlen(refresh_token), params)
-           && EVP_MAC_update(mac, (const unsigned char *)label, strlen(label))
-           && mac_field(mac, client_id)
-           && mac_field(mac, client_secret)
-           && EVP_MAC_final(mac, out, &outlen, 32)
-           && outlen == 32;
+    c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    c->hmac_sha256 = c->hmac ? EVP_MAC_CTX_new(c->hmac) : NULL;
+    c->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (!c->hmac_sha256 || !EVP_MAC_CTX_set_params(c->hmac_sha256, params)
+        || !c->gcm)
+        return APR_EGENERAL;
+    *out = c;
+    return APR_SUCCESS;
+}
+
+/* HMAC-SHA256(refresh_token, label | len | client_id | len | secret), from
+ * a context already keyed with the refresh token (consumed here). */
+static int mac_labelled(EVP_MAC_CTX *mac, const char *label,
+                        const char *client_id, const char *client_secret,
+                        unsigned char *out)
+{
+    size_t outlen = 0;
+    int good = mac != NULL
+               && EVP_MAC_update(mac, (const unsigned char *)label,
+                                 strlen(label))
+               && mac_field(mac, client_id)
+               && mac_field(mac, client_secret)
+               && EVP_MAC_final(mac, out, &outlen, 32)
+               && outlen == 32;
+
     EVP_MAC_CTX_free(mac);
     return good;
 }
 
-void alx_grace_derive(const char *client_id, const char *client_secret,
-                      const char *refresh_token, alx_grace_keys_t *out)
+/* The three share one key: its HMAC pads are computed once and the keyed
+ * context duplicated for each label. */
+static int derive_all(const alx_crypto_t *c, const char *client_id,
+                      const char *client_secret, const char *refresh_token,
+                      alx_grace_keys_t *out)
 {
-    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    int good;
+    EVP_MAC_CTX *keyed = c ? EVP_MAC_CTX_dup(c->hmac_sha256) : NULL;
 
-    if (!refresh_token)
-        refresh_token = "";
-    good = hmac != NULL
-           && mac_labelled(hmac, GRACE_ID_LABEL, client_id, client_secret,
-                           refresh_token, out->id)
-           && mac_labelled(hmac, GRACE_KEY_LABEL, client_id, client_secret,
-                           refresh_token, out->key)
-           && mac_labelled(hmac, GRACE_CLAIM_LABEL, client_id, client_secret,
-                           refresh_token, out->claim_id);
-    EVP_MAC_free(hmac);
+    /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer. */
+    if (!keyed || !EVP_MAC_init(keyed, (const unsigned char *)refresh_token,
+                                strlen(refresh_token), NULL)) {
+        EVP_MAC_CTX_free(keyed);
+        return 0;
+    }
+    if (!mac_labelled(EVP_MAC_CTX_dup(keyed), GRACE_ID_LABEL, client_id,
+                      client_secret, out->id)
+        || !mac_labelled(EVP_MAC_CTX_dup(keyed), GRACE_KEY_LABEL, client_id,
+                         client_secret, out->key)) {
+        EVP_MAC_CTX_free(keyed);
+        return 0;
+    }
+    return mac_labelled(keyed, GRACE_CLAIM_LABEL, client_id, client_secret,
+                        out->claim_id);
+}
+
+void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
+                      const char *client_secret, const char *refresh_token,
+                      alx_grace_keys_t *out)
+{
+    out->crypto = c;
     /* No way to report it: random keys find nothing and open nothing, which
      * the glue sees as an empty store and proxies. */
-    if (!good && (RAND_bytes(out->id, sizeof(out->id)) != 1
-                  || RAND_bytes(out->key, sizeof(out->key)) != 1
-                  || RAND_bytes(out->claim_id, sizeof(out->claim_id)) != 1)) {
+    if (!derive_all(c, client_id, client_secret,
+                    refresh_token ? refresh_token : "", out)
+        && (RAND_bytes(out->id, sizeof(out->id)) != 1
+            || RAND_bytes(out->key, sizeof(out->key)) != 1
+            || RAND_bytes(out->claim_id, sizeof(out->claim_id)) != 1)) {
         memset(out->id, 0xff, sizeof(out->id));
         memset(out->claim_id, 0xfe, sizeof(out->claim_id));
         OPENSSL_cleanse(out->key, sizeof(out->key));
@@ -180,11 +229,8 @@ static int gcm_encrypt(const alx_grace_keys_t *k, const unsigned char *aad,
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, fin = 0, good;
 
-    good = ctx != NULL
-           && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL)
-           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
-                                  GRACE_NONCE_LEN, NULL)
-           && EVP_EncryptInit_ex(ctx, NULL, NULL, k->key, nonce)
+    good = ctx != NULL && k->crypto != NULL
+           && EVP_EncryptInit_ex2(ctx, k->crypto->gcm, k->key, nonce, NULL)
            && EVP_EncryptUpdate(ctx, NULL, &n, aad, ALX_GRACE_ID_LEN)
            && EVP_EncryptUpdate(ctx, cipher, &n, plain, plain_len)
            && EVP_EncryptFinal_ex(ctx, cipher + n, &fin)
@@ -207,11 +253,8 @@ static int gcm_decrypt(const alx_grace_keys_t *k, const unsigned char *aad,
     int n = 0, fin = 0, good;
 
     memcpy(tag_copy, tag, sizeof(tag_copy));
-    good = ctx != NULL
-           && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL)
-           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN,
-                                  GRACE_NONCE_LEN, NULL)
-           && EVP_DecryptInit_ex(ctx, NULL, NULL, k->key, nonce)
+    good = ctx != NULL && k->crypto != NULL
+           && EVP_DecryptInit_ex2(ctx, k->crypto->gcm, k->key, nonce, NULL)
            && EVP_DecryptUpdate(ctx, NULL, &n, aad, ALX_GRACE_ID_LEN)
            && EVP_DecryptUpdate(ctx, plain, &n, cipher, cipher_len)
            && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GRACE_TAG_LEN,
@@ -408,16 +451,35 @@ alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
     return ALX_GRACE_REPLAY;
 }
 
-apr_status_t alx_grace_replay_body(apr_pool_t *p,
-                                   const alx_grace_record_t *rec,
+/* expires_in for a replay at now, from the recorded one (sent). */
+static json_int_t replay_left(const alx_grace_record_t *rec, json_int_t sent,
+                              apr_time_t now)
+{
+    /* A clock that went back never lengthens the lifetime. */
+    apr_int64_t elapsed = elapsed_usec(now, rec->issued);
+    json_int_t seconds = elapsed > 0 ? elapsed / APR_USEC_PER_SEC : 0;
+
+    return (sent <= 1 || seconds >= sent - 1) ? 1 : sent - seconds;
+}
+
+apr_int64_t alx_grace_replay_ttl(apr_pool_t *p, alx_grace_record_t *rec,
+                                 apr_time_t now)
+{
+    json_t *v = alx_grace_body_json(p, rec);
+    json_t *ttl = v ? json_object_get(v, "expires_in") : NULL;
+
+    return json_is_integer(ttl)
+           ? replay_left(rec, json_integer_value(ttl), now) : -1;
+}
+
+apr_status_t alx_grace_replay_body(apr_pool_t *p, alx_grace_record_t *rec,
                                    apr_time_t now,
                                    const char **body, apr_size_t *len)
 {
-    json_t *v = body_object(p, rec);
+    json_t *v = alx_grace_body_json(p, rec);
     json_t *ttl;
-    json_int_t sent, seconds, left;
-    apr_int64_t elapsed;
     char *dumped;
+    int set;
 
     *body = NULL;
     *len = 0;
@@ -429,14 +491,14 @@ apr_status_t alx_grace_replay_body(apr_pool_t *p,
         *len = rec->len;
         return APR_SUCCESS;
     }
-    /* A clock that went back never lengthens the lifetime. */
-    elapsed = elapsed_usec(now, rec->issued);
-    seconds = elapsed > 0 ? elapsed / APR_USEC_PER_SEC : 0;
-    sent = json_integer_value(ttl);
-    left = (sent <= 1 || seconds >= sent - 1) ? 1 : sent - seconds;
-    if (json_object_set_new(v, "expires_in", json_integer(left)) != 0)
-        return APR_ENOMEM;
-    dumped = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* The cached object is changed for the dump and put back after, so
+     * that its other readers still see the record. */
+    json_incref(ttl);
+    set = json_object_set_new(v, "expires_in", json_integer(
+                              replay_left(rec, json_integer_value(ttl), now)));
+    dumped = set == 0 ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                      : NULL;
+    json_object_set_new(v, "expires_in", ttl);
     if (!dumped)
         return APR_ENOMEM;
     *len = strlen(dumped);
@@ -446,9 +508,9 @@ apr_status_t alx_grace_replay_body(apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-const char *alx_grace_successor(apr_pool_t *p, const alx_grace_record_t *rec)
+const char *alx_grace_successor(apr_pool_t *p, alx_grace_record_t *rec)
 {
-    json_t *v = body_object(p, rec);
+    json_t *v = alx_grace_body_json(p, rec);
     json_t *token = v ? json_object_get(v, "refresh_token") : NULL;
 
     if (!json_is_string(token))

@@ -10,6 +10,13 @@
 #define ALX_GRACE_ID_LEN  32
 #define ALX_GRACE_KEY_LEN 32
 
+/* The OpenSSL objects derivation and sealing use, fetched once per process
+ * (a child's child_init): fetching per request costs more than the
+ * cryptography itself. Read-only once made, so a child's threads share it;
+ * freed with p. */
+typedef struct alx_crypto alx_crypto_t;
+apr_status_t alx_crypto_create(apr_pool_t *p, alx_crypto_t **out);
+
 /* Both derived from the presented refresh token and the client's
  * credentials, with distinct labels, so that the store id reveals nothing
  * about the sealing key and another client (or the same client id with
@@ -20,12 +27,14 @@ typedef struct {
     unsigned char claim_id[ALX_GRACE_ID_LEN]; /* in-flight claim and the
                                               answer waiters get: apart
                                               from the record */
+    const alx_crypto_t *crypto;            /* what seals and opens with them */
 } alx_grace_keys_t;
 
 /* client_id and client_secret may be NULL (treated as ""). Length-prefixed
  * so that ("ab","c") and ("a","bc") differ. */
-void alx_grace_derive(const char *client_id, const char *client_secret,
-                      const char *refresh_token, alx_grace_keys_t *out);
+void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
+                      const char *client_secret, const char *refresh_token,
+                      alx_grace_keys_t *out);
 
 typedef struct {
     int pending;              /* an in-flight claim, not an answer yet */
@@ -37,7 +46,14 @@ typedef struct {
     int replays;              /* replays served from this record */
     const char *body;         /* the exact answer JSON sent (not for pending) */
     apr_size_t len;
+    /* body parsed by its first reader and kept for the others (a replay
+     * reads it three times); parsed_from is the body it was parsed from */
+    struct json_t *parsed;
+    const char *parsed_from;
 } alx_grace_record_t;
+
+/* rec's body as a JSON object (parsed once, the pool owns it), or NULL. */
+struct json_t *alx_grace_body_json(apr_pool_t *p, alx_grace_record_t *rec);
 
 /* Seals rec: "ALXG" | 0x01 | 12-byte random nonce | AES-256-GCM ciphertext |
  * 16-byte tag, with the id as additional data. *out from the pool. */
@@ -79,13 +95,17 @@ alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
 /* The recorded answer with expires_in reduced by the time elapsed since it
  * was issued (never below 1); the body as recorded when it has none.
  * APR_EINVAL when the recorded body is not a JSON object. */
-apr_status_t alx_grace_replay_body(apr_pool_t *p,
-                                   const alx_grace_record_t *rec,
+apr_status_t alx_grace_replay_body(apr_pool_t *p, alx_grace_record_t *rec,
                                    apr_time_t now,
                                    const char **body, apr_size_t *len);
 
+/* The expires_in a replay at now carries; -1 when the recorded answer has
+ * no integer expires_in (or is not a JSON object). */
+apr_int64_t alx_grace_replay_ttl(apr_pool_t *p, alx_grace_record_t *rec,
+                                 apr_time_t now);
+
 /* The refresh_token in the recorded answer (the successor), or NULL. */
-const char *alx_grace_successor(apr_pool_t *p, const alx_grace_record_t *rec);
+const char *alx_grace_successor(apr_pool_t *p, alx_grace_record_t *rec);
 
 /* The answer a request got, sealed for the duplicates that waited on it:
  * "ALXA" | 0x01 | nonce | AES-256-GCM(status(2) | content_type_len(2) |

@@ -56,8 +56,13 @@ static void test_claim_and_wait(void)
     is_int(alx_flight_claim(t, id, &mine, T0, T0 + 60 * SEC, &slot),
            ALX_FLIGHT_CLAIMED, "first request claims");
     is_int(mine, 77, "its ticket kept");
+    is_int((int)alx_flight_waiters(t, slot, mine), 0, "nobody waits yet");
     is_int(alx_flight_claim(t, id, &theirs, T0 + SEC, T0 + 61 * SEC, &wslot),
            ALX_FLIGHT_BUSY, "a duplicate finds the claim");
+    is_int((int)alx_flight_waiters(t, slot, mine), 1, "one duplicate waits");
+    is_int((int)alx_flight_waiters(t, slot, other), 0,
+           "another ticket sees no waiters of ours");
+    is_int((int)alx_flight_waiters(t, 9, mine), 0, "no such slot: none");
     is_int(wslot, slot, "the same slot");
     is_int(theirs, 77, "the holder's ticket");
     is_int(alx_flight_poll(t, wslot, theirs, T0 + SEC, buf, sizeof(buf), &len),

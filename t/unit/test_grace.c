@@ -44,12 +44,14 @@ static const char *hex(apr_pool_t *p, const unsigned char *b, apr_size_t n)
     return s;
 }
 
+static alx_crypto_t *crypto;   /* made once, as a child does */
+
 static alx_grace_keys_t keys_of(const char *id, const char *secret,
                                 const char *token)
 {
     alx_grace_keys_t k;
 
-    alx_grace_derive(id, secret, token, &k);
+    alx_grace_derive(crypto, id, secret, token, &k);
     return k;
 }
 
@@ -314,6 +316,29 @@ static void test_seal_rejects(apr_pool_t *p)
     in.len = 0;
     is_int(alx_grace_seal(p, &k, &in, &sealed, &len), APR_SUCCESS,
            "NULL body without a length: sealed");
+}
+
+/* Without the per-process objects nothing is found, sealed or opened. */
+static void test_no_crypto(apr_pool_t *p)
+{
+    alx_grace_keys_t k = keys_of(CLIENT, SECRET, PRESENTED), none, none2;
+    alx_grace_record_t in = answered(ANSWER), out;
+    unsigned char *sealed;
+    unsigned int len;
+
+    alx_grace_derive(NULL, CLIENT, SECRET, PRESENTED, &none);
+    alx_grace_derive(NULL, CLIENT, SECRET, PRESENTED, &none2);
+    ok(memcmp(none.id, k.id, 32) != 0 && memcmp(none.key, k.key, 32) != 0
+       && memcmp(none.claim_id, k.claim_id, 32) != 0,
+       "no crypto objects: the keys are not the derived ones");
+    ok(memcmp(none.id, none2.id, 32) != 0,
+       "no crypto objects: random ids, so nothing is ever found");
+    is_int(alx_grace_seal(p, &none, &in, &sealed, &len), APR_EGENERAL,
+           "no crypto objects: nothing is sealed");
+    alx_grace_seal(p, &k, &in, &sealed, &len);
+    k.crypto = NULL;
+    is_int(alx_grace_open(p, &k, sealed, len, &out), APR_EINVAL,
+           "no crypto objects: nothing opens");
 }
 
 static void test_wrong_key(apr_pool_t *p)
@@ -614,6 +639,33 @@ static void test_decide(void)
            "extreme times the other way: duplicate");
 }
 
+/* The body is parsed once per record and read by all three. */
+static void test_parsed_once(apr_pool_t *p)
+{
+    alx_grace_record_t r = answered(ANSWER);
+    const char *body;
+    apr_size_t len;
+    void *first;
+
+    ok(alx_grace_body_json(p, &r) != NULL, "the body parses");
+    first = r.parsed;
+    alx_grace_replay_body(p, &r, T0 + 90 * SEC, &body, &len);
+    is_str(alx_grace_successor(p, &r), SUCCESSOR, "successor from the cache");
+    ok(r.parsed == first, "parsed once for all readers");
+    is_int((int)alx_grace_replay_ttl(p, &r, T0 + 90 * SEC), 3510,
+           "replay TTL: expires_in less whole seconds");
+    is_int((int)alx_grace_replay_ttl(p, &r, T0 + 99999 * SEC), 1,
+           "replay TTL never below 1");
+    r.body = "{\"refresh_token\":\"x\"}";
+    r.len = strlen(r.body);
+    is_str(alx_grace_successor(p, &r), "x", "a new body is parsed anew");
+    is_int((int)alx_grace_replay_ttl(p, &r, T0), -1, "no expires_in: -1");
+    r.body = "[1]";
+    r.len = 3;
+    ok(alx_grace_body_json(p, &r) == NULL, "not an object: none");
+    is_int((int)alx_grace_replay_ttl(p, &r, T0), -1, "not an object: -1");
+}
+
 static void test_replay_body(apr_pool_t *p)
 {
     alx_grace_record_t r = answered(ANSWER);
@@ -753,7 +805,10 @@ int main(void)
 
     apr_initialize();
     apr_pool_create(&p, NULL);
+    ok(alx_crypto_create(p, &crypto) == APR_SUCCESS && crypto != NULL,
+       "the per-process crypto objects are made");
     test_derive(p);
+    test_no_crypto(p);
     test_round_trip(p);
     test_seal_rejects(p);
     test_wrong_key(p);
@@ -763,6 +818,7 @@ int main(void)
     test_decide();
     test_expired();
     test_replay_body(p);
+    test_parsed_once(p);
     test_successor(p);
     test_sealed_max(p);
     test_answers(p);
