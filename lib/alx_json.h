@@ -1,4 +1,4 @@
-/* jansson values whose reference a pool owns. */
+/* jansson values whose reference a pool owns, and a fast compact dump. */
 #ifndef ALX_JSON_H
 #define ALX_JSON_H
 
@@ -8,5 +8,12 @@
 /* Hands v's reference to the pool (json_decref at its cleanup), so no error
  * path can leak it; returns v (NULL stays NULL). */
 json_t *alx_json_own(apr_pool_t *p, json_t *v);
+
+/* v as compact JSON, byte-identical to json_dumps(v, JSON_COMPACT) of
+ * jansson 2.14, in p, with its length in *len (len may be NULL); NULL (and
+ * *len 0) when jansson would fail: v not an object or array (no
+ * JSON_ENCODE_ANY), a string that is not valid UTF-8, or a container that
+ * holds itself. */
+const char *alx_json_compact(apr_pool_t *p, const json_t *v, apr_size_t *len);
 
 #endif
