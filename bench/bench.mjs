@@ -2,6 +2,7 @@
 // the same machine, alternated A B A B, so that a noisy neighbour hits both.
 //   node bench/bench.mjs wrk [seconds per round] [rounds]
 //   node bench/bench.mjs instructions [requests per round] [rounds]
+//   node bench/bench.mjs soak [requests] [seconds per chunk]
 // wrk mode: requests/s and p50/p99 latency with wrk against a normal
 // Apache (event MPM). instructions mode: instructions per request counted
 // by callgrind on a single-process Apache (apache2 -X), stable where wall
@@ -314,6 +315,88 @@ function report(a) {
   for (const l of lines.slice(0, 5)) console.log(`bench: ${path.basename(a.dir)} error log: ${l.slice(0, 300)}`);
 }
 
-const modes = { wrk: runWrk, instructions: runInstructions };
+// ---- soak ----
+
+// A mix of every kind of request Alexa and a broken client send: code and
+// refresh exchanges, replays, and bad input of several kinds.
+function soakScript(tag) {
+  const file = path.join(work, `soak-${tag}.lua`);
+  const auth = `&client_id=${CLIENT}&client_secret=${SECRET}`;
+  writeFileSync(file, `wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+local n = 0
+local bad = {
+  "",
+  "code=x${auth}",
+  "grant_type=password&username=a&password=b${auth}",
+  "grant_type=authorization_code&code=%zz%&client_id=${CLIENT}",
+  "grant_type=refresh_token${auth}",
+  "grant_type=authorization_code&code=a&code=b${auth}",
+  "grant_type=refresh_token&refresh_token=" .. string.rep("r", 3000) .. "${auth}",
+  string.char(0, 1, 2) .. "grant_type=" .. string.char(255, 254),
+}
+request = function()
+  n = n + 1
+  local k = n % 20
+  local body
+  if k < 7 then
+    body = "grant_type=authorization_code&code=soak-${tag}-" .. n .. "&redirect_uri=https%3A%2F%2Flayla.amazon.com%2Fapi%2Fskill%2Flink%2FMSOAK${auth}"
+  elseif k < 13 then
+    body = "grant_type=refresh_token&refresh_token=soak-${run}-${tag}-" .. n .. "${auth}"
+  elseif k < 16 then
+    body = "grant_type=refresh_token&refresh_token=soak-replayed-${run}-" .. (n % 50) .. "${auth}"
+  else
+    body = bad[(n % #bad) + 1]
+  end
+  return wrk.format(nil, n % 40 == 0 and "/replay/token" or "/alexa/token", nil, body)
+end
+`);
+  return file;
+}
+
+function childPids(ppid) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const st = read(`/proc/${d}/stat`);
+    const m = /\) \S (\d+)/.exec(st);
+    if (m && Number(m[1]) === ppid) out.push(Number(d));
+  }
+  return out.sort((a, b) => a - b);
+}
+const rssKiB = (pid) => Number((/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`)) || [0, 0])[1]);
+
+async function runSoak() {
+  const total = Number(process.argv[3] || 300000);
+  const seconds = Number(process.argv[4] || 10);
+  const upstream = await startUpstream();
+  const a = await startApache(apacheConf('soak', await freePort(), upstream, { module: true }));
+  console.log(`bench: machine: ${machine()}`);
+  console.log(`bench: soak: ${total} mixed requests (35% code, 30% refresh, 15% replays, 20% bad input), wrk -t1 -c16 in ${seconds} s chunks; event MPM, 2 children x 32 threads, never recycled`);
+  let done = 0, chunk = 0, first = null;
+  const pids = childPids(a.proc.pid);
+  while (done < total) {
+    const r = spawnSync('wrk', ['-t1', '-c16', `-d${seconds}s`, '-s', soakScript(`c${chunk}`), `${a.url}/alexa/token`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
+    const n = Number((/(\d+) requests in/.exec(r.stdout) || [0, 0])[1]);
+    const errors = /Socket errors:.*/.exec(r.stdout);
+    if (errors && !/connect 0, read 0, write 0, timeout 0/.test(errors[0])) throw new Error(`bench: soak: ${errors[0]}`);
+    done += n;
+    chunk++;
+    const now = childPids(a.proc.pid);
+    if (now.join() !== pids.join()) throw new Error(`bench: soak: the children changed (${pids} -> ${now}): one died or was replaced`);
+    const rss = pids.map(rssKiB);
+    if (!first) first = rss;
+    console.log(`bench: soak: ${String(done).padStart(8)} requests  RSS KiB per child: ${rss.map((x) => String(x).padStart(7)).join(' ')}`);
+  }
+  const last = pids.map(rssKiB);
+  console.log(`bench: soak: RSS growth after the first chunk (warm-up): ${pids.map((p, i) => `${last[i] - first[i]} KiB`).join(', ')}`);
+  await stopApache(a);
+  const crashes = read(path.join(a.dir, 'error.log')).split('\n').filter((l) => /exit signal|AddressSanitizer|LeakSanitizer|runtime error/.test(l));
+  if (crashes.length) throw new Error(`bench: soak: ${crashes[0]}`);
+  report(a);
+}
+
+const modes = { wrk: runWrk, instructions: runInstructions, soak: runSoak };
 if (!modes[mode]) { console.error('usage: node bench/bench.mjs wrk|instructions [n] [rounds]'); process.exit(2); }
 modes[mode]().then(() => process.exit(0), (e) => { console.error(e.stack || String(e)); process.exit(1); });

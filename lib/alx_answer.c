@@ -38,17 +38,10 @@ static json_t *json_text(apr_pool_t *p, const char *s)
     return json_string(copy);
 }
 
-static char *json_dump_pool(apr_pool_t *p, const json_t *v, apr_size_t *len)
+static const char *json_dump_pool(apr_pool_t *p, const json_t *v,
+                                  apr_size_t *len)
 {
-    char *s = json_dumps(v, JSON_COMPACT);
-    char *copy;
-
-    if (!s)
-        return NULL;
-    copy = apr_pstrdup(p, s);
-    free(s);
-    *len = strlen(copy);
-    return copy;
+    return alx_json_compact(p, v, len);
 }
 
 /* ---- header values ---- */
@@ -411,10 +404,12 @@ static json_t *error_object(apr_pool_t *p, const char *error,
     return o;
 }
 
-char *alx_error_json(apr_pool_t *p, const char *error, const char *description)
+const char *alx_error_json(apr_pool_t *p, const char *error,
+                           const char *description)
 {
     apr_size_t len;
-    char *s = json_dump_pool(p, error_object(p, error, description), &len);
+    const char *s = json_dump_pool(p, error_object(p, error, description),
+                                   &len);
 
     return s ? s : apr_pstrdup(p, "{\"error\":\"server_error\"}");
 }

@@ -102,7 +102,8 @@ alx_body_format_e alx_answer_parse_body(apr_pool_t *p, const char *content_type,
 const char *alx_error_standard(const char *code);
 
 /* {"error":...,"error_description":...} (description omitted when NULL). */
-char *alx_error_json(apr_pool_t *p, const char *error, const char *description);
+const char *alx_error_json(apr_pool_t *p, const char *error,
+                           const char *description);
 
 /* expires_in as whole seconds: 0 for a JSON integer >= 0, 1 when converted
  * (numeric string, real: truncated), -1 when unusable (negative, not a

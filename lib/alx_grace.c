@@ -478,7 +478,6 @@ apr_status_t alx_grace_replay_body(apr_pool_t *p, alx_grace_record_t *rec,
 {
     json_t *v = alx_grace_body_json(p, rec);
     json_t *ttl;
-    char *dumped;
     int set;
 
     *body = NULL;
@@ -496,16 +495,9 @@ apr_status_t alx_grace_replay_body(apr_pool_t *p, alx_grace_record_t *rec,
     json_incref(ttl);
     set = json_object_set_new(v, "expires_in", json_integer(
                               replay_left(rec, json_integer_value(ttl), now)));
-    dumped = set == 0 ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER)
-                      : NULL;
+    *body = set == 0 ? alx_json_compact(p, v, len) : NULL;
     json_object_set_new(v, "expires_in", ttl);
-    if (!dumped)
-        return APR_ENOMEM;
-    *len = strlen(dumped);
-    *body = apr_pstrmemdup(p, dumped, *len);
-    OPENSSL_cleanse(dumped, *len);
-    free(dumped);
-    return APR_SUCCESS;
+    return *body ? APR_SUCCESS : APR_ENOMEM;
 }
 
 const char *alx_grace_successor(apr_pool_t *p, alx_grace_record_t *rec)
