@@ -131,7 +131,8 @@ static int answer_from(request_rec *r, alx_exchange_rec *x,
                                          alx_grace_body_json(r->pool, rec));
     x->answer.ttl_out = ttl >= 0 ? ttl : ALX_TTL_ABSENT;
     x->described = 1;
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0210: refresh token "
+    /* info: the exchange line (notice) already says replayed */
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0210: refresh token "
                   "presented again; answered from the grace store, the "
                   "upstream not asked (%s; %d of %d replays used; %d later "
                   "rotations followed)",
@@ -168,8 +169,8 @@ static void walk(request_rec *r, alx_exchange_rec *x, apr_time_t deadline,
         token = alx_grace_successor(r->pool, rec);
         if (!token)
             return;
-        alx_grace_derive(crypto(r), x->req.client_id, x->req.client_secret,
-                         token, &nk);
+        alx_grace_derive_lookup(crypto(r), x->req.client_id,
+                                x->req.client_secret, token, &nk);
         if (load(r, x, &nk, &next, &found) != APR_SUCCESS || !found)
             return;
         *k = nk;

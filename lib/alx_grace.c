@@ -162,40 +162,38 @@ static int mac_labelled(EVP_MAC_CTX *mac, const char *label,
     return good;
 }
 
-/* The three share one key: its HMAC pads are computed once and the keyed
- * context duplicated for each label. */
+/* All share one key: its HMAC pads are computed once and the keyed context
+ * duplicated for each label. */
 static int derive_all(const alx_crypto_t *c, const char *client_id,
                       const char *client_secret, const char *refresh_token,
-                      alx_grace_keys_t *out)
+                      alx_grace_keys_t *out, int claim)
 {
     EVP_MAC_CTX *keyed = c ? EVP_MAC_CTX_dup(c->hmac_sha256) : NULL;
 
     /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer. */
     if (!keyed || !EVP_MAC_init(keyed, (const unsigned char *)refresh_token,
-                                strlen(refresh_token), NULL)) {
+                                strlen(refresh_token), NULL)
+        || !mac_labelled(EVP_MAC_CTX_dup(keyed), GRACE_ID_LABEL, client_id,
+                         client_secret, out->id)
+        || (claim && !mac_labelled(EVP_MAC_CTX_dup(keyed), GRACE_CLAIM_LABEL,
+                                   client_id, client_secret, out->claim_id))) {
         EVP_MAC_CTX_free(keyed);
         return 0;
     }
-    if (!mac_labelled(EVP_MAC_CTX_dup(keyed), GRACE_ID_LABEL, client_id,
-                      client_secret, out->id)
-        || !mac_labelled(EVP_MAC_CTX_dup(keyed), GRACE_KEY_LABEL, client_id,
-                         client_secret, out->key)) {
-        EVP_MAC_CTX_free(keyed);
-        return 0;
-    }
-    return mac_labelled(keyed, GRACE_CLAIM_LABEL, client_id, client_secret,
-                        out->claim_id);
+    return mac_labelled(keyed, GRACE_KEY_LABEL, client_id, client_secret,
+                        out->key);
 }
 
-void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
-                      const char *client_secret, const char *refresh_token,
-                      alx_grace_keys_t *out)
+static void derive(const alx_crypto_t *c, const char *client_id,
+                   const char *client_secret, const char *refresh_token,
+                   alx_grace_keys_t *out, int claim)
 {
     out->crypto = c;
+    memset(out->claim_id, 0, sizeof(out->claim_id));
     /* No way to report it: random keys find nothing and open nothing, which
      * the glue sees as an empty store and proxies. */
     if (!derive_all(c, client_id, client_secret,
-                    refresh_token ? refresh_token : "", out)
+                    refresh_token ? refresh_token : "", out, claim)
         && (RAND_bytes(out->id, sizeof(out->id)) != 1
             || RAND_bytes(out->key, sizeof(out->key)) != 1
             || RAND_bytes(out->claim_id, sizeof(out->claim_id)) != 1)) {
@@ -203,6 +201,20 @@ void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
         memset(out->claim_id, 0xfe, sizeof(out->claim_id));
         OPENSSL_cleanse(out->key, sizeof(out->key));
     }
+}
+
+void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
+                      const char *client_secret, const char *refresh_token,
+                      alx_grace_keys_t *out)
+{
+    derive(c, client_id, client_secret, refresh_token, out, 1);
+}
+
+void alx_grace_derive_lookup(const alx_crypto_t *c, const char *client_id,
+                             const char *client_secret,
+                             const char *refresh_token, alx_grace_keys_t *out)
+{
+    derive(c, client_id, client_secret, refresh_token, out, 0);
 }
 
 /* ---- sealing ---- */

@@ -36,6 +36,12 @@ void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
                       const char *client_secret, const char *refresh_token,
                       alx_grace_keys_t *out);
 
+/* id and key only, claim_id zeroed: enough to find and open a record (a
+ * chain is followed with these), not to claim; one HMAC fewer. */
+void alx_grace_derive_lookup(const alx_crypto_t *c, const char *client_id,
+                             const char *client_secret,
+                             const char *refresh_token, alx_grace_keys_t *out);
+
 typedef struct {
     int pending;              /* an in-flight claim, not an answer yet */
     apr_uint64_t claim;       /* random number of the claim (pending only) */

@@ -66,8 +66,10 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
     assert.equal(line.verdict, 'replayed');
     assert.equal(line.client, CLIENT_A);
     const tag = await waitTag(apache, mark, 'ALX0210', res);
-    assert.match(tag[0], /\[alexalink:notice\]/);
+    // the detail at info; the exchange line, at notice, says replayed
+    assert.match(tag[0], /\[alexalink:info\]/);
     assert.match(tag[0], /\b1 of 8\b/);
+    assert.match(tagLines(apache.errorLogSince(mark), 'ALX0100', res)[0], /\[alexalink:notice\].*refresh=replayed/);
     // the grant is intact: the successor works upstream
     const next = assertTokenAnswer(await refresh(apache.port, '/rot/token', first.refresh_token, A), 'successor');
     assert.notEqual(next.refresh_token, first.refresh_token);

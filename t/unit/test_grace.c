@@ -318,6 +318,23 @@ static void test_seal_rejects(apr_pool_t *p)
            "NULL body without a length: sealed");
 }
 
+/* A chain is followed with lookup keys: the same id and key, no claim. */
+static void test_derive_lookup(void)
+{
+    alx_grace_keys_t k = keys_of(CLIENT, SECRET, PRESENTED), l;
+    static const unsigned char zero[ALX_GRACE_ID_LEN];
+
+    memset(&l, 0xaa, sizeof(l));
+    alx_grace_derive_lookup(crypto, CLIENT, SECRET, PRESENTED, &l);
+    ok(memcmp(l.id, k.id, 32) == 0, "lookup: the same id");
+    ok(memcmp(l.key, k.key, 32) == 0, "lookup: the same key");
+    ok(memcmp(l.claim_id, zero, 32) == 0, "lookup: no claim id");
+    ok(l.crypto == crypto, "lookup: seals and opens with the crypto");
+    alx_grace_derive_lookup(crypto, CLIENT, SECRET, NULL, &l);
+    k = keys_of(CLIENT, SECRET, "");
+    ok(memcmp(l.id, k.id, 32) == 0, "lookup: no token is the empty one");
+}
+
 /* Without the per-process objects nothing is found, sealed or opened. */
 static void test_no_crypto(apr_pool_t *p)
 {
@@ -809,6 +826,7 @@ int main(void)
        "the per-process crypto objects are made");
     test_derive(p);
     test_no_crypto(p);
+    test_derive_lookup();
     test_round_trip(p);
     test_seal_rejects(p);
     test_wrong_key(p);
