@@ -64,12 +64,18 @@ async function freePort() {
   });
 }
 
+// Two upstreams: form-encoded answers (rewritten to JSON, TTL raised: the
+// slowest path) and compliant JSON ones (nothing to fix).
 async function startUpstream() {
   const bin = path.join(work, 'upstream');
   execFileSync('cc', ['-O2', '-pthread', '-o', bin, path.join(ROOT, 'bench', 'upstream.c')]);
-  const portFile = path.join(work, 'upstream.port');
-  start(bin, [portFile]);
-  return Number(await waitFor('the upstream', () => read(portFile).trim()));
+  const ports = [];
+  for (const kind of ['form', 'json']) {
+    const portFile = path.join(work, `upstream-${kind}.port`);
+    start(bin, [portFile, kind]);
+    ports.push(Number(await waitFor('the upstream', () => read(portFile).trim())));
+  }
+  return { form: ports[0], json: ports[1] };
 }
 
 // One Apache: /plain/ is a plain ProxyPass; /alexa/ and /replay/ add
@@ -82,7 +88,8 @@ function apacheConf(name, port, upstream, { module, single }) {
   const mpm = single
     ? `${lm('mpm_prefork')}\n`
     : `${lm('mpm_event')}\nStartServers 2\nServerLimit 2\nThreadsPerChild 32\nMinSpareThreads 8\nMaxSpareThreads 64\nMaxRequestWorkers 64\n`;
-  const target = `http://127.0.0.1:${upstream}/token`;
+  const target = `http://127.0.0.1:${upstream.form}/token`;
+  const json = `http://127.0.0.1:${upstream.json}/token`;
   const conf = `ServerRoot "${dir}"
 DefaultRuntimeDir "${dir}"
 PidFile "${dir}/httpd.pid"
@@ -101,8 +108,14 @@ MaxKeepAliveRequests 0
 ProxyPass /plain/ ${target}
 ProxyPass /alexa/ ${target}
 ProxyPass /replay/ ${target}
+ProxyPass /plain-json/ ${json}
+ProxyPass /alexa-json/ ${json}
 # The same sections either way, so that only the module differs.
 <Location /alexa/>
+  Require all granted
+  ${module ? 'AlexaLink token' : ''}
+</Location>
+<Location /alexa-json/>
   Require all granted
   ${module ? 'AlexaLink token' : ''}
 </Location>
@@ -128,6 +141,12 @@ async function portOpen(port) {
 
 async function startApache(a, prefix = []) {
   const env = { ...process.env, APACHE_RUN_DIR: a.dir, APACHE_LOCK_DIR: a.dir, APACHE_LOG_DIR: a.dir };
+  // BENCH_PRELOAD=libasan.so with ALX_MODULE=build-asan/...: a sanitizer
+  // run, leaks reported when each child exits
+  if (process.env.BENCH_PRELOAD) {
+    env.LD_PRELOAD = process.env.BENCH_PRELOAD;
+    env.ASAN_OPTIONS = `detect_leaks=1:abort_on_error=0:log_path=${a.dir}/asan`;
+  }
   const args = [...prefix, APACHE, '-f', a.file, '-DFOREGROUND', ...(prefix.length ? ['-X'] : [])];
   a.proc = start(args[0], args.slice(1), { env, cwd: a.dir });
   await waitFor(`apache2 on ${a.port}`, async () => {
@@ -160,6 +179,8 @@ function pairs(loaded, bare) {
   return [
     ['code exchange', side(loaded, '/alexa/', 'code', 'AlexaLink token'), side(loaded, '/plain/', 'code', 'plain ProxyPass')],
     ['refresh exchange', side(loaded, '/alexa/', 'refresh', 'AlexaLink token'), side(loaded, '/plain/', 'refresh', 'plain ProxyPass')],
+    ['code exchange, compliant JSON upstream', side(loaded, '/alexa-json/', 'code', 'AlexaLink token'), side(loaded, '/plain-json/', 'code', 'plain ProxyPass')],
+    ['refresh exchange, compliant JSON upstream', side(loaded, '/alexa-json/', 'refresh', 'AlexaLink token'), side(loaded, '/plain-json/', 'refresh', 'plain ProxyPass')],
     ['grace replay', side(loaded, '/replay/', 'replay', 'answered from the store'), side(loaded, '/plain/', 'refresh', 'plain proxied refresh')],
     ['untouched location', side(loaded, '/plain/', 'code', 'module loaded'), side(bare, '/plain/', 'code', 'module not loaded')],
   ];
@@ -225,7 +246,7 @@ async function runWrk() {
   const loaded = await startApache(apacheConf('loaded', await freePort(), upstream, { module: true }));
   const bare = await startApache(apacheConf('bare', await freePort(), upstream, { module: false }));
   console.log(`bench: machine: ${machine()}`);
-  console.log(`bench: wrk -t1 -c${conns}, ${rounds} rounds of ${seconds} s per side, alternated A B A B; event MPM (2 children x 32 threads); upstream bench/upstream.c (form-encoded answer)`);
+  console.log(`bench: wrk -t1 -c${conns}, ${rounds} rounds of ${seconds} s per side, alternated A B A B; event MPM (2 children x 32 threads); upstream bench/upstream.c (form-encoded answers unless named JSON)`);
   for (const [name, a, b] of pairs(loaded, bare)) {
     await warm(a.apache, a, 20); await warm(b.apache, b, 20);
     const ra = [], rb = [];
@@ -277,7 +298,7 @@ async function connection(side, n, tag) {
     return f && /^totals:/m.test(read(path.join(a.dir, f))) && path.join(a.dir, f);
   });
   const total = Number(/^totals:\s+(\d+)/m.exec(readFileSync(file, 'utf8'))[1]);
-  if (process.env.BENCH_KEEP_DUMPS) writeFileSync(path.join(process.env.BENCH_KEEP_DUMPS, `${side.label.replace(/\W+/g, '_')}-${side.grant}-${tag}.callgrind`), readFileSync(file));
+  if (process.env.BENCH_KEEP_DUMPS) writeFileSync(path.join(process.env.BENCH_KEEP_DUMPS, `${side.label.replace(/\W+/g, '_')}${side.path.replace(/\W+/g, '_')}${side.grant}-${tag}.callgrind`), readFileSync(file));
   rmSync(file);
   return total / n;
 }
@@ -291,7 +312,7 @@ async function runInstructions() {
   const bare = await startApache(apacheConf('bare', await freePort(), upstream, { module: false, single: true }), vg);
   loaded.callgrind = bare.callgrind = true;
   console.log(`bench: machine: ${machine()}`);
-  console.log(`bench: instructions per request, valgrind --tool=callgrind on apache2 -X (prefork, one process), keep-alive client, ${rounds} rounds of ${n} requests per side alternated A B A B (median); upstream bench/upstream.c (form-encoded answer)`);
+  console.log(`bench: instructions per request, valgrind --tool=callgrind on apache2 -X (prefork, one process), keep-alive client, ${rounds} rounds of ${n} requests per side alternated A B A B (median); upstream bench/upstream.c (form-encoded answers unless named JSON)`);
   for (const [name, a, b] of pairs(loaded, bare)) {
     await warm(a.apache, a, 30); await warm(b.apache, b, 30);
     const ia = [], ib = [];
@@ -394,6 +415,12 @@ async function runSoak() {
   await stopApache(a);
   const crashes = read(path.join(a.dir, 'error.log')).split('\n').filter((l) => /exit signal|AddressSanitizer|LeakSanitizer|runtime error/.test(l));
   if (crashes.length) throw new Error(`bench: soak: ${crashes[0]}`);
+  if (process.env.BENCH_PRELOAD) {
+    const reports = readdirSync(a.dir).filter((f) => /^asan\./.test(f)).map((f) => read(path.join(a.dir, f)));
+    const ours = reports.filter((t) => /alx_|alexalink/.test(t));
+    console.log(`bench: soak: sanitizer reports: ${reports.length} (naming the module: ${ours.length})`);
+    for (const t of reports.slice(0, 2)) console.log(t.split('\n').slice(0, 30).join('\n'));
+  }
   report(a);
 }
 

@@ -1,7 +1,8 @@
 /* A fast static token endpoint for the benchmark: HTTP/1.1 keep-alive, one
  * thread per connection, a fixed form-encoded answer (the slowest path
  * through the module: converted, TTL raised). A refresh grant gets a
- * rotated refresh token so that the module records it.
+ * rotated refresh token so that the module records it. With "json", the
+ * answers are JSON that Alexa takes as they are (nothing to fix).
  * Usage: upstream PORTFILE [json]  (listens on 127.0.0.1, an ephemeral
  * port written to PORTFILE). Not part of the module. */
 #define _GNU_SOURCE
@@ -28,12 +29,12 @@ static const char FORM_REFRESH[] =
     "&scope=profile";
 static const char JSON_CODE[] =
     "{\"access_token\":\"bench-access-token-0123456789abcdef\","
-    "\"token_type\":\"bearer\",\"expires_in\":300,"
+    "\"token_type\":\"Bearer\",\"expires_in\":3600,"
     "\"refresh_token\":\"bench-refresh-token-0123456789abcdef\","
     "\"scope\":\"profile\"}";
 static const char JSON_REFRESH[] =
     "{\"access_token\":\"bench-access-token-fedcba9876543210\","
-    "\"token_type\":\"bearer\",\"expires_in\":300,"
+    "\"token_type\":\"Bearer\",\"expires_in\":3600,"
     "\"refresh_token\":\"bench-rotated-token-fedcba9876543210\","
     "\"scope\":\"profile\"}";
 
