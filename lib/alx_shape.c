@@ -1,10 +1,17 @@
 /* Body shape: what an answer looked like, safe for any log line. */
+#include <string.h>
+
 #include <apr_strings.h>
 
 #include "alx_shape.h"
 #include "alx_form.h"
 
 #define ALX_SHAPE_KEY_MAX 32
+/* Widest member: ',' + a 32-byte key + ':' + "str(" 20 digits ")" is 59
+ * bytes. A member is written in place and measured after, so the buffer
+ * has room for one past the cap. */
+#define ALX_SHAPE_MEMBER_MAX 64
+#define ALX_SHAPE_PREFIX_LEN 5
 
 /* A shape being built in a buffer that can never outgrow the cap. */
 typedef struct {
@@ -13,31 +20,29 @@ typedef struct {
     int cut;
 } alx_shape_buf_t;
 
+/* prefix is "json{" or "form{". */
 static void shape_start(apr_pool_t *p, alx_shape_buf_t *b, const char *prefix)
 {
-    b->buf = apr_palloc(p, ALX_SHAPE_MAX + 4);
-    b->len = apr_cpystrn(b->buf, prefix, ALX_SHAPE_MAX + 1) - b->buf;
+    b->buf = apr_palloc(p, ALX_SHAPE_MAX + ALX_SHAPE_MEMBER_MAX);
+    memcpy(b->buf, prefix, ALX_SHAPE_PREFIX_LEN);
+    b->len = ALX_SHAPE_PREFIX_LEN;
     b->cut = 0;
 }
 
-/* Appends ",piece" (no comma for the first member) when it still leaves room
- * for the closing brace; otherwise the shape ends in "..." for good. */
-static void shape_member(alx_shape_buf_t *b, int first, const char *piece)
+/* Keeps the member just written up to end when it still leaves room for the
+ * closing brace; otherwise the shape ends in "..." for good. */
+static int shape_took(alx_shape_buf_t *b, const char *end)
 {
-    apr_size_t plen = strlen(piece), sep = first ? 0 : 1;
+    apr_size_t len = (apr_size_t)(end - b->buf);
 
-    if (b->cut)
-        return;
-    if (b->len + sep + plen + 1 > ALX_SHAPE_MAX) {
+    if (len + 1 > ALX_SHAPE_MAX) {
         memcpy(b->buf + b->len, "...", 4);
         b->len += 3;
         b->cut = 1;
-        return;
+        return 0;
     }
-    if (sep)
-        b->buf[b->len++] = ',';
-    memcpy(b->buf + b->len, piece, plen + 1);
-    b->len += plen;
+    b->len = len;
+    return 1;
 }
 
 static const char *shape_finish(alx_shape_buf_t *b)
@@ -49,86 +54,123 @@ static const char *shape_finish(alx_shape_buf_t *b)
     return b->buf;
 }
 
-/* A key is shown only when it looks like a field name: an upstream could
- * put a token in a key, and a key shown verbatim would leak it. */
-static int key_is_name(const char *key, apr_size_t len)
+/* Hand-rolled: apr_snprintf costs more than the whole rest of a member. */
+static char *put_size(char *d, apr_size_t n)
 {
-    apr_size_t i;
+    apr_size_t digits = 1, t;
+    char *end;
 
-    if (len == 0 || len > ALX_SHAPE_KEY_MAX)
-        return 0;
-    if (!((key[0] >= 'a' && key[0] <= 'z') || key[0] == '_'))
-        return 0;
-    for (i = 1; i < len; i++) {
-        char c = key[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-            return 0;
+    for (t = n; t >= 10; t /= 10)
+        digits++;
+    d = end = d + digits;
+    do {
+        *--d = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    return end;
+}
+
+static char *put_word(char *d, const char *word, apr_size_t len)
+{
+    memcpy(d, word, len);
+    return d + len;
+}
+
+/* (n), after a word such as "str" */
+static char *put_count(char *d, apr_size_t n)
+{
+    *d++ = '(';
+    d = put_size(d, n);
+    *d++ = ')';
+    return d;
+}
+
+#define KEY_START 1       /* [a-z_] */
+#define KEY_BYTE 2        /* [a-z0-9_] */
+
+/* What each byte may be in a key that is shown (3 is both); 0x7b up is 0. */
+static const unsigned char key_class[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0,     /* 0-9 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3,     /* _ */
+    0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,     /* a-o */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3                     /* p-z */
+};
+
+static int key_is(char c, int what)
+{
+    return key_class[(unsigned char)c] & what;
+}
+
+/* A key is shown only when it looks like a field name, [a-z_][a-z0-9_]{0,31}:
+ * an upstream could put a token in a key, and a key shown verbatim would
+ * leak it; any other key is ?(its length). It is copied while it is checked,
+ * so a name costs one pass. */
+static char *put_key(char *d, const char *key)
+{
+    apr_size_t n = 0;
+
+    if (key_is(key[0], KEY_START)) {
+        d[0] = key[0];
+        for (n = 1; n < ALX_SHAPE_KEY_MAX && key_is(key[n], KEY_BYTE); n++)
+            d[n] = key[n];
+        if (key[n] == '\0')
+            return d + n;
     }
-    return 1;
+    *d = '?';
+    return put_count(d + 1, n + strlen(key + n));
 }
 
-static void key_text(char *out, apr_size_t size, const char *key,
-                     apr_size_t len)
-{
-    if (key_is_name(key, len))
-        apr_snprintf(out, size, "%.*s", (int)len, key);
-    else
-        apr_snprintf(out, size, "?(%" APR_SIZE_T_FMT ")", len);
-}
-
-static void type_text(char *out, apr_size_t size, const json_t *v)
+static char *put_type(char *d, const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_STRING:
-        apr_snprintf(out, size, "str(%" APR_SIZE_T_FMT ")",
-                     (apr_size_t)json_string_length(v));
-        break;
+        return put_count(put_word(d, "str", 3), json_string_length(v));
     case JSON_INTEGER:
-        apr_cpystrn(out, "int", size);
-        break;
+        return put_word(d, "int", 3);
     case JSON_REAL:
-        apr_cpystrn(out, "real", size);
-        break;
+        return put_word(d, "real", 4);
     case JSON_TRUE:
     case JSON_FALSE:
-        apr_cpystrn(out, "bool", size);
-        break;
+        return put_word(d, "bool", 4);
     case JSON_OBJECT:
-        apr_snprintf(out, size, "obj(%" APR_SIZE_T_FMT ")",
-                     (apr_size_t)json_object_size(v));
-        break;
+        return put_count(put_word(d, "obj", 3), json_object_size(v));
     case JSON_ARRAY:
-        apr_snprintf(out, size, "arr(%" APR_SIZE_T_FMT ")",
-                     (apr_size_t)json_array_size(v));
-        break;
+        return put_count(put_word(d, "arr", 3), json_array_size(v));
     default:
-        apr_cpystrn(out, "null", size);
-        break;
+        return put_word(d, "null", 4);
     }
 }
 
 const char *alx_shape_json(apr_pool_t *p, const json_t *v)
 {
     alx_shape_buf_t b;
-    const char *key;
-    json_t *member;
-    char type[64], name[64], piece[160];
+    void *it;
     int first = 1;
 
     if (!v)
         return "none";
     if (!json_is_object(v)) {
-        type_text(type, sizeof(type), v);
-        return apr_pstrcat(p, "json:", type, NULL);
+        char *s = apr_palloc(p, sizeof("json:") + ALX_SHAPE_MEMBER_MAX);
+
+        *put_type(put_word(s, "json:", 5), v) = '\0';
+        return s;
     }
     shape_start(p, &b, "json{");
-    /* json_object_foreach wants a non-const object; it does not modify it. */
-    json_object_foreach((json_t *)v, key, member) {
-        key_text(name, sizeof(name), key, strlen(key));
-        type_text(type, sizeof(type), member);
-        apr_snprintf(piece, sizeof(piece), "%s:%s", name, type);
-        shape_member(&b, first, piece);
-        if (b.cut)
+    /* The iterator wants a non-const object; it does not modify it. */
+    for (it = json_object_iter((json_t *)v); it;
+         it = json_object_iter_next((json_t *)v, it)) {
+        char *d = b.buf + b.len;
+
+        if (!first)
+            *d++ = ',';
+        d = put_key(d, json_object_iter_key(it));
+        *d++ = ':';
+        d = put_type(d, json_object_iter_value(it));
+        if (!shape_took(&b, d))
             break;
         first = 0;
     }
@@ -138,19 +180,21 @@ const char *alx_shape_json(apr_pool_t *p, const json_t *v)
 const char *alx_shape_form(apr_pool_t *p, const apr_array_header_t *pairs)
 {
     alx_shape_buf_t b;
-    char name[64], piece[160];
     int i;
 
     shape_start(p, &b, "form{");
-    for (i = 0; pairs && i < pairs->nelts && !b.cut; i++) {
+    for (i = 0; pairs && i < pairs->nelts; i++) {
         const alx_pair_t *pair = &APR_ARRAY_IDX(pairs, i, alx_pair_t);
-        const char *n = pair->name ? pair->name : "";
-        const char *v = pair->value ? pair->value : "";
+        char *d = b.buf + b.len;
 
-        key_text(name, sizeof(name), n, strlen(n));
-        apr_snprintf(piece, sizeof(piece), "%s:str(%" APR_SIZE_T_FMT ")",
-                     name, strlen(v));
-        shape_member(&b, i == 0, piece);
+        if (i > 0)
+            *d++ = ',';
+        d = put_key(d, pair->name ? pair->name : "");
+        *d++ = ':';
+        d = put_count(put_word(d, "str", 3),
+                      pair->value ? strlen(pair->value) : 0);
+        if (!shape_took(&b, d))
+            break;
     }
     return shape_finish(&b);
 }

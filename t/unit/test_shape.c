@@ -131,6 +131,77 @@ static void test_json_cap(apr_pool_t *p)
     json_decref(o);
 }
 
+/* A shape that fills the cap exactly is whole; one byte more and it is cut
+ * after the last whole member. */
+static void test_json_cap_exact(apr_pool_t *p)
+{
+    json_t *o = json_object();
+    const char *s;
+    char key[16];
+    int i;
+
+    /* "json{" + 58 * "kNN:int" + 57 commas = 468 bytes before the last. */
+    for (i = 0; i < 58; i++) {
+        apr_snprintf(key, sizeof(key), "k%02d", i);
+        json_object_set_new(o, key, json_integer(i));
+    }
+    json_object_set_new(o, "abcdef", json_integer(0));
+    s = alx_shape_json(p, o);
+    is_int(strlen(s), ALX_SHAPE_MAX, "a shape of exactly the cap fits");
+    ok(ends_with(s, ",abcdef:int}"), "and ends in its last member and }");
+    json_object_del(o, "abcdef");
+    json_object_set_new(o, "abcdefg", json_integer(0));
+    s = alx_shape_json(p, o);
+    is_int(strlen(s), 471, "one byte over the cap: cut");
+    ok(ends_with(s, "k57:int..."), "cut after the last member that fits");
+    json_decref(o);
+}
+
+static void test_json_hostile(apr_pool_t *p)
+{
+    json_t *o = json_object();
+    json_t *arr = json_array();
+    char *big = apr_palloc(p, 100001);
+    int i;
+
+    /* A key is read as the C string jansson gives: up to its first NUL. */
+    json_object_setn_new_nocheck(o, "ab\0SECRET", 9, json_integer(1));
+    json_object_setn_new_nocheck(o, "\0SECRET", 7, json_integer(1));
+    json_object_setn_new_nocheck(o, "A\0b", 3, json_integer(1));
+    is_str(alx_shape_json(p, o), "json{ab:int,?(0):int,?(1):int}",
+           "keys with a NUL: the bytes before it");
+    json_decref(o);
+
+    o = json_object();
+    json_object_set_new(o, "_", json_stringn("a\0b", 3));
+    json_object_set_new(o, "abcdefghijklmnopqrstuvwxyz012345678901234",
+                        json_string(""));
+    json_object_set_new_nocheck(o, "\xff\xfe", json_null());
+    is_str(alx_shape_json(p, o), "json{_:str(3),?(41):str(0),?(2):null}",
+           "one-byte key, NUL in a value counts, long and non-UTF-8 keys");
+    json_decref(o);
+
+    memset(big, 'x', 100000);
+    big[100000] = '\0';
+    for (i = 0; i < 1000; i++)
+        json_array_append_new(arr, json_integer(i));
+    o = json_object();
+    json_object_set_new(o, "s9", json_stringn(big, 9));
+    json_object_set_new(o, "s10", json_stringn(big, 10));
+    json_object_set_new(o, "s99", json_stringn(big, 99));
+    json_object_set_new(o, "s100", json_stringn(big, 100));
+    json_object_set_new(o, "big", json_string(big));
+    json_object_set_new(o, "a", arr);
+    json_object_set_new(o, "e", json_array());
+    is_str(alx_shape_json(p, o), "json{s9:str(9),s10:str(10),s99:str(99),"
+           "s100:str(100),big:str(100000),a:arr(1000),e:arr(0)}",
+           "counts at each number of digits");
+    is_str(alx_shape_json(p, arr), "json:arr(1000)", "top-level count");
+    json_decref(o);
+    is_str(shape_of(p, "{\"o\":{\"a\":{\"b\":1},\"c\":[]}}"), "json{o:obj(2)}",
+           "nested object: its member count only");
+}
+
 static void test_json_nested(apr_pool_t *p)
 {
     char *text = apr_palloc(p, 2 * 1500 + 16);
@@ -176,6 +247,34 @@ static void test_form(apr_pool_t *p)
     s = alx_shape_form(p, many);
     ok(strlen(s) <= ALX_SHAPE_MAX + 3 && ends_with(s, "..."),
        "10000 pairs: capped");
+    ok(strlen(s) == 481 && ends_with(s, ",n43:str(1)..."),
+       "10000 pairs: cut after the last whole pair that fits");
+}
+
+static void test_form_hostile(apr_pool_t *p)
+{
+    apr_array_header_t *pairs = apr_array_make(p, 4, sizeof(alx_pair_t));
+    alx_pair_t *pair;
+    char *big = apr_palloc(p, 100001);
+
+    memset(big, 'v', 100000);
+    big[100000] = '\0';
+    pair = apr_array_push(pairs);
+    pair->name = NULL;
+    pair->value = NULL;
+    pair = apr_array_push(pairs);
+    pair->name = "abcdefghijklmnopqrstuvwxyz012345";
+    pair->value = big;
+    pair = apr_array_push(pairs);
+    pair->name = "abcdefghijklmnopqrstuvwxyz0123456";
+    pair->value = "a b";
+    pair = apr_array_push(pairs);
+    pair->name = "caf\xc3\xa9";
+    pair->value = "";
+    is_str(alx_shape_form(p, pairs),
+           "form{?(0):str(0),abcdefghijklmnopqrstuvwxyz012345:str(100000),"
+           "?(33):str(3),?(5):str(0)}",
+           "NULL name and value, 32- and 33-byte names, long value, UTF-8 name");
 }
 
 static void test_opaque(apr_pool_t *p)
@@ -200,8 +299,11 @@ int main(void)
     test_json_top_level(p);
     test_json_keys(p);
     test_json_cap(p);
+    test_json_cap_exact(p);
+    test_json_hostile(p);
     test_json_nested(p);
     test_form(p);
+    test_form_hostile(p);
     test_opaque(p);
     apr_pool_destroy(p);
     apr_terminate();
