@@ -7,28 +7,132 @@
 
 #include "alx_form.h"
 
-static int hex_value(char c)
+/* 1 + the value of each hex digit, 0 for any other byte (0x70 up is 0):
+ * one load per digit instead of a call to isxdigit. */
+static const unsigned char hex_plus1[256] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 0, 0, 0, 0, 0,        /* 0-9 */
+    0, 11, 12, 13, 14, 15, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0,   /* A-F */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 11, 12, 13, 14, 15, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0    /* a-f */
+};
+
+#define ALX_FORM_BAD_ESCAPE "bad percent-encoding in form"
+#define ALX_FORM_NUL_ESCAPE "percent-encoded NUL in form"
+#define ALX_FORM_NUL_BYTE "NUL byte in form"
+
+/* How decode treats a byte: all but these five are copied as they are. */
+enum { FORM_PLAIN = 0, FORM_ESCAPE, FORM_PLUS, FORM_NUL, FORM_AMP, FORM_EQ };
+
+/* Bytes past '=' are all plain (0). */
+static const unsigned char form_class[256] = {
+    FORM_NUL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, FORM_ESCAPE, FORM_AMP, 0,                /* % & */
+    0, 0, 0, FORM_PLUS, 0, 0, 0, 0,                         /* + */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, FORM_EQ          /* = */
+};
+
+/* The bytes a decode stops at, besides the end of its input. */
+#define FORM_STOP_AMP (1u << FORM_AMP)
+#define FORM_STOP_EQ (1u << FORM_EQ)
+
+/* The input and output of a decode in progress. */
+typedef struct {
+    const unsigned char *u;     /* next byte to read */
+    const unsigned char *stop;  /* end of the input */
+    char *d;                    /* next byte to write */
+} alx_decoder_t;
+
+/* s may be NULL when len is 0. */
+static void decoder_start(alx_decoder_t *x, const char *s, apr_size_t len,
+                          char *d)
 {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return c - 'A' + 10;
+    x->u = (const unsigned char *)s;
+    x->stop = len ? x->u + len : x->u;
+    x->d = d;
+}
+
+#define ALX_BYTES(b) (APR_UINT64_C(0x0101010101010101) * (b))
+
+/* True when none of the 8 bytes at u is below ',' nor is '=': every byte
+ * that is not plain ('%' '&' '+' NUL '=') is one of those, so the word can
+ * be copied whole. The "has a byte less than n" test is exact for n <= 128. */
+static int plain_word(const unsigned char *u)
+{
+    apr_uint64_t w, eq;
+
+    memcpy(&w, u, sizeof(w));
+    eq = w ^ ALX_BYTES('=');
+    return !(((w - ALX_BYTES(',')) & ~w & ALX_BYTES(0x80))
+             | ((eq - ALX_BYTES(1)) & ~eq & ALX_BYTES(0x80)));
+}
+
+/* Decodes from x->u until the end of the input or a byte whose class is in
+ * stops, checking in the same pass so that a form is read once; x->u is
+ * left at the byte it stopped at. Returns NULL, or the first problem from
+ * the left as a description that quotes no input bytes. Most bytes are
+ * plain, so they go eight at a time, then one at a time. */
+static const char *decode(alx_decoder_t *x, unsigned stops)
+{
+    const unsigned char *u = x->u, *stop = x->stop;
+    char *d = x->d;
+    unsigned cls, hi, lo;
+
+    for (;;) {
+        for (; stop - u >= 8 && plain_word(u); u += 8, d += 8)
+            memcpy(d, u, 8);
+        while (u < stop && form_class[*u] == FORM_PLAIN)
+            *d++ = (char)*u++;
+        if (u == stop)
+            break;
+        cls = form_class[*u];
+        if (stops & (1u << cls))
+            break;
+        switch (cls) {
+        case FORM_ESCAPE:
+            if (stop - u < 3 || !(hi = hex_plus1[u[1]])
+                || !(lo = hex_plus1[u[2]]))
+                return ALX_FORM_BAD_ESCAPE;
+            if (hi == 1 && lo == 1)
+                return ALX_FORM_NUL_ESCAPE;
+            *d++ = (char)((hi - 1) * 16 + lo - 1);
+            u += 3;
+            break;
+        case FORM_PLUS:
+            *d++ = ' ';
+            u++;
+            break;
+        case FORM_NUL:
+            return ALX_FORM_NUL_BYTE;
+        default:                /* '&' or '=' where it is data */
+            *d++ = (char)*u++;
+            break;
+        }
+    }
+    x->u = u;
+    x->d = d;
+    return NULL;
 }
 
 /* Checks one component without decoding it; returns NULL when it is sound,
  * else a description that quotes no input bytes. */
 static const char *component_problem(const char *s, apr_size_t len)
 {
+    const unsigned char *u = (const unsigned char *)s;
     apr_size_t i;
 
     for (i = 0; i < len; i++) {
-        if (s[i] == '\0')
-            return "NUL byte in form";
-        if (s[i] != '%')
+        if (u[i] == '\0')
+            return ALX_FORM_NUL_BYTE;
+        if (u[i] != '%')
             continue;
-        if (len - i < 3 || !apr_isxdigit(s[i + 1]) || !apr_isxdigit(s[i + 2]))
-            return "bad percent-encoding in form";
-        if (s[i + 1] == '0' && s[i + 2] == '0')
-            return "percent-encoded NUL in form";
+        if (len - i < 3 || !hex_plus1[u[i + 1]] || !hex_plus1[u[i + 2]])
+            return ALX_FORM_BAD_ESCAPE;
+        if (u[i + 1] == '0' && u[i + 2] == '0')
+            return ALX_FORM_NUL_ESCAPE;
         i += 2;
     }
     return NULL;
@@ -37,25 +141,13 @@ static const char *component_problem(const char *s, apr_size_t len)
 apr_status_t alx_form_unescape(apr_pool_t *p, const char *s, apr_size_t len,
                                char **out)
 {
-    char *d;
-    apr_size_t i, n = 0;
+    char *d = apr_palloc(p, len + 1);
+    alx_decoder_t x;
 
-    if (component_problem(s, len))
+    decoder_start(&x, s, len, d);
+    if (decode(&x, 0))
         return APR_EINVAL;
-    d = apr_palloc(p, len + 1);
-    for (i = 0; i < len; i++) {
-        if (s[i] == '+') {
-            d[n++] = ' ';
-        }
-        else if (s[i] == '%') {
-            d[n++] = (char)(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        }
-        else {
-            d[n++] = s[i];
-        }
-    }
-    d[n] = '\0';
+    *x.d = '\0';
     *out = d;
     return APR_SUCCESS;
 }
@@ -69,46 +161,48 @@ static apr_size_t segment_end(const char *body, apr_size_t len,
     return amp ? (apr_size_t)(amp - body) : len;
 }
 
-/* One "name[=value]" segment; the value is "" when there is no '='. */
-static apr_status_t parse_segment(apr_pool_t *p, const char *seg,
-                                  apr_size_t len, alx_pair_t *pair,
-                                  const char **err)
+/* One "name[=value]" segment from x->u, which is left past its '&'; the
+ * value is "" when there is no '='. Returns the first problem, as decode. */
+static const char *parse_segment(alx_decoder_t *x, alx_pair_t *pair)
 {
-    const char *eq = memchr(seg, '=', len);
-    apr_size_t name_len = eq ? (apr_size_t)(eq - seg) : len;
-    const char *problem = component_problem(seg, len);
-    char *name, *value = "";
+    const char *problem;
 
-    if (problem) {
-        *err = problem;
-        return APR_EINVAL;
+    pair->name = x->d;
+    pair->value = "";
+    if ((problem = decode(x, FORM_STOP_AMP | FORM_STOP_EQ)) != NULL)
+        return problem;
+    *x->d++ = '\0';
+    if (x->u < x->stop && *x->u == '=') {
+        x->u++;
+        pair->value = x->d;
+        if ((problem = decode(x, FORM_STOP_AMP)) != NULL)
+            return problem;
+        *x->d++ = '\0';
     }
-    alx_form_unescape(p, seg, name_len, &name);
-    if (eq)
-        alx_form_unescape(p, eq + 1, len - name_len - 1, &value);
-    pair->name = name;
-    pair->value = value;
-    return APR_SUCCESS;
+    if (x->u < x->stop)
+        x->u++;
+    return NULL;
 }
 
 apr_status_t alx_form_parse(apr_pool_t *p, const char *body, apr_size_t len,
                             apr_array_header_t **pairs, const char **err)
 {
     apr_array_header_t *list = apr_array_make(p, 8, sizeof(alx_pair_t));
-    apr_size_t start = 0, stop;
+    alx_decoder_t x;
     alx_pair_t pair;
-    apr_status_t rv;
 
     *err = NULL;
-    while (start < len) {
-        stop = segment_end(body, len, start);
-        if (stop > start) {
-            rv = parse_segment(p, body + start, stop - start, &pair, err);
-            if (rv != APR_SUCCESS)
-                return rv;
-            *(alx_pair_t *)apr_array_push(list) = pair;
+    /* One buffer for every name and value: a segment decodes to at most its
+     * own bytes plus one NUL, and segments are apart by an '&' each. */
+    decoder_start(&x, body, len, apr_palloc(p, len + 1));
+    while (x.u < x.stop) {
+        if (*x.u == '&') {      /* an empty segment */
+            x.u++;
+            continue;
         }
-        start = stop + 1;
+        if ((*err = parse_segment(&x, &pair)) != NULL)
+            return APR_EINVAL;
+        *(alx_pair_t *)apr_array_push(list) = pair;
     }
     *pairs = list;
     return APR_SUCCESS;

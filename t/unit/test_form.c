@@ -104,6 +104,110 @@ static void test_parse(void)
     is_int(rv, APR_EINVAL, "escape cut by len is bad");
 }
 
+/* The reason of a rejected body, or "(ok)". */
+static const char *reason_of(const char *body, apr_size_t len)
+{
+    apr_status_t rv;
+    const char *err = NULL;
+
+    parse_len(body, len, &rv, &err);
+    return rv == APR_SUCCESS ? "(ok)" : err;
+}
+
+#define BAD_ESCAPE "bad percent-encoding in form"
+#define NUL_ESCAPE "percent-encoded NUL in form"
+#define NUL_BYTE "NUL byte in form"
+
+/* The reason is part of behaviour: it is the first problem from the left,
+ * name before value, one segment after another. */
+static void test_reasons(void)
+{
+    is_str(reason_of("a=%", 3), BAD_ESCAPE, "lone '%%': bad escape");
+    is_str(reason_of("a=%00", 5), NUL_ESCAPE, "'%%00': encoded NUL");
+    is_str(reason_of("a=b\0c", 5), NUL_BYTE, "raw NUL");
+    is_str(reason_of("a%zz=%00", 8), BAD_ESCAPE, "name's problem comes first");
+    is_str(reason_of("a%00=%zz", 8), NUL_ESCAPE, "name's problem comes first (2)");
+    is_str(reason_of("a=%zz\0", 6), BAD_ESCAPE, "leftmost problem in the value");
+    is_str(reason_of("a=1&b\0=%zz", 10), NUL_BYTE, "leftmost in a later segment");
+    is_str(reason_of("a=%0\0", 5), BAD_ESCAPE,
+           "escape whose digit is a NUL: bad escape, not NUL byte");
+    is_str(reason_of("%4=1", 4), BAD_ESCAPE, "escape cut by '='");
+    is_str(reason_of("a=%2&6", 6), BAD_ESCAPE, "escape cut by '&'");
+    is_str(reason_of("a=%4", 4), BAD_ESCAPE, "escape cut by the end");
+    is_str(reason_of("a=%41", 4), BAD_ESCAPE, "escape cut by len");
+    is_str(reason_of("aaaaaaaaaaaaaaaa%", 17), BAD_ESCAPE,
+           "'%%' after a long plain run");
+    is_str(reason_of("aaaaaaaaaaaaaaa\0", 16), NUL_BYTE,
+           "NUL after a long plain run");
+    is_str(reason_of("%0G", 3), BAD_ESCAPE, "'G' is no hex digit");
+    is_str(reason_of("%G0", 3), BAD_ESCAPE, "nor as the first digit");
+    is_str(reason_of("a=%FF%fF%Ff%e9", 14), "(ok)", "hex digits of either case");
+}
+
+static void test_decode_bytes(void)
+{
+    apr_array_header_t *pairs;
+    char *out = NULL;
+
+    is_str(dump(parse("a%3Db=c%26d%3d")), "a=b=c&d=",
+           "escaped '=' and '&' are data, in name and value");
+    is_str(dump(parse("&=&")), "=", "a lone '=': empty name, empty value");
+    is_str(dump(parse("a=\x01 !\"#$'()*,x&\x7f\x80\xff=1")),
+           "a=\x01 !\"#$'()*,x|\x7f\x80\xff=1",
+           "control, punctuation and high bytes are copied");
+    pairs = parse("%Ff%e9=%C3%A9");
+    ok(pairs && pairs->nelts == 1
+       && strcmp(pair_at(pairs, 0)->name, "\xff\xe9") == 0
+       && strcmp(pair_at(pairs, 0)->value, "\xc3\xa9") == 0, "escaped high bytes");
+    ok(alx_form_unescape(pool, "a=b&c=d+e", 9, &out) == APR_SUCCESS
+       && strcmp(out, "a=b&c=d e") == 0, "unescape keeps '&' and '='");
+    ok(alx_form_unescape(pool, "%26%3D%2B+", 10, &out) == APR_SUCCESS
+       && strcmp(out, "&=+ ") == 0, "unescape of escaped '&' '=' '+'");
+}
+
+/* Plain runs are read eight bytes at a time: each special byte must be seen
+ * wherever it falls in a run. */
+static void test_special_at_every_offset(void)
+{
+    static const char *const special[] = { "+", "%41", "=", "&", "\x01", " " };
+    static const char *const decoded[] = { " ", "A", "=", NULL, "\x01", " " };
+    char body[64], want[64];
+    apr_size_t k, off;
+
+    for (k = 0; k < sizeof(special) / sizeof(special[0]); k++) {
+        int bad = 0;
+
+        for (off = 0; off < 24; off++) {
+            const char *got;
+
+            memcpy(body, "v=", 2);
+            memset(body + 2, 'x', off);
+            strcpy(body + 2 + off, special[k]);
+            strcat(body, "yyyyyyyyyyyyyyyy");
+            if (decoded[k]) {
+                memcpy(want, "v=", 2);
+                memset(want + 2, 'x', off);
+                strcpy(want + 2 + off, decoded[k]);
+                strcat(want, "yyyyyyyyyyyyyyyy");
+            }
+            else {
+                want[0] = '\0';
+                strcat(want, "v=");
+                memset(want + 2, 'x', off);
+                strcpy(want + 2 + off, "|yyyyyyyyyyyyyyyy=");
+            }
+            got = dump(parse(body));
+            if (strcmp(got, want) != 0) {
+                if (!bad)
+                    printf("# offset %lu: got '%s'\n", (unsigned long)off, got);
+                bad++;
+            }
+        }
+        ok(bad == 0, "'%s' at every offset of a plain run",
+           special[k][0] == '\x01' ? "\\x01" : special[k]);
+    }
+}
+
 static void test_long_input(void)
 {
     apr_size_t n = 200000, i;
@@ -121,6 +225,11 @@ static void test_long_input(void)
     pairs = parse_len(big, n + 2, &rv, &err);
     ok(rv == APR_SUCCESS && pairs->nelts == 1
        && strlen(pair_at(pairs, 0)->value) == n, "200000-byte value");
+    memcpy(big + n - 1, "%41", 3);
+    pairs = parse_len(big, n + 2, &rv, &err);
+    ok(rv == APR_SUCCESS && strlen(pair_at(pairs, 0)->value) == n - 2
+       && strcmp(pair_at(pairs, 0)->value + n - 5, "vvA") == 0,
+       "escape at the end of a 200000-byte value");
 
     /* 20000 distinct names: duplicate check must stay fast and say none. */
     body = "";
@@ -286,6 +395,9 @@ int main(void)
     apr_initialize();
     apr_pool_create(&pool, NULL);
     test_parse();
+    test_reasons();
+    test_decode_bytes();
+    test_special_at_every_offset();
     test_long_input();
     test_get_count_duplicate();
     test_set_remove();
