@@ -11,140 +11,348 @@
 /* Shapes are capped at ALX_SHAPE_MAX + 3; verdicts are shorter still. */
 #define ALX_FIELD_MAX 600
 
-static int log_safe_byte(char c)
+#define ALX_Q16 '?', '?', '?', '?', '?', '?', '?', '?', \
+                '?', '?', '?', '?', '?', '?', '?', '?'
+
+/* Each byte as alx_log_safe shows it: itself when in [A-Za-z0-9._:/@+=-],
+ * else '?'. One load per byte instead of a call to strchr. */
+static const char log_safe_map[256] = {
+    ALX_Q16, ALX_Q16,
+    '?', '?', '?', '?', '?', '?', '?', '?', '?', '?', '?', '+', '?', '-', '.', '/',
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', ':', '?', '?', '=', '?', '?',
+    '@', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O',
+    'P', 'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', '?', '?', '?', '?', '_',
+    '?', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+    'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', '?', '?', '?', '?', '?',
+    ALX_Q16, ALX_Q16, ALX_Q16, ALX_Q16, ALX_Q16, ALX_Q16, ALX_Q16, ALX_Q16
+};
+
+/* A field of the line: shapes and verdicts are ours and may hold { } ( ) ,
+ * but a space, control or non-ASCII byte would still break the line. */
+static char line_byte(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
-           || (c >= '0' && c <= '9') || (c && strchr("._:/@+=-", c));
+    return c > 0x20 && c < 0x7f ? (char)c : '?';
 }
+
+#define ALX_BYTES(b) (APR_UINT64_C(0x0101010101010101) * (b))
+
+/* True when each of the 8 bytes at u is in 0x21..0x7e, so line_byte keeps
+ * them all: the "has a byte less than n" test (exact for n <= 128) and the
+ * "has a byte more than n" one, (w + (127 - n)) | w (exact for n <= 127). */
+static int line_word(const unsigned char *u)
+{
+    apr_uint64_t w;
+
+    memcpy(&w, u, sizeof(w));
+    return !(((w - ALX_BYTES(0x21)) & ~w & ALX_BYTES(0x80))
+             | (((w + ALX_BYTES(0x7f - 0x7e)) | w) & ALX_BYTES(0x80)));
+}
+
+/* Bytes of s before a NUL, at most max. */
+static apr_size_t bounded_len(const char *s, apr_size_t max)
+{
+    apr_size_t n;
+
+    for (n = 0; n < max && s[n]; n++)
+        ;
+    return n;
+}
+
+/* The same for the line's own small limits, where memchr's wide steps win. */
+static apr_size_t field_len(const char *s, apr_size_t max)
+{
+    const char *nul = memchr(s, '\0', max);
+
+    return nul ? (apr_size_t)(nul - s) : max;
+}
+
+static char *put_log_safe(char *d, const char *s, apr_size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s, *stop = u + n;
+
+    while (u < stop)
+        *d++ = log_safe_map[*u++];
+    return d;
+}
+
+/* Shapes are clean but long: eight bytes at a time while they stay so. */
+static char *put_line_field(char *d, const char *s, apr_size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s, *stop = u + n;
+
+    for (; stop - u >= 8 && line_word(u); u += 8, d += 8)
+        memcpy(d, u, 8);
+    while (u < stop)
+        *d++ = line_byte(*u++);
+    return d;
+}
+
+static char *put_text(char *d, const char *s, apr_size_t n)
+{
+    memcpy(d, s, n);
+    return d + n;
+}
+
+#define PUT_LITERAL(d, lit) put_text((d), (lit), sizeof(lit) - 1)
 
 const char *alx_log_safe(apr_pool_t *p, const char *s, apr_size_t max)
 {
-    apr_size_t i, n;
+    apr_size_t n;
     char *copy;
 
     if (!s)
         return "-";
-    for (n = 0; n < max && s[n]; n++)
-        ;
+    n = bounded_len(s, max);
     copy = apr_palloc(p, n + 1);
-    for (i = 0; i < n; i++)
-        copy[i] = log_safe_byte(s[i]) ? s[i] : '?';
-    copy[n] = '\0';
+    *put_log_safe(copy, s, n) = '\0';
     return copy;
 }
 
-/* A field of the line: shapes and verdicts are ours and may hold { } ( ) ,
- * but a space, control or non-ASCII byte would still break the line. */
-static const char *line_field(apr_pool_t *p, const char *s, apr_size_t max)
-{
-    apr_size_t i, n;
-    char *copy;
+/* Longest apr_int64_t in decimal, with its sign: -9223372036854775808. */
+#define ALX_INT64_DIGITS 20
 
-    if (!s || !*s)
-        return "-";
-    for (n = 0; n < max && s[n]; n++)
-        ;
-    copy = apr_palloc(p, n + 1);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        copy[i] = (c <= 0x20 || c >= 0x7f) ? '?' : (char)c;
-    }
-    copy[n] = '\0';
-    return copy;
+/* Hand-rolled: apr_psprintf costs more than the rest of the line. Writes
+ * the digits ending at end and returns where they start. */
+static char *int64_text(char *end, apr_int64_t v)
+{
+    /* The magnitude in unsigned arithmetic, so the lowest value has one. */
+    apr_uint64_t n = v < 0 ? 0 - (apr_uint64_t)v : (apr_uint64_t)v;
+
+    do {
+        *--end = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    if (v < 0)
+        *--end = '-';
+    return end;
+}
+
+/* A piece of the line, measured before the line is allocated. */
+typedef struct {
+    const char *s;
+    apr_size_t len;
+} alx_span_t;
+
+static alx_span_t span_of(const char *s, apr_size_t len)
+{
+    alx_span_t span;
+
+    span.s = s;
+    span.len = len;
+    return span;
 }
 
 /* An empty value prints as absent, so every field stays one token. */
-static const char *safe_word(apr_pool_t *p, const char *s, apr_size_t max)
+static alx_span_t word_span(const char *s, apr_size_t max)
 {
-    return s && *s ? alx_log_safe(p, s, max) : "-";
+    return s && *s ? span_of(s, field_len(s, max)) : span_of("-", 1);
 }
 
-static const char *status_text(apr_pool_t *p, int status)
+static alx_span_t field_span(const char *s)
 {
-    return status ? apr_itoa(p, status) : "-";
+    return s && *s ? span_of(s, field_len(s, ALX_FIELD_MAX))
+                   : span_of("-", 1);
 }
 
-static const char *ttl_text(apr_pool_t *p, apr_int64_t ttl)
+/* buf has room for ALX_INT64_DIGITS bytes. */
+static alx_span_t number_span(char *buf, apr_int64_t v)
+{
+    char *end = buf + ALX_INT64_DIGITS;
+    char *start = int64_text(end, v);
+
+    return span_of(start, (apr_size_t)(end - start));
+}
+
+static alx_span_t status_span(char *buf, int status)
+{
+    return status ? number_span(buf, status) : span_of("-", 1);
+}
+
+static alx_span_t ttl_span(char *buf, apr_int64_t ttl)
 {
     if (ttl == ALX_TTL_ABSENT)
-        return "absent";
+        return span_of("absent", 6);
     if (ttl < 0)
-        return "invalid";
-    return apr_psprintf(p, "%" APR_INT64_T_FMT, ttl);
+        return span_of("invalid", 7);
+    return number_span(buf, ttl);
 }
+
+/* The words between the fields, in order; their lengths add up to this. */
+#define ALX_LINE_WORDS "grant=" " client=" " status=" "->" " shape=" "->" \
+    " ttl=" "->" " refresh=" " ms=" " verdict="
 
 const char *alx_exchange_line(apr_pool_t *p, const alx_exchange_t *x)
 {
-    return apr_psprintf(p,
-        "grant=%s client=%s status=%s->%s shape=%s->%s ttl=%s->%s "
-        "refresh=%s ms=%" APR_INT64_T_FMT " verdict=%s",
-        safe_word(p, x->grant_type, ALX_GRANT_MAX),
-        safe_word(p, x->client_id, ALX_CLIENT_MAX),
-        status_text(p, x->status_in), status_text(p, x->status_out),
-        line_field(p, x->shape_in, ALX_FIELD_MAX),
-        line_field(p, x->shape_out, ALX_FIELD_MAX),
-        ttl_text(p, x->ttl_in), ttl_text(p, x->ttl_out),
-        safe_word(p, x->refresh, ALX_WORD_MAX),
-        x->ms,
-        line_field(p, x->verdict, ALX_FIELD_MAX));
+    char num[5][ALX_INT64_DIGITS];
+    alx_span_t grant = word_span(x->grant_type, ALX_GRANT_MAX);
+    alx_span_t client = word_span(x->client_id, ALX_CLIENT_MAX);
+    alx_span_t status_in = status_span(num[0], x->status_in);
+    alx_span_t status_out = status_span(num[1], x->status_out);
+    alx_span_t shape_in = field_span(x->shape_in);
+    alx_span_t shape_out = field_span(x->shape_out);
+    alx_span_t ttl_in = ttl_span(num[2], x->ttl_in);
+    alx_span_t ttl_out = ttl_span(num[3], x->ttl_out);
+    alx_span_t refresh = word_span(x->refresh, ALX_WORD_MAX);
+    alx_span_t ms = number_span(num[4], x->ms);
+    alx_span_t verdict = field_span(x->verdict);
+    apr_size_t len = sizeof(ALX_LINE_WORDS) - 1 + grant.len + client.len
+                     + status_in.len + status_out.len + shape_in.len
+                     + shape_out.len + ttl_in.len + ttl_out.len + refresh.len
+                     + ms.len + verdict.len;
+    char *line = apr_palloc(p, len + 1), *d = line;
+
+    d = PUT_LITERAL(d, "grant=");
+    d = put_log_safe(d, grant.s, grant.len);
+    d = PUT_LITERAL(d, " client=");
+    d = put_log_safe(d, client.s, client.len);
+    d = PUT_LITERAL(d, " status=");
+    d = put_text(d, status_in.s, status_in.len);
+    d = PUT_LITERAL(d, "->");
+    d = put_text(d, status_out.s, status_out.len);
+    d = PUT_LITERAL(d, " shape=");
+    d = put_line_field(d, shape_in.s, shape_in.len);
+    d = PUT_LITERAL(d, "->");
+    d = put_line_field(d, shape_out.s, shape_out.len);
+    d = PUT_LITERAL(d, " ttl=");
+    d = put_text(d, ttl_in.s, ttl_in.len);
+    d = PUT_LITERAL(d, "->");
+    d = put_text(d, ttl_out.s, ttl_out.len);
+    d = PUT_LITERAL(d, " refresh=");
+    d = put_log_safe(d, refresh.s, refresh.len);
+    d = PUT_LITERAL(d, " ms=");
+    d = put_text(d, ms.s, ms.len);
+    d = PUT_LITERAL(d, " verdict=");
+    d = put_line_field(d, verdict.s, verdict.len);
+    *d = '\0';
+    return line;
 }
 
-static const char *const alx_fix_name[] = {
-    "status", "json", "content-type", "no-store", "ttl-type", "ttl-floor",
-    "ttl-default", "token-type", "refresh-kept", "error-code", "unusable"
+#define ALX_FIX_NAME(s) { s, sizeof(s) - 1 }
+
+static const struct {
+    const char *name;
+    apr_size_t len;
+} alx_fix_name[] = {
+    ALX_FIX_NAME("status"), ALX_FIX_NAME("json"),
+    ALX_FIX_NAME("content-type"), ALX_FIX_NAME("no-store"),
+    ALX_FIX_NAME("ttl-type"), ALX_FIX_NAME("ttl-floor"),
+    ALX_FIX_NAME("ttl-default"), ALX_FIX_NAME("token-type"),
+    ALX_FIX_NAME("refresh-kept"), ALX_FIX_NAME("error-code"),
+    ALX_FIX_NAME("unusable")
 };
+
+#define ALX_FIX_COUNT (sizeof(alx_fix_name) / sizeof(alx_fix_name[0]))
+/* Only the fixes that have a name show; other bits are ignored. */
+#define ALX_FIX_KNOWN ((1u << ALX_FIX_COUNT) - 1)
+
+/* Length of the comma-separated names of fixes (known bits only). */
+static apr_size_t fixes_len(unsigned fixes)
+{
+    apr_size_t i, len = 0;
+
+    for (i = 0; i < ALX_FIX_COUNT; i++)
+        if (fixes & (1u << i))
+            len += alx_fix_name[i].len + 1;
+    return len ? len - 1 : 0;
+}
+
+static char *put_fixes(char *d, unsigned fixes)
+{
+    apr_size_t i;
+    int first = 1;
+
+    for (i = 0; i < ALX_FIX_COUNT; i++) {
+        if (!(fixes & (1u << i)))
+            continue;
+        if (!first)
+            *d++ = ',';
+        d = put_text(d, alx_fix_name[i].name, alx_fix_name[i].len);
+        first = 0;
+    }
+    return d;
+}
 
 const char *alx_fix_names(apr_pool_t *p, unsigned fixes)
 {
-    const char *names = NULL;
-    apr_size_t i;
+    char *names;
 
-    for (i = 0; i < sizeof(alx_fix_name) / sizeof(alx_fix_name[0]); i++) {
-        if (!(fixes & (1u << i)))
-            continue;
-        names = names ? apr_pstrcat(p, names, ",", alx_fix_name[i], NULL)
-                      : alx_fix_name[i];
-    }
+    if (!(fixes & ALX_FIX_KNOWN))
+        return NULL;
+    names = apr_palloc(p, fixes_len(fixes) + 1);
+    *put_fixes(names, fixes) = '\0';
     return names;
 }
 
 /* Reasons are ours ("malformed JSON"); the verdict is one word. */
 static const char *reason_word(apr_pool_t *p, const char *word,
-                               const char *reason)
+                               apr_size_t word_len, const char *reason)
 {
-    char *s, *c;
+    apr_size_t len;
+    char *s, *d;
 
     if (!reason || !*reason)
         return word;
-    s = apr_pstrcat(p, word, ":", reason, NULL);
-    for (c = s; *c; c++)
-        if (*c == ' ')
-            *c = '-';
+    len = strlen(reason);
+    s = apr_palloc(p, word_len + 1 + len + 1);
+    d = put_text(s, word, word_len);
+    *d++ = ':';
+    for (; *reason; reason++)
+        *d++ = *reason == ' ' ? '-' : *reason;
+    *d = '\0';
+    return s;
+}
+
+#define ALX_UPSTREAM_ERROR "upstream-error:"
+#define ALX_REWRITTEN "rewritten:"
+#define ALX_WOULD_REWRITE "would-rewrite:"
+
+/* [upstream-error:<code>][,][rewritten:<fixes>] in one buffer measured
+ * first: code is NULL for a token answer, the fixes part absent when no
+ * known fix is set; would-rewrite in report mode. */
+static const char *changed_word(apr_pool_t *p, const char *code,
+                                unsigned fixes, int report)
+{
+    const char *mode = report ? ALX_WOULD_REWRITE : ALX_REWRITTEN;
+    apr_size_t mode_len = report ? sizeof(ALX_WOULD_REWRITE) - 1
+                                 : sizeof(ALX_REWRITTEN) - 1;
+    apr_size_t code_len = code ? strlen(code) : 0;
+    int fixed = (fixes & ALX_FIX_KNOWN) != 0;
+    apr_size_t len = 0;
+    char *s, *d;
+
+    if (code)
+        len += sizeof(ALX_UPSTREAM_ERROR) - 1 + code_len + (fixed ? 1 : 0);
+    if (fixed)
+        len += mode_len + fixes_len(fixes);
+    d = s = apr_palloc(p, len + 1);
+    if (code) {
+        d = PUT_LITERAL(d, ALX_UPSTREAM_ERROR);
+        d = put_text(d, code, code_len);
+        if (fixed)
+            *d++ = ',';
+    }
+    if (fixed)
+        d = put_fixes(put_text(d, mode, mode_len), fixes);
+    *d = '\0';
     return s;
 }
 
 const char *alx_answer_verdict(apr_pool_t *p, const alx_answer_t *a, int report)
 {
-    const char *fixes = alx_fix_names(p, a->fixes);
-    const char *changed = fixes
-        ? apr_pstrcat(p, report ? "would-rewrite:" : "rewritten:", fixes, NULL)
-        : NULL;
-
     switch (a->kind) {
     case ALX_KIND_TOKEN:
-        return changed ? changed : "ok";
-    case ALX_KIND_ERROR: {
-        const char *upstream = apr_pstrcat(p, "upstream-error:",
-                                           a->error_out ? a->error_out : "-",
-                                           NULL);
-        return changed ? apr_pstrcat(p, upstream, ",", changed, NULL) : upstream;
-    }
+        return a->fixes & ALX_FIX_KNOWN
+               ? changed_word(p, NULL, a->fixes, report) : "ok";
+    case ALX_KIND_ERROR:
+        return changed_word(p, a->error_out ? a->error_out : "-", a->fixes,
+                            report);
     case ALX_KIND_SERVER_ERROR:
         return "server-error";
     case ALX_KIND_UNUSABLE:
-        return reason_word(p, "unusable", a->reason);
+        return reason_word(p, "unusable", sizeof("unusable") - 1, a->reason);
     default:
-        return reason_word(p, "passthrough", a->reason);
+        return reason_word(p, "passthrough", sizeof("passthrough") - 1,
+                           a->reason);
     }
 }
 

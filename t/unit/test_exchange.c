@@ -117,6 +117,107 @@ static void test_line_hostile(apr_pool_t *p)
     ok(strchr(line, '\n') == NULL && strchr(line, '\r') == NULL, "one line");
 }
 
+/* Every byte value, against the documented set. */
+static void test_log_safe_every_byte(apr_pool_t *p)
+{
+    static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                              "0123456789._:/@+=-";
+    char s[2] = { 0, 0 };
+    int c, bad = 0;
+
+    for (c = 1; c < 256; c++) {
+        const char *got;
+
+        s[0] = (char)c;
+        got = alx_log_safe(p, s, 8);
+        if (got[0] != (strchr(set, c) ? (char)c : '?') || got[1] != '\0') {
+            if (!bad)
+                printf("# byte 0x%02x: got '%s'\n", c, got);
+            bad++;
+        }
+    }
+    ok(bad == 0, "log_safe: each of the 255 bytes kept or '?' by the set");
+    is_str(alx_log_safe(p, "abc", (apr_size_t)-1), "abc", "no limit: up to the NUL");
+}
+
+/* A line field keeps 0x21..0x7e and shows every other byte as '?', wherever
+ * it falls in a long field (those are copied eight bytes at a time). */
+static void test_line_field_every_byte(apr_pool_t *p)
+{
+    alx_exchange_t x;
+    char field[32], want[40];
+    int c, off, bad = 0;
+
+    memset(&x, 0, sizeof(x));
+    for (c = 1; c < 256; c++) {
+        for (off = 0; off < 20; off++) {
+            const char *line, *got;
+
+            memset(field, 'f', 20);
+            field[20] = '\0';
+            field[off] = (char)c;
+            x.shape_in = field;
+            line = alx_exchange_line(p, &x);
+            got = strstr(line, "shape=") + 6;
+            memcpy(want, field, 20);
+            want[off] = c > 0x20 && c < 0x7f ? (char)c : '?';
+            strcpy(want + 20, "->- ");
+            if (strncmp(got, want, 24) != 0) {
+                if (!bad)
+                    printf("# byte 0x%02x at %d: got '%s'\n", c, off, line);
+                bad++;
+            }
+        }
+    }
+    ok(bad == 0, "line field: each byte at each offset kept or '?'");
+    x.shape_in = "!~ \x7f{a}\x80";
+    x.shape_out = "!!!!!!!!~~~~~~~~\x7f";
+    is_str(alx_exchange_line(p, &x),
+           "grant=- client=- status=-->- shape=!~??{a}?->!!!!!!!!~~~~~~~~? "
+           "ttl=0->0 refresh=- ms=0 verdict=-", "the bounds: '!' and '~' kept");
+}
+
+static void test_line_limits(apr_pool_t *p)
+{
+    alx_exchange_t x = full_exchange();
+    char *shape = apr_palloc(p, 701), *refresh = apr_palloc(p, 41);
+    const char *line;
+
+    memset(shape, 's', 700);
+    shape[700] = '\0';
+    memset(refresh, 'r', 40);
+    refresh[40] = '\0';
+    x.shape_in = shape;
+    x.verdict = shape;
+    x.refresh = refresh;
+    line = alx_exchange_line(p, &x);
+    ok(strstr(line, apr_psprintf(p, "shape=%.600s->json{", shape)) != NULL,
+       "shape cut at 600 bytes");
+    ok(strstr(line, apr_psprintf(p, " verdict=%.600s", shape)) != NULL
+       && strlen(strstr(line, " verdict=")) == 9 + 600, "verdict cut at 600 bytes");
+    ok(strstr(line, apr_psprintf(p, " refresh=%.32s ms=", refresh)) != NULL,
+       "refresh cut at 32 bytes");
+
+    memset(&x, 0, sizeof(x));
+    x.status_in = -2147483647 - 1;
+    x.status_out = 2147483647;
+    x.ttl_in = 0;
+    x.ttl_out = APR_INT64_C(9223372036854775807);
+    x.ms = -APR_INT64_C(9223372036854775807) - 1;
+    is_str(alx_exchange_line(p, &x),
+           "grant=- client=- status=-2147483648->2147483647 shape=-->- "
+           "ttl=0->9223372036854775807 refresh=- ms=-9223372036854775808 "
+           "verdict=-", "extreme numbers");
+    x.status_in = -7;
+    x.status_out = 9;
+    x.ttl_in = -3;
+    x.ttl_out = 10;
+    x.ms = -1;
+    is_str(alx_exchange_line(p, &x),
+           "grant=- client=- status=-7->9 shape=-->- ttl=invalid->10 "
+           "refresh=- ms=-1 verdict=-", "negative numbers");
+}
+
 static void test_fix_names(apr_pool_t *p)
 {
     ok(alx_fix_names(p, 0) == NULL, "no fixes: NULL");
@@ -194,6 +295,28 @@ static void test_verdict(apr_pool_t *p)
     a = answer_of(ALX_KIND_OPAQUE, 0, NULL, "no error code");
     is_str(alx_answer_verdict(p, &a, 0), "passthrough:no-error-code",
            "passthrough without error code");
+    a = answer_of(ALX_KIND_OPAQUE, ALX_FIX_STATUS, NULL, "");
+    is_str(alx_answer_verdict(p, &a, 0), "passthrough",
+           "empty reason: the word alone");
+    a = answer_of(ALX_KIND_UNUSABLE, 0, NULL, " two  spaces ");
+    is_str(alx_answer_verdict(p, &a, 0), "unusable:-two--spaces-",
+           "each space becomes '-'");
+    a = answer_of(ALX_KIND_TOKEN, 0x8000, NULL, NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "ok", "token, only unknown fix bits: ok");
+    a = answer_of(ALX_KIND_TOKEN, 0x07ff, NULL, NULL);
+    is_str(alx_answer_verdict(p, &a, 2),
+           "would-rewrite:status,json,content-type,no-store,ttl-type,ttl-floor,"
+           "ttl-default,token-type,refresh-kept,error-code,unusable",
+           "every fix; any non-zero report is report mode");
+    a = answer_of(ALX_KIND_ERROR, 0x8000, "invalid_grant", NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "upstream-error:invalid_grant",
+           "error, only unknown fix bits: no comma");
+    a = answer_of(ALX_KIND_ERROR, ALX_FIX_STATUS, "", NULL);
+    is_str(alx_answer_verdict(p, &a, 0), "upstream-error:,rewritten:status",
+           "error with an empty code: empty, not '-'");
+    a = answer_of(ALX_KIND_SERVER_ERROR, ALX_FIX_STATUS, "x", "y");
+    is_str(alx_answer_verdict(p, &a, 1), "server-error",
+           "server error: fixes, code and reason not shown");
 }
 
 static void test_hint(apr_pool_t *p)
@@ -267,6 +390,9 @@ int main(void)
     test_log_safe(p);
     test_line(p);
     test_line_hostile(p);
+    test_log_safe_every_byte(p);
+    test_line_field_every_byte(p);
+    test_line_limits(p);
     test_fix_names(p);
     test_verdict(p);
     test_hint(p);
