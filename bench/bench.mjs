@@ -105,6 +105,7 @@ LogLevel warn
 CustomLog "${dir}/access.log" common
 KeepAlive On
 MaxKeepAliveRequests 0
+${module && process.env.BENCH_CACHE ? `AlexaLinkCache ${process.env.BENCH_CACHE}` : ''}
 ProxyPass /plain/ ${target}
 ProxyPass /alexa/ ${target}
 ProxyPass /replay/ ${target}
@@ -247,7 +248,7 @@ async function runWrk() {
   const bare = await startApache(apacheConf('bare', await freePort(), upstream, { module: false }));
   console.log(`bench: machine: ${machine()}`);
   console.log(`bench: wrk -t1 -c${conns}, ${rounds} rounds of ${seconds} s per side, alternated A B A B; event MPM (2 children x 32 threads); upstream bench/upstream.c (form-encoded answers unless named JSON)`);
-  for (const [name, a, b] of pairs(loaded, bare)) {
+  for (const [name, a, b] of pairs(loaded, bare).filter((x) => !process.env.BENCH_ONLY || x[0] === process.env.BENCH_ONLY)) {
     await warm(a.apache, a, 20); await warm(b.apache, b, 20);
     const ra = [], rb = [];
     for (let i = 0; i < rounds; i++) {
@@ -385,7 +386,10 @@ function childPids(ppid) {
   }
   return out.sort((a, b) => a - b);
 }
-const rssKiB = (pid) => Number((/VmRSS:\s+(\d+)/.exec(read(`/proc/${pid}/status`)) || [0, 0])[1]);
+// RssAnon: a child's own heap and stacks. VmRSS also counts the shared
+// memory (the grace store's segment) as its pages are first touched.
+const statusKiB = (pid, field) => Number((new RegExp(`${field}:\\s+(\\d+)`).exec(read(`/proc/${pid}/status`)) || [0, 0])[1]);
+const rssKiB = (pid) => statusKiB(pid, 'RssAnon');
 
 async function runSoak() {
   const total = Number(process.argv[3] || 300000);
@@ -408,10 +412,10 @@ async function runSoak() {
     if (now.join() !== pids.join()) throw new Error(`bench: soak: the children changed (${pids} -> ${now}): one died or was replaced`);
     const rss = pids.map(rssKiB);
     if (!first) first = rss;
-    console.log(`bench: soak: ${String(done).padStart(8)} requests  RSS KiB per child: ${rss.map((x) => String(x).padStart(7)).join(' ')}`);
+    console.log(`bench: soak: ${String(done).padStart(8)} requests  RssAnon KiB per child: ${rss.map((x) => String(x).padStart(7)).join(' ')}  (VmRSS ${pids.map((p) => statusKiB(p, 'VmRSS')).join(' ')})`);
   }
   const last = pids.map(rssKiB);
-  console.log(`bench: soak: RSS growth after the first chunk (warm-up): ${pids.map((p, i) => `${last[i] - first[i]} KiB`).join(', ')}`);
+  console.log(`bench: soak: RssAnon growth after the first chunk (warm-up): ${pids.map((p, i) => `${last[i] - first[i]} KiB`).join(', ')}`);
   await stopApache(a);
   const crashes = read(path.join(a.dir, 'error.log')).split('\n').filter((l) => /exit signal|AddressSanitizer|LeakSanitizer|runtime error/.test(l));
   if (crashes.length) throw new Error(`bench: soak: ${crashes[0]}`);
