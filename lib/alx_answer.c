@@ -38,12 +38,6 @@ static json_t *json_text(apr_pool_t *p, const char *s)
     return json_string(copy);
 }
 
-static const char *json_dump_pool(apr_pool_t *p, const json_t *v,
-                                  apr_size_t *len)
-{
-    return alx_json_compact(p, v, len);
-}
-
 /* ---- header values ---- */
 
 static const char *skip_blank(const char *s)
@@ -408,7 +402,7 @@ const char *alx_error_json(apr_pool_t *p, const char *error,
                            const char *description)
 {
     apr_size_t len;
-    const char *s = json_dump_pool(p, error_object(p, error, description),
+    const char *s = alx_json_compact(p, error_object(p, error, description),
                                    &len);
 
     return s ? s : apr_pstrdup(p, "{\"error\":\"server_error\"}");
@@ -506,7 +500,7 @@ static void answer_unusable(apr_pool_t *p, const alx_answer_in_t *in,
     const char *desc = apr_psprintf(p, "upstream answer %s: status %d, %s",
                                     reason, in->status, out->shape_in);
     json_t *o = error_object(p, "server_error", desc);
-    const char *body = json_dump_pool(p, o, &out->len);
+    const char *body = alx_json_compact(p, o, &out->len);
 
     out->kind = ALX_KIND_UNUSABLE;
     out->status = 502;
@@ -525,7 +519,7 @@ static void answer_unusable(apr_pool_t *p, const alx_answer_in_t *in,
 static void send_json(apr_pool_t *p, const alx_answer_in_t *in,
                       alx_answer_t *out, const json_t *v)
 {
-    const char *body = json_dump_pool(p, v, &out->len);
+    const char *body = alx_json_compact(p, v, &out->len);
 
     if (!body) {
         answer_unusable(p, in, out, "not encodable");
