@@ -1,0 +1,101 @@
+/* The authorization flow as Alexa runs it: the request that starts it, and
+ * the redirect (3xx Location) that ends it back at Alexa. */
+#ifndef ALX_AUTHZ_H
+#define ALX_AUTHZ_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+/* Alexa's regions, from the redirect host (pitangui = NA, layla = EU,
+ * alexa.amazon.co.jp = FE); another configured host is ALX_REGION_OTHER. */
+typedef enum {
+    ALX_REGION_NONE = 0,    /* not an Alexa host */
+    ALX_REGION_NA,
+    ALX_REGION_EU,
+    ALX_REGION_FE,
+    ALX_REGION_OTHER
+} alx_region_e;
+
+/* "NA", "EU", "FE", "other" or "-". */
+const char *alx_region_name(alx_region_e region);
+
+/* The region of host (case-insensitive, a port and trailing dot ignored)
+ * when it is one of hosts (const char *; NULL means the default three),
+ * else ALX_REGION_NONE. */
+alx_region_e alx_authz_region(const char *host, const apr_array_header_t *hosts);
+
+/* An authorization request (the query of GET /authorize, or a POSTed form).
+ * state and the rest are as sent (decoded); NULL when absent. */
+typedef struct {
+    const char *redirect_uri;
+    const char *redirect_host;  /* lower-case, no port; NULL if unparsable */
+    alx_region_e region;        /* of redirect_host; NONE: not an Alexa flow */
+    const char *state;          /* a secret-ish value: never log it */
+    const char *client_id;
+    const char *response_type;  /* "code", "token", ... */
+    int bad;                    /* the query does not parse (bad escape) */
+} alx_authz_request_t;
+
+/* Reads query (len bytes, no leading '?'; may be NULL). */
+void alx_authz_request_parse(apr_pool_t *p, const char *query, apr_size_t len,
+                             const apr_array_header_t *hosts,
+                             alx_authz_request_t *out);
+
+/* query with access_type=offline and prompt=consent: existing values of
+ * either are replaced, every other byte of the query is kept as it was.
+ * NULL query gives just the two. *changed is 0 when the query already said
+ * both. */
+const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
+                                    int *changed);
+
+/* What a redirect's Location says and what the module made of it. */
+typedef enum {
+    ALX_FLOW_NONE = 0,      /* not to an Alexa host: left alone */
+    ALX_FLOW_CODE,          /* carries code= */
+    ALX_FLOW_IMPLICIT,      /* carries access_token= (query or fragment) */
+    ALX_FLOW_ERROR,         /* carries error= */
+    ALX_FLOW_UNKNOWN        /* to Alexa, but none of those */
+} alx_flow_e;
+
+typedef enum {
+    ALX_STATE_NOT_EXPECTED = 0, /* no state was known for this flow */
+    ALX_STATE_KEPT,
+    ALX_STATE_DROPPED,
+    ALX_STATE_CHANGED
+} alx_state_fate_e;
+
+/* "-", "kept", "dropped", "changed". */
+const char *alx_state_fate_name(alx_state_fate_e fate);
+
+typedef struct {
+    alx_region_e region;
+    const char *host;           /* lower-case */
+    int spa_form;               /* /spa/...account-linking-status.html?vendorId=
+                                   (the older form, with a query of its own) */
+    alx_flow_e flow;
+    alx_state_fate_e state;
+    const char *error;          /* the error= code (bounded, printable) */
+    int fragment_moved;         /* implicit parameters were in the query */
+    int ttl_raised;             /* implicit expires_in raised to the floor */
+    const char *ttl_in;         /* implicit expires_in as sent (digits or
+                                   NULL); not a secret */
+    int malformed;              /* the Location did not parse: left alone */
+    const char *location;       /* the Location to send; == the input when
+                                   nothing changed (compare pointers) */
+} alx_redirect_t;
+
+/* Checks and fixes one Location value (absolute, relative or protocol-
+ * relative; percent-encoding kept as it is). expected_state is the state
+ * of the request this redirect answers (NULL: none known), restore says
+ * whether a dropped or changed state is put back (and implicit parameters
+ * moved) or only reported, min_ttl the floor for an implicit expires_in
+ * (0: none). Relative Locations are never Alexa's. Bytes of the Location
+ * that need no change are kept exactly: a fixed Location differs from the
+ * input only in the state parameter, the moved parameters and the raised
+ * expires_in. */
+void alx_authz_redirect(apr_pool_t *p, const char *location,
+                        const apr_array_header_t *hosts,
+                        const char *expected_state, int restore,
+                        long long min_ttl, alx_redirect_t *out);
+
+#endif
