@@ -4,239 +4,232 @@
  * (plain C, unit-tested and fuzzed alone). */
 
 #include <stddef.h>
+#include <strings.h>
 
 #include "mod_alexalink.h"
 #include "alx_values.h"
 
-#define ALX_MAX_TTL   (10 * 365 * 86400)  /* ten years: larger is a typo */
-#define ALX_MAX_GRACE (30 * 86400)
+/* ---- configuration: every row of ALX_DIR_CONF (mod_alexalink.h) ------- */
 
-/* ---- configuration ---------------------------------------------------- */
+typedef struct {
+    const char *name;
+    int value;
+} alx_word_t;
 
-int alexalink_conf_role(const alx_dir_conf *c)
+static const alx_word_t role_words[] = {
+    {"token", ALX_ROLE_TOKEN}, {"authorize", ALX_ROLE_AUTHORIZE},
+    {"off", ALX_ROLE_OFF}, {NULL, 0}
+};
+static const alx_word_t mode_words[] = {
+    {"enforce", 0}, {"report", 1}, {NULL, 0}
+};
+static const alx_word_t client_auth_words[] = {
+    {"as-is", ALX_AUTH_AS_IS}, {"basic", ALX_AUTH_BASIC},
+    {"body", ALX_AUTH_BODY}, {NULL, 0}
+};
+
+typedef struct alx_directive alx_directive_t;
+/* Reads the directive's arguments into field, or says what it takes. */
+typedef const char *(*alx_read_fn)(cmd_parms *cmd, const alx_directive_t *d,
+                                   void *field, int argc, char *const argv[]);
+struct alx_directive {
+    alx_read_fn read;
+    const alx_word_t *words;    /* keyword directives */
+    apr_int64_t max;            /* numeric ones */
+    apr_size_t offset;
+    unsigned int index;
+};
+
+static const char *read_words(cmd_parms *cmd, const alx_directive_t *d,
+                              void *field, int argc, char *const argv[])
 {
-    return c->role == ALX_UNSET ? ALX_ROLE_OFF : c->role;
+    const alx_word_t *w;
+    const char *accepted = "";
+
+    (void)argc;
+    for (w = d->words; w->name; w++)
+        if (!strcasecmp(argv[0], w->name)) {
+            *(int *)field = w->value;
+            return NULL;
+        }
+    for (w = d->words; w->name; w++)
+        accepted = apr_pstrcat(cmd->temp_pool, accepted,
+                               w == d->words ? "" : w[1].name ? ", " : " or ",
+                               w->name, NULL);
+    return apr_psprintf(cmd->pool, "%s takes %s, not '%s'", cmd->cmd->name,
+                        accepted, argv[0]);
 }
 
-int alexalink_conf_report(const alx_dir_conf *c)
+static const char *read_seconds(cmd_parms *cmd, const alx_directive_t *d,
+                                void *field, int argc, char *const argv[])
 {
-    return c->report == ALX_UNSET ? 0 : c->report;
+    (void)argc;
+    if (alx_value_seconds(argv[0], d->max, field) != 0)
+        return apr_psprintf(cmd->pool, "%s takes whole seconds from 0 to %"
+                            APR_INT64_T_FMT " (0 disables), not '%s'",
+                            cmd->cmd->name, d->max, argv[0]);
+    return NULL;
 }
 
-int alexalink_conf_keep_refresh(const alx_dir_conf *c)
+static const char *read_interval(cmd_parms *cmd, const alx_directive_t *d,
+                                 void *field, int argc, char *const argv[])
 {
-    return c->keep_refresh == ALX_UNSET ? 1 : c->keep_refresh;
+    apr_int64_t sec;
+    const char *err = read_seconds(cmd, d, &sec, argc, argv);
+
+    if (!err)
+        *(apr_interval_time_t *)field = apr_time_from_sec(sec);
+    return err;
 }
 
-alx_client_auth_e alexalink_conf_client_auth(const alx_dir_conf *c)
+static const char *read_count(cmd_parms *cmd, const alx_directive_t *d,
+                              void *field, int argc, char *const argv[])
 {
-    return c->client_auth == ALX_UNSET ? ALX_AUTH_AS_IS : c->client_auth;
+    apr_int64_t n;
+
+    (void)argc;
+    if (alx_value_seconds(argv[0], d->max, &n) != 0)
+        return apr_psprintf(cmd->pool, "%s takes a whole number from 0 to %"
+                            APR_INT64_T_FMT ", not '%s'", cmd->cmd->name,
+                            d->max, argv[0]);
+    *(int *)field = (int)n;
+    return NULL;
 }
 
-apr_int64_t alexalink_conf_min_ttl(const alx_dir_conf *c)
+static const char *read_decimal(cmd_parms *cmd, const alx_directive_t *d,
+                                void *field, int argc, char *const argv[])
 {
-    return c->min_ttl == ALX_UNSET ? 600 : c->min_ttl;
+    (void)d;
+    (void)argc;
+    if (alx_value_decimal_seconds(argv[0], field) != 0)
+        return apr_psprintf(cmd->pool, "%s takes seconds above 0, up to 3600, "
+                            "with up to 3 decimals (e.g. 4.5), not '%s'",
+                            cmd->cmd->name, argv[0]);
+    return NULL;
 }
 
-apr_int64_t alexalink_conf_default_ttl(const alx_dir_conf *c)
+static const char *read_size(cmd_parms *cmd, const alx_directive_t *d,
+                             void *field, int argc, char *const argv[])
 {
-    return c->default_ttl == ALX_UNSET ? 3600 : c->default_ttl;
+    (void)d;
+    (void)argc;
+    if (alx_value_size(argv[0], field) != 0)
+        return apr_psprintf(cmd->pool, "%s takes a byte count above 0 with an "
+                            "optional k or m suffix (e.g. 65536, 64k, 1m), "
+                            "up to 64m, not '%s'", cmd->cmd->name, argv[0]);
+    return NULL;
 }
 
-int alexalink_conf_grace_replays(const alx_dir_conf *c)
+/* FLAG directives arrive with argv[0] "On" or "Off" (set_FLAG). */
+static const char *read_flag(cmd_parms *cmd, const alx_directive_t *d,
+                             void *field, int argc, char *const argv[])
 {
-    return c->grace_replays == ALX_UNSET ? 8 : c->grace_replays;
+    (void)cmd;
+    (void)d;
+    (void)argc;
+    *(int *)field = argv[0][1] == 'n';
+    return NULL;
 }
 
-apr_interval_time_t alexalink_conf_refresh_grace(const alx_dir_conf *c)
+/* A list replaces the inherited one; "none" alone empties it. */
+static const char *read_hosts(cmd_parms *cmd, const alx_directive_t *d,
+                              void *field, int argc, char *const argv[])
 {
-    return apr_time_from_sec(c->refresh_grace == ALX_UNSET ? 86400
-                                                           : c->refresh_grace);
+    apr_array_header_t *hosts = apr_array_make(cmd->pool, argc ? argc : 1,
+                                               sizeof(const char *));
+    int i;
+
+    (void)d;
+    if (argc == 0)
+        return apr_psprintf(cmd->pool, "%s takes one or more host names, or "
+                            "none", cmd->cmd->name);
+    for (i = 0; i < argc && !(argc == 1 && !strcasecmp(argv[0], "none"));
+         i++) {
+        if (alx_value_host(argv[i]) != 0)
+            return apr_psprintf(cmd->pool, "%s takes host names (e.g. "
+                                "cdn.example.com or *.example.com; no scheme "
+                                "or path) or none, not '%s'", cmd->cmd->name,
+                                argv[i]);
+        APR_ARRAY_PUSH(hosts, const char *) = apr_pstrdup(cmd->pool, argv[i]);
+    }
+    *(const apr_array_header_t **)field = hosts;
+    return NULL;
 }
 
-apr_interval_time_t alexalink_conf_time_budget(const alx_dir_conf *c)
+#define KEYWORDS(t)    read_words, t##_words, 0
+#define SECONDS(max)   read_seconds, NULL, max
+#define INTERVAL(max)  read_interval, NULL, max
+#define COUNT(max)     read_count, NULL, max
+#define DECIMAL()      read_decimal, NULL, 0
+#define SIZE()         read_size, NULL, 0
+#define ONOFF()        read_flag, NULL, 0
+#define HOSTS()        read_hosts, NULL, 0
+#define ALX_CONF_DIRECTIVE(field, type, def, deftext, name, how, reader, help) \
+    {reader, offsetof(alx_dir_conf, field), ALX_CONF_##field},
+static const alx_directive_t directives[] = {
+    ALX_DIR_CONF(ALX_CONF_DIRECTIVE)
+};
+
+static const char *set_argv(cmd_parms *cmd, void *cfg, int argc,
+                            char *const argv[])
 {
-    return c->time_budget == ALX_UNSET ? apr_time_from_msec(4500)
-                                       : c->time_budget;
+    const alx_directive_t *d = cmd->info;
+    const char *err = d->read(cmd, d, (char *)cfg + d->offset, argc, argv);
+
+    if (!err)
+        ((alx_dir_conf *)cfg)->set |= 1u << d->index;
+    return err;
 }
 
-apr_off_t alexalink_conf_max_body(const alx_dir_conf *c)
+static const char *set_TAKE1(cmd_parms *cmd, void *cfg, const char *arg)
 {
-    return c->max_body == ALX_UNSET ? 65536 : c->max_body;
+    char *argv[1];
+
+    argv[0] = (char *)arg;
+    return set_argv(cmd, cfg, 1, argv);
 }
+
+static const char *set_FLAG(cmd_parms *cmd, void *cfg, int on)
+{
+    char *argv[1];
+
+    argv[0] = on ? "On" : "Off";
+    return set_argv(cmd, cfg, 1, argv);
+}
+
+#define set_TAKE_ARGV set_argv
 
 static void *create_dir_conf(apr_pool_t *p, char *dir)
 {
     alx_dir_conf *c = apr_palloc(p, sizeof(*c));
 
     (void)dir;
-    c->role = c->report = c->keep_refresh = c->client_auth = ALX_UNSET;
-    c->grace_replays = ALX_UNSET;
-    c->min_ttl = c->default_ttl = c->refresh_grace = ALX_UNSET;
-    c->time_budget = ALX_UNSET;
-    c->max_body = ALX_UNSET;
+    c->set = 0;
+#define ALX_CONF_DEFAULT(field, type, def, ...) c->field = def;
+    ALX_DIR_CONF(ALX_CONF_DEFAULT)
     return c;
 }
-
-#define ALX_MERGE(field) (add->field != ALX_UNSET ? add->field : base->field)
 
 static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const alx_dir_conf *base = basev, *add = addv;
     alx_dir_conf *c = apr_palloc(p, sizeof(*c));
 
-    c->role = ALX_MERGE(role);
-    c->report = ALX_MERGE(report);
-    c->keep_refresh = ALX_MERGE(keep_refresh);
-    c->client_auth = ALX_MERGE(client_auth);
-    c->grace_replays = ALX_MERGE(grace_replays);
-    c->min_ttl = ALX_MERGE(min_ttl);
-    c->default_ttl = ALX_MERGE(default_ttl);
-    c->refresh_grace = ALX_MERGE(refresh_grace);
-    c->time_budget = ALX_MERGE(time_budget);
-    c->max_body = ALX_MERGE(max_body);
+    c->set = base->set | add->set;
+#define ALX_CONF_MERGE(field, ...) \
+    c->field = add->set & (1u << ALX_CONF_##field) ? add->field : base->field;
+    ALX_DIR_CONF(ALX_CONF_MERGE)
     return c;
 }
 
-/* AlexaLink, AlexaLinkMode and AlexaLinkClientAuth: one keyword each. */
-typedef struct {
-    const char *names[4];
-    int values[4];
-    apr_size_t offset;
-    const char *accepted;
-} alx_keywords_t;
-
-static const alx_keywords_t role_words = {
-    {"token", "authorize", "off"},
-    {ALX_ROLE_TOKEN, ALX_ROLE_AUTHORIZE, ALX_ROLE_OFF},
-    offsetof(alx_dir_conf, role), "token, authorize or off"
-};
-static const alx_keywords_t mode_words = {
-    {"enforce", "report"}, {0, 1},
-    offsetof(alx_dir_conf, report), "enforce or report"
-};
-static const alx_keywords_t client_auth_words = {
-    {"as-is", "basic", "body"},
-    {ALX_AUTH_AS_IS, ALX_AUTH_BASIC, ALX_AUTH_BODY},
-    offsetof(alx_dir_conf, client_auth), "as-is, basic or body"
-};
-
-static const char *set_keyword(cmd_parms *cmd, void *cfg, const char *arg)
-{
-    const alx_keywords_t *k = cmd->info;
-    int i;
-
-    for (i = 0; i < 4 && k->names[i]; i++) {
-        if (!strcasecmp(arg, k->names[i])) {
-            *(int *)((char *)cfg + k->offset) = k->values[i];
-            return NULL;
-        }
-    }
-    return apr_psprintf(cmd->pool, "%s takes %s, not '%s'", cmd->cmd->name,
-                        k->accepted, arg);
-}
-
-static const char *set_seconds(cmd_parms *cmd, apr_int64_t *field,
-                               const char *arg, apr_int64_t max)
-{
-    if (alx_value_seconds(arg, max, field) != 0)
-        return apr_psprintf(cmd->pool, "%s takes whole seconds from 0 to %"
-                            APR_INT64_T_FMT " (0 disables), not '%s'",
-                            cmd->cmd->name, max, arg);
-    return NULL;
-}
-
-/* AlexaLinkMinTTL and AlexaLinkDefaultTTL share this; cmd->info is the
- * offset of the field. */
-static const char *set_ttl(cmd_parms *cmd, void *cfg, const char *arg)
-{
-    return set_seconds(cmd, (apr_int64_t *)((char *)cfg
-                                            + (apr_size_t)cmd->info),
-                       arg, ALX_MAX_TTL);
-}
-
-static const char *set_refresh_grace(cmd_parms *cmd, void *cfg,
-                                     const char *arg)
-{
-    return set_seconds(cmd, &((alx_dir_conf *)cfg)->refresh_grace, arg,
-                       ALX_MAX_GRACE);
-}
-
-static const char *set_grace_replays(cmd_parms *cmd, void *cfg,
-                                     const char *arg)
-{
-    apr_int64_t n;
-
-    if (alx_value_seconds(arg, 1000, &n) != 0)
-        return apr_psprintf(cmd->pool, "%s takes a whole number from 0 to "
-                            "1000, not '%s'", cmd->cmd->name, arg);
-    ((alx_dir_conf *)cfg)->grace_replays = (int)n;
-    return NULL;
-}
-
-static const char *set_time_budget(cmd_parms *cmd, void *cfg, const char *arg)
-{
-    alx_dir_conf *c = cfg;
-
-    if (alx_value_decimal_seconds(arg, &c->time_budget) != 0)
-        return apr_psprintf(cmd->pool, "%s takes seconds above 0, up to 3600, "
-                            "with up to 3 decimals (e.g. 4.5), not '%s'",
-                            cmd->cmd->name, arg);
-    return NULL;
-}
-
-static const char *set_max_body(cmd_parms *cmd, void *cfg, const char *arg)
-{
-    alx_dir_conf *c = cfg;
-
-    if (alx_value_size(arg, &c->max_body) != 0)
-        return apr_psprintf(cmd->pool, "%s takes a byte count above 0 with an "
-                            "optional k or m suffix (e.g. 65536, 64k, 1m), "
-                            "up to 64m, not '%s'", cmd->cmd->name, arg);
-    return NULL;
-}
-
-static const char *set_keep_refresh(cmd_parms *cmd, void *cfg, int on)
-{
-    (void)cmd;
-    ((alx_dir_conf *)cfg)->keep_refresh = on;
-    return NULL;
-}
-
+#define ALX_CONF_COMMAND(field, type, def, deftext, name, how, reader, help) \
+    AP_INIT_##how(name, set_##how, (void *)&directives[ALX_CONF_##field], \
+                  OR_ALL, help " (default " deftext ")"),
 static const command_rec alx_cmds[] = {
-    AP_INIT_TAKE1("AlexaLink", set_keyword, (void *)&role_words, OR_ALL,
-                  "the role of this location: token, authorize or off"),
-    AP_INIT_TAKE1("AlexaLinkMode", set_keyword, (void *)&mode_words, OR_ALL,
-                  "enforce (default) or report: detect and log, change nothing"),
-    AP_INIT_TAKE1("AlexaLinkMinTTL", set_ttl,
-                  (void *)offsetof(alx_dir_conf, min_ttl), OR_ALL,
-                  "floor for expires_in in seconds (default 600, 0 disables)"),
-    AP_INIT_TAKE1("AlexaLinkDefaultTTL", set_ttl,
-                  (void *)offsetof(alx_dir_conf, default_ttl), OR_ALL,
-                  "expires_in inserted when the upstream sends none "
-                  "(default 3600, 0 leaves it absent)"),
-    AP_INIT_FLAG("AlexaLinkKeepRefreshToken", set_keep_refresh, NULL, OR_ALL,
-                 "give a refresh answer without refresh_token the presented "
-                 "one back (default On)"),
-    AP_INIT_TAKE1("AlexaLinkClientAuth", set_keyword,
-                  (void *)&client_auth_words, OR_ALL,
-                  "client authentication the upstream wants: as-is, basic "
-                  "or body"),
-    AP_INIT_TAKE1("AlexaLinkRefreshGrace", set_refresh_grace, NULL, OR_ALL,
-                  "seconds a rotated refresh token keeps working "
-                  "(default 86400, 0 disables)"),
-    AP_INIT_TAKE1("AlexaLinkGraceReplays", set_grace_replays, NULL, OR_ALL,
-                  "how often one rotated refresh token may be answered from "
-                  "the grace store (default 8)"),
+    ALX_DIR_CONF(ALX_CONF_COMMAND)
     AP_INIT_TAKE1("AlexaLinkCache", alexalink_store_set_cache, NULL, RSRC_CONF,
                   "socache provider and arguments for the grace store "
                   "(default shmcb with a 4 MiB segment)"),
-    AP_INIT_TAKE1("AlexaLinkTimeBudget", set_time_budget, NULL, OR_ALL,
-                  "seconds after which an answer is logged as over budget "
-                  "(default 4.5)"),
-    AP_INIT_TAKE1("AlexaLinkMaxBody", set_max_body, NULL, OR_ALL,
-                  "largest request or response body buffered (default 65536; "
-                  "k and m suffixes)"),
     {NULL, {NULL}, NULL, 0, 0, NULL}
 };
 

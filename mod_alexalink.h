@@ -25,7 +25,6 @@
 
 APLOG_USE_MODULE(alexalink);
 
-#define ALX_UNSET (-1)
 #define ALX_FILTER_TOKEN "ALEXALINK_TOKEN"
 #define ALX_FILTER_BODY  "ALEXALINK_BODY"
 #define ALX_JSON_TYPE    "application/json;charset=UTF-8"
@@ -36,30 +35,64 @@ typedef enum {
     ALX_ROLE_AUTHORIZE
 } alx_role_e;
 
-/* Every field starts as ALX_UNSET; the alx_conf_* getters apply defaults. */
+/* Every per-location setting, declared once: the struct, its defaults,
+ * create, merge, getters, the directive table and its help text all come
+ * from this list (mod_alexalink.c). A row is
+ *   X(field, C type, default, default as the help text says it, directive,
+ *     argument kind, how the value is read, what it means)
+ * the kinds and readers being those of mod_alexalink.c. */
+#define ALX_DIR_CONF(X) \
+    X(role, int, ALX_ROLE_OFF, "off", "AlexaLink", TAKE1, KEYWORDS(role), \
+      "the role of this location: token, authorize or off") \
+    X(report, int, 0, "enforce", "AlexaLinkMode", TAKE1, KEYWORDS(mode), \
+      "enforce or report: detect and log, change nothing") \
+    X(min_ttl, apr_int64_t, 600, "600", "AlexaLinkMinTTL", TAKE1, \
+      SECONDS(ALX_MAX_TTL), "floor for expires_in in seconds (0 disables)") \
+    X(default_ttl, apr_int64_t, 3600, "3600", "AlexaLinkDefaultTTL", TAKE1, \
+      SECONDS(ALX_MAX_TTL), "expires_in inserted when the upstream sends " \
+      "none (0 leaves it absent)") \
+    X(refresh_grace, apr_interval_time_t, apr_time_from_sec(86400), "86400", \
+      "AlexaLinkRefreshGrace", TAKE1, INTERVAL(ALX_MAX_GRACE), \
+      "seconds a rotated refresh token keeps working (0 disables)") \
+    X(grace_replays, int, 8, "8", "AlexaLinkGraceReplays", TAKE1, \
+      COUNT(1000), "how often one rotated refresh token may be answered " \
+      "from the grace store") \
+    X(keep_refresh, int, 1, "On", "AlexaLinkKeepRefreshToken", FLAG, ONOFF(), \
+      "give a refresh answer without refresh_token the presented one back") \
+    X(client_auth, int, ALX_AUTH_AS_IS, "as-is", "AlexaLinkClientAuth", \
+      TAKE1, KEYWORDS(client_auth), "client authentication the upstream " \
+      "wants: as-is, basic or body") \
+    X(time_budget, apr_interval_time_t, apr_time_from_msec(4500), "4.5", \
+      "AlexaLinkTimeBudget", TAKE1, DECIMAL(), "seconds after which an " \
+      "answer is logged as over budget") \
+    X(max_body, apr_off_t, 65536, "65536", "AlexaLinkMaxBody", TAKE1, SIZE(), \
+      "largest request or response body buffered (k and m suffixes)") \
+    X(redirect_hosts, const apr_array_header_t *, NULL, \
+      "pitangui.amazon.com layla.amazon.com alexa.amazon.co.jp", \
+      "AlexaLinkRedirectHosts", TAKE_ARGV, HOSTS(), \
+      "hosts that mark a redirect as going back to Alexa") \
+    X(domain_list, const apr_array_header_t *, NULL, "none", \
+      "AlexaLinkDomainList", TAKE_ARGV, HOSTS(), \
+      "the skill's Domain List: hosts login pages may pull content from") \
+    X(force_offline, int, 0, "Off", "AlexaLinkForceOffline", FLAG, ONOFF(), \
+      "add access_type=offline and prompt=consent to authorization requests")
+
+#define ALX_MAX_TTL   (10 * 365 * 86400)  /* ten years: larger is a typo */
+#define ALX_MAX_GRACE (30 * 86400)
+
+#define ALX_CONF_FIELD(field, type, ...) type field;
+#define ALX_CONF_INDEX(field, ...) ALX_CONF_##field,
+enum { ALX_DIR_CONF(ALX_CONF_INDEX) ALX_CONF_FIELDS };
+
 typedef struct {
-    int role;
-    int report;
-    int keep_refresh;
-    int client_auth;
-    int grace_replays;
-    apr_int64_t min_ttl;
-    apr_int64_t default_ttl;
-    apr_int64_t refresh_grace;
-    apr_interval_time_t time_budget;
-    apr_off_t max_body;
+    apr_uint32_t set;   /* bit ALX_CONF_<field>: said in this section */
+    ALX_DIR_CONF(ALX_CONF_FIELD)
 } alx_dir_conf;
 
-int alexalink_conf_role(const alx_dir_conf *c);
-int alexalink_conf_report(const alx_dir_conf *c);
-int alexalink_conf_keep_refresh(const alx_dir_conf *c);
-alx_client_auth_e alexalink_conf_client_auth(const alx_dir_conf *c);
-int alexalink_conf_grace_replays(const alx_dir_conf *c);
-apr_int64_t alexalink_conf_min_ttl(const alx_dir_conf *c);
-apr_int64_t alexalink_conf_default_ttl(const alx_dir_conf *c);
-apr_interval_time_t alexalink_conf_refresh_grace(const alx_dir_conf *c);
-apr_interval_time_t alexalink_conf_time_budget(const alx_dir_conf *c);
-apr_off_t alexalink_conf_max_body(const alx_dir_conf *c);
+#define ALX_CONF_GETTER(field, type, ...) \
+    static APR_INLINE type alexalink_conf_##field(const alx_dir_conf *c) \
+    { return c->field; }
+ALX_DIR_CONF(ALX_CONF_GETTER)
 
 typedef struct alx_store alx_store_t;
 

@@ -79,3 +79,39 @@ int alx_value_size(const char *arg, apr_off_t *out)
     *out = (apr_off_t)(v * unit);
     return 0;
 }
+
+/* DNS labels of letters, digits and '-' (not at either end), dot-separated,
+ * an optional leading "*." and trailing ":port"; what a Location or a page
+ * can name. URLs, paths and user info are the usual mistakes. */
+int alx_value_host(const char *arg)
+{
+    const char *c = arg;
+    apr_size_t label = 0, total = 0;
+    apr_int64_t port;
+
+    if (!c)
+        return -1;
+    if (c[0] == '*' && c[1] == '.')
+        c += 2;
+    for (; *c && *c != ':'; c++, total++) {
+        if (*c == '.') {
+            if (label == 0 || c[-1] == '-')
+                return -1;
+            label = 0;
+        }
+        else if (apr_isalnum(*c) || (*c == '-' && label > 0)) {
+            if (++label > 63)
+                return -1;
+        }
+        else
+            return -1;
+    }
+    if (total == 0 || total > 253 || (label > 0 && c[-1] == '-'))
+        return -1;
+    if (*c == ':') {
+        c++;
+        if (read_digits(&c, 65535, &port) != 0 || *c)
+            return -1;
+    }
+    return 0;
+}

@@ -16,4 +16,9 @@ int alx_value_decimal_seconds(const char *arg, apr_interval_time_t *out);
  * at most 64 MiB. */
 int alx_value_size(const char *arg, apr_off_t *out);
 
+/* A host name as AlexaLinkRedirectHosts and AlexaLinkDomainList take it:
+ * dot-separated DNS labels, an optional "*." in front and ":port" behind,
+ * a trailing dot allowed; no scheme, path or user info. */
+int alx_value_host(const char *arg);
+
 #endif

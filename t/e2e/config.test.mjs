@@ -27,6 +27,12 @@ describe('directives', { skip: moduleMissingReason() }, () => {
     ['AlexaLink token', 'AlexaLinkMaxBody 65536'],
     ['AlexaLink token', 'AlexaLinkMaxBody 64k'],
     ['AlexaLink token', 'AlexaLinkMaxBody 1m'],
+    ['AlexaLink authorize', 'AlexaLinkRedirectHosts pitangui.amazon.com'],
+    ['AlexaLink authorize', 'AlexaLinkRedirectHosts pitangui.amazon.com layla.amazon.com alexa.amazon.co.jp alexa.example.test:8443'],
+    ['AlexaLink authorize', 'AlexaLinkDomainList cdn.example.com fonts.gstatic.com *.example.net'],
+    ['AlexaLink authorize', 'AlexaLinkDomainList none'],
+    ['AlexaLink authorize', 'AlexaLinkForceOffline On'],
+    ['AlexaLink authorize', 'AlexaLinkForceOffline off'],
   ];
   for (const lines of good) {
     it(`accepts: ${lines.join('; ')}`, () => {
@@ -54,6 +60,11 @@ describe('directives', { skip: moduleMissingReason() }, () => {
     ['AlexaLinkMaxBody', 'AlexaLinkMaxBody -1'],
     ['AlexaLinkMaxBody', 'AlexaLinkMaxBody k'],
     ['AlexaLinkMaxBody', 'AlexaLinkMaxBody 99999999999999999999'],
+    ['AlexaLinkRedirectHosts', 'AlexaLinkRedirectHosts https://pitangui.amazon.com/api'],
+    ['AlexaLinkRedirectHosts', 'AlexaLinkRedirectHosts'],
+    ['AlexaLinkDomainList', 'AlexaLinkDomainList cdn.example.com/fonts'],
+    ['AlexaLinkDomainList', 'AlexaLinkDomainList user@cdn.example.com'],
+    ['AlexaLinkForceOffline', 'AlexaLinkForceOffline yes'],
   ];
   for (const [directive, line] of bad) {
     it(`rejects: ${line}`, () => {
@@ -63,6 +74,18 @@ describe('directives', { skip: moduleMissingReason() }, () => {
       assert.doesNotMatch(r.output, /Syntax OK/);
     });
   }
+
+  it('a keyword directive names the words it takes', () => {
+    const r = configTest(loc('AlexaLink tokens'));
+    assert.match(r.output, /AlexaLink takes token, authorize or off, not 'tokens'/);
+    const m = configTest(loc('AlexaLink token', 'AlexaLinkClientAuth digest'));
+    assert.match(m.output, /AlexaLinkClientAuth takes as-is, basic or body, not 'digest'/);
+  });
+
+  it('a host list names the host it refuses', () => {
+    const r = configTest(loc('AlexaLink authorize', 'AlexaLinkDomainList cdn.example.com bad/path'));
+    assert.match(r.output, /AlexaLinkDomainList takes host names .* not 'bad\/path'/);
+  });
 
   it('the module loads and a server-wide config without AlexaLink is accepted', () => {
     const r = configTest('ProxyPass /oauth/ http://127.0.0.1:9/\n');

@@ -51,8 +51,8 @@ test('every tag is listed in README.md', () => {
 });
 
 test('every directive is documented in README.md and conf/alexalink.conf', () => {
-  const src = read('mod_alexalink.c');
-  const names = [...src.matchAll(/AP_INIT_[A-Z0-9]+\("([A-Za-z]+)"/g)].map((m) => m[1]);
+  const names = [...read('mod_alexalink.c').matchAll(/AP_INIT_[A-Z0-9]+\("([A-Za-z]+)"/g),
+                 ...read('mod_alexalink.h').matchAll(/^    X\(\w+,[\s\S]*?"(AlexaLink\w*)"/gm)].map((m) => m[1]);
   assert.ok(names.length >= 8, `found ${names.length} directives`);
   const readme = read('README.md');
   const conf = read('conf/alexalink.conf');
@@ -62,14 +62,23 @@ test('every directive is documented in README.md and conf/alexalink.conf', () =>
   }
 });
 
-test('every config field is initialised and merged', () => {
+test('every config field is declared once, in ALX_DIR_CONF, and its table drives create, merge and the directives', () => {
+  const header = read('mod_alexalink.h');
   const src = read('mod_alexalink.c');
-  const struct = read('mod_alexalink.h').match(/typedef struct \{([\s\S]*?)\} alx_dir_conf;/)[1];
-  const fields = [...struct.matchAll(/(\w+);/g)].map((m) => m[1]);
-  const create = src.match(/create_dir_conf[\s\S]*?return c;/)[0];
-  const merge = src.match(/merge_dir_conf[\s\S]*?return c;/)[0];
-  for (const f of fields) {
-    assert.match(create, new RegExp(`\\b${f}\\b`), `${f} not initialised`);
-    assert.match(merge, new RegExp(`ALX_MERGE\\(${f}\\)`), `${f} not merged`);
+  const table = header.match(/#define ALX_DIR_CONF\(X\)([\s\S]*?)\n\n/)[1];
+  const rows = [...table.matchAll(/X\((\w+),[\s\S]*?"(AlexaLink\w*)"/g)].map((m) => [m[1], m[2]]);
+  assert.ok(rows.length >= 13, `found ${rows.length} rows`);
+  const struct = header.match(/typedef struct \{([\s\S]*?)\} alx_dir_conf;/)[1];
+  assert.match(struct, /ALX_DIR_CONF\(ALX_CONF_FIELD\)/, 'the struct is not made from the table');
+  assert.deepEqual([...struct.matchAll(/(\w+);/g)].map((m) => m[1]), ['set'], 'a field declared outside the table');
+  for (const [fn, re] of [['create_dir_conf', /ALX_DIR_CONF\(ALX_CONF_DEFAULT\)/],
+                          ['merge_dir_conf', /ALX_DIR_CONF\(ALX_CONF_MERGE\)/],
+                          ['alx_cmds', /ALX_DIR_CONF\(ALX_CONF_COMMAND\)/]])
+    assert.match(src.match(new RegExp(`${fn}[\\s\\S]*?\\n\\}`))[0], re, `${fn} not made from the table`);
+  const readme = read('README.md');
+  const conf = read('conf/alexalink.conf');
+  for (const [field, name] of rows) {
+    assert.match(readme, new RegExp(`\\| \`${name}[ \`]`), `${name} (${field}) missing from README's table`);
+    assert.ok(conf.includes(name), `${name} missing from conf/alexalink.conf`);
   }
 });

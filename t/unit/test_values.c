@@ -145,6 +145,44 @@ static void test_size(void)
     size_bad(NULL);
 }
 
+static void test_host(void)
+{
+    static const char *good[] = {
+        "pitangui.amazon.com", "localhost", "a", "CDN.Example.COM",
+        "*.example.com", "example.com.", "example.com:443", "x-y.z9",
+        "127.0.0.1", "a.b:65535", NULL
+    };
+    static const char *bad[] = {
+        "", "*.", "*", ":443", "https://a.com", "a.com/x", "user@a.com",
+        "a..b", ".a", "-a.com", "a-.com", "a.com-", "a b", "a.com:",
+        "a.com:65536", "a.com:8x", "a.com:-1", "*.*.a", "a_b.com",
+        "[::1]", NULL
+    };
+    char label[80], name[300];
+    int i;
+
+    for (i = 0; good[i]; i++)
+        is_int(alx_value_host(good[i]), 0, "host '%s' accepted", good[i]);
+    for (i = 0; bad[i]; i++)
+        is_int(alx_value_host(bad[i]), -1, "host '%s' refused", bad[i]);
+    is_int(alx_value_host(NULL), -1, "host NULL refused");
+    memset(label, 'a', 63);
+    label[63] = '\0';
+    is_int(alx_value_host(label), 0, "a 63-byte label accepted");
+    memset(label, 'a', 64);
+    label[64] = '\0';
+    is_int(alx_value_host(label), -1, "a 64-byte label refused");
+    for (i = 0; i < 300; i += 2) {
+        name[i] = 'a';
+        name[i + 1] = '.';
+    }
+    name[253] = '\0';
+    is_int(alx_value_host(name), 0, "a 253-byte name accepted");
+    name[253] = 'a';
+    name[254] = '\0';
+    is_int(alx_value_host(name), -1, "a 254-byte name refused");
+}
+
 int main(void)
 {
     apr_pool_t *pool;
@@ -154,6 +192,7 @@ int main(void)
     test_seconds();
     test_decimal_seconds();
     test_size();
+    test_host();
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
