@@ -21,14 +21,20 @@ const char *alx_region_name(alx_region_e region);
 
 /* The region of host (case-insensitive, a port and trailing dot ignored)
  * when it is one of hosts (const char *; NULL means the default three),
- * else ALX_REGION_NONE. */
+ * else ALX_REGION_NONE. A listed host other than the three known names is
+ * ALX_REGION_OTHER; list entries are compared the same way (no wildcards). */
 alx_region_e alx_authz_region(const char *host, const apr_array_header_t *hosts);
 
 /* An authorization request (the query of GET /authorize, or a POSTed form).
- * state and the rest are as sent (decoded); NULL when absent. */
+ * state and the rest are as sent (decoded, the first of duplicates); NULL
+ * when absent. A query that does not parse (bad escape, encoded NUL) sets
+ * bad and nothing else: every field stays NULL and region NONE, since the
+ * upstream may read such a query differently. */
 typedef struct {
     const char *redirect_uri;
-    const char *redirect_host;  /* lower-case, no port; NULL if unparsable */
+    const char *redirect_host;  /* lower-case, no port nor trailing dot;
+                                   NULL unless an absolute http(s) URL with
+                                   a sound host */
     alx_region_e region;        /* of redirect_host; NONE: not an Alexa flow */
     const char *state;          /* a secret-ish value: never log it */
     const char *client_id;
@@ -41,10 +47,13 @@ void alx_authz_request_parse(apr_pool_t *p, const char *query, apr_size_t len,
                              const apr_array_header_t *hosts,
                              alx_authz_request_t *out);
 
-/* query with access_type=offline and prompt=consent: existing values of
- * either are replaced, every other byte of the query is kept as it was.
- * NULL query gives just the two. *changed is 0 when the query already said
- * both. */
+/* query with access_type=offline and prompt=consent: the first occurrence
+ * of either name (compared decoded) becomes exactly that segment, later
+ * ones are removed with their '&', a missing one is appended after '&'
+ * (none after an empty query or a trailing '&'); every other byte of the
+ * query is kept as it was. NULL query gives just the two. *changed is 0,
+ * and query itself returned, when the query already held each exactly once
+ * as exactly those bytes. */
 const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
                                     int *changed);
 
@@ -75,7 +84,9 @@ typedef struct {
     alx_flow_e flow;
     alx_state_fate_e state;
     const char *error;          /* the error= code (bounded, printable) */
-    int fragment_moved;         /* implicit parameters were in the query */
+    int implicit_in_query;      /* implicit parameters were in the query
+                                   (moved to the fragment when restoring) */
+    int fragment_moved;         /* ... and were moved */
     int ttl_raised;             /* implicit expires_in raised to the floor */
     const char *ttl_in;         /* implicit expires_in as sent (digits or
                                    NULL); not a secret */
@@ -83,6 +94,9 @@ typedef struct {
     const char *location;       /* the Location to send; == the input when
                                    nothing changed (compare pointers) */
 } alx_redirect_t;
+
+/* Longer Locations are malformed (reported, never rewritten). */
+#define ALX_AUTHZ_LOCATION_MAX 8192
 
 /* Checks and fixes one Location value (absolute, relative or protocol-
  * relative; percent-encoding kept as it is). expected_state is the state
@@ -92,7 +106,30 @@ typedef struct {
  * (0: none). Relative Locations are never Alexa's. Bytes of the Location
  * that need no change are kept exactly: a fixed Location differs from the
  * input only in the state parameter, the moved parameters and the raised
- * expires_in. */
+ * expires_in.
+ *
+ * Only http, https and protocol-relative Locations have a host; their host
+ * (userinfo and port dropped, %XX decoded, lower-case, one trailing dot
+ * dropped) decides the region. The flow is error (error= in the query or
+ * fragment), else code, else implicit (access_token=), else unknown.
+ * The state compared is every state= (decoded) of the part that carries
+ * code= or error= (the query when both do), for implicit and unknown of
+ * query and fragment together: kept when all equal expected_state,
+ * dropped when none, else changed. Restoring makes the first of them
+ * state=<escaped expected_state> and removes the others (appended when
+ * none); unknown flows are only reported. Implicit: access_token,
+ * token_type, expires_in, scope, refresh_token and state found in the
+ * query move, as sent and in order, to the end of the fragment; the '?' is
+ * dropped when nothing stays in the query. ttl_in is the first expires_in
+ * (query, then fragment).
+ *
+ * Malformed: longer than ALX_AUTHZ_LOCATION_MAX, a control byte anywhere,
+ * a '\' where a browser would read it as '/' (authority, or a leading
+ * "/\"), a bad authority (space, empty host, bad or decoded-forbidden
+ * %XX in the host, unbalanced brackets, non-numeric port), or for an
+ * Alexa host a bad escape in the query or fragment. Without a sound host
+ * the flow is NONE; with an Alexa host everything is classified as above
+ * but nothing is rewritten. */
 void alx_authz_redirect(apr_pool_t *p, const char *location,
                         const apr_array_header_t *hosts,
                         const char *expected_state, int restore,
