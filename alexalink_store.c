@@ -52,6 +52,8 @@ struct alx_store {
     const char *name;
     const char *args;
     ap_socache_instance_t *instance;
+    ap_socache_instance_t *flows;   /* authorization flows, apart so that a
+                                       flood of them never evicts a record */
     apr_global_mutex_t *mutex;      /* the flight table, read-modify-writes;
                                        every call when the provider is not
                                        MP-safe (shmcb, dbm) */
@@ -215,6 +217,8 @@ static apr_status_t store_cleanup(void *data)
 
     retain_entries(st);
     st->provider->destroy(st->instance, st->s);
+    if (st->flows)
+        st->provider->destroy(st->flows, st->s);
     return APR_SUCCESS;
 }
 
@@ -286,6 +290,48 @@ static apr_status_t attach_shared(alx_store_t *st, server_rec *s)
     return APR_SUCCESS;
 }
 
+/* The flows' own instance of the same provider: shmcb and dbm get files
+ * next to the records' ("-flows"), shmcb an eighth of the size (at least
+ * 64 KiB); redis and memcache the same server, apart by namespace. */
+static const char *flows_args(apr_pool_t *p, const char *name,
+                              const char *args)
+{
+    const char *open;
+    apr_int64_t size;
+
+    if (!strcasecmp(name, "shmcb")) {
+        args = args ? args : ALX_DEFAULT_ARGS;
+        open = strrchr(args, '(');
+        size = open ? apr_atoi64(open + 1) / 8 : 0;
+        return apr_psprintf(p, "%.*s-flows(%" APR_INT64_T_FMT ")",
+                            (int)(open ? open - args : (int)strlen(args)),
+                            args, size < 65536 ? 65536 : size);
+    }
+    if (!strcasecmp(name, "dbm") && args)
+        return apr_pstrcat(p, args, "-flows", NULL);
+    return args;
+}
+
+static apr_status_t create_flows(alx_store_t *st, server_rec *s,
+                                 apr_pool_t *ptemp, apr_pool_t *pconf)
+{
+    struct ap_socache_hints hints = {ALX_HINT_ID_LEN, 160,
+                                     apr_time_from_sec(60)};
+    const char *err = st->provider->create(&st->flows,
+                                           flows_args(pconf, st->name,
+                                                      st->args),
+                                           ptemp, pconf);
+
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0208: AlexaLinkCache "
+                     "%s, the authorization flows' store: %s", st->name, err);
+        st->flows = NULL;
+        return APR_EGENERAL;
+    }
+    return st->provider->init(st->flows, ALX_CACHE_NAME "-flows", &hints, s,
+                              pconf);
+}
+
 int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s)
 {
@@ -339,6 +385,12 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0203: cannot "
                      "initialise the grace store (AlexaLinkCache %s)", name);
+        return !OK;
+    }
+    if (create_flows(st, s, ptemp, pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0209: cannot "
+                     "initialise the authorization flows' store "
+                     "(AlexaLinkCache %s)", name);
         return !OK;
     }
     restore_entries(st, s, ptemp);
@@ -693,4 +745,47 @@ int alexalink_store_once(request_rec *r, apr_uint64_t key,
     due = alx_once_due(&st->shared->once, key, apr_time_now(), interval);
     unlock(st);
     return due;
+}
+
+/* Flows: best effort; a failure only loses what a later login step could
+ * have been told, so it is counted like any other. */
+static apr_status_t flow_call(request_rec *r, alx_store_t *st, int put,
+                              const unsigned char *id, apr_time_t expiry,
+                              unsigned char *data, unsigned int *len)
+{
+    apr_status_t rv;
+
+    if (!st || !st->flows)
+        return APR_ENOTIMPL;
+    if ((rv = lock_call(r, st)) != APR_SUCCESS)
+        return rv;
+    rv = put ? st->provider->store(st->flows, r->server, id, ALX_GRACE_ID_LEN,
+                                   expiry, data, *len, r->pool)
+             : st->provider->retrieve(st->flows, r->server, id,
+                                      ALX_GRACE_ID_LEN, data, len, r->pool);
+    unlock_call(st);
+    if (!put && rv == APR_EGENERAL && st->missing_is_egeneral)
+        rv = APR_NOTFOUND;
+    return rv == APR_SUCCESS || rv == APR_NOTFOUND
+           ? rv : failed(r, st, rv, put ? "write a flow" : "read a flow");
+}
+
+apr_status_t alexalink_store_flow_put(request_rec *r, const unsigned char *id,
+                                      apr_time_t expiry, const char *data,
+                                      apr_size_t len)
+{
+    unsigned int n = (unsigned int)len;
+
+    return flow_call(r, store_of(r), 1, id, expiry, (unsigned char *)data, &n);
+}
+
+apr_status_t alexalink_store_flow_get(request_rec *r, const unsigned char *id,
+                                      char *buf, apr_size_t *len)
+{
+    unsigned int n = (unsigned int)*len;
+    apr_status_t rv = flow_call(r, store_of(r), 0, id, 0,
+                                (unsigned char *)buf, &n);
+
+    *len = n;
+    return rv;
 }

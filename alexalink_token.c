@@ -27,7 +27,10 @@ typedef struct {
 
 alx_exchange_rec *alexalink_exchange_get(request_rec *r)
 {
-    return ap_get_module_config(r->request_config, &alexalink_module);
+    alx_request_rec *s = ap_get_module_config(r->request_config,
+                                              &alexalink_module);
+
+    return s ? s->exchange : NULL;
 }
 
 static apr_int64_t elapsed_ms(request_rec *r)
@@ -120,7 +123,7 @@ int alexalink_token_fixups(request_rec *r)
     report = alexalink_conf_report(conf);
     x = apr_pcalloc(r->pool, sizeof(*x));
     x->conf = conf;
-    ap_set_module_config(r->request_config, &alexalink_module, x);
+    alexalink_request_slot(r)->exchange = x;
 
     cl = apr_table_get(r->headers_in, "Content-Length");
     if (cl && apr_atoi64(cl) > alexalink_conf_max_body(conf)) {

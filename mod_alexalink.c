@@ -241,6 +241,18 @@ static void *create_server_conf(apr_pool_t *p, server_rec *s)
     return apr_pcalloc(p, sizeof(alx_server_conf));
 }
 
+alx_request_rec *alexalink_request_slot(request_rec *r)
+{
+    alx_request_rec *s = ap_get_module_config(r->request_config,
+                                              &alexalink_module);
+
+    if (!s) {
+        s = apr_pcalloc(r->pool, sizeof(*s));
+        ap_set_module_config(r->request_config, &alexalink_module, s);
+    }
+    return s;
+}
+
 alx_server_conf *alexalink_server_conf_get(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &alexalink_module);
@@ -278,15 +290,23 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(alexalink_token_fixups, NULL, NULL, APR_HOOK_LAST);
+    /* before mod_proxy's fixup reads r->args */
+    ap_hook_fixups(alexalink_authorize_fixups, NULL, NULL,
+                   APR_HOOK_REALLY_FIRST);
     ap_hook_handler(alexalink_token_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_hook_insert_filter(alexalink_token_insert_filter, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_insert_error_filter(alexalink_token_insert_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
+    ap_hook_insert_filter(alexalink_authorize_insert_filter, NULL, NULL,
+                          APR_HOOK_MIDDLE);
     ap_hook_log_transaction(alexalink_token_log, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_register_input_filter(ALX_FILTER_BODY, alexalink_token_body_filter, NULL,
                              AP_FTYPE_RESOURCE);
     ap_register_output_filter(ALX_FILTER_TOKEN, alexalink_token_out_filter, NULL,
                               AP_FTYPE_RESOURCE);
+    /* after mod_deflate's INFLATE (RESOURCE - 1): pages are scanned plain */
+    ap_register_output_filter(ALX_FILTER_AUTHZ, alexalink_authorize_out_filter,
+                              NULL, AP_FTYPE_RESOURCE);
 }
 
 module AP_MODULE_DECLARE_DATA alexalink_module = {

@@ -18,6 +18,7 @@
 #include "apr_strings.h"
 
 #include "alx_answer.h"
+#include "alx_authz.h"
 #include "alx_flight.h"
 #include "alx_grace.h"
 #include "alx_once.h"
@@ -27,6 +28,7 @@ APLOG_USE_MODULE(alexalink);
 
 #define ALX_FILTER_TOKEN "ALEXALINK_TOKEN"
 #define ALX_FILTER_BODY  "ALEXALINK_BODY"
+#define ALX_FILTER_AUTHZ "ALEXALINK_AUTHZ"
 #define ALX_JSON_TYPE    "application/json;charset=UTF-8"
 
 typedef enum {
@@ -143,7 +145,15 @@ typedef struct {
     alx_grace_state_t grace;
 } alx_exchange_rec;
 
+/* What one request's hooks share: one of these per role. */
+typedef struct alx_authz_rec alx_authz_rec;
+typedef struct {
+    alx_exchange_rec *exchange;
+    alx_authz_rec *authz;
+} alx_request_rec;
+
 /* mod_alexalink.c */
+alx_request_rec *alexalink_request_slot(request_rec *r);
 alx_server_conf *alexalink_server_conf_get(server_rec *s);
 
 /* alexalink_token.c */
@@ -175,6 +185,13 @@ apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
                            apr_time_t expiry, const unsigned char *data,
                            unsigned int len);
 
+/* Authorization flows, in an instance of their own (ids as above). */
+apr_status_t alexalink_store_flow_put(request_rec *r, const unsigned char *id,
+                                      apr_time_t expiry, const char *data,
+                                      apr_size_t len);
+apr_status_t alexalink_store_flow_get(request_rec *r, const unsigned char *id,
+                                      char *buf, apr_size_t *len);
+
 /* A read-modify-write of one value under the store's mutex: fn gets what
  * is stored (data NULL when nothing) and says what to do. */
 typedef enum {
@@ -204,6 +221,13 @@ void alexalink_store_recorded(request_rec *r, const unsigned char *id,
 /* True when key was not said within interval by any child (and now is). */
 int alexalink_store_once(request_rec *r, apr_uint64_t key,
                          apr_interval_time_t interval);
+
+/* alexalink_authorize.c */
+int alexalink_authorize_fixups(request_rec *r);
+void alexalink_authorize_insert_filter(request_rec *r);
+apr_status_t alexalink_authorize_out_filter(ap_filter_t *f,
+                                            apr_bucket_brigade *bb);
+alx_authz_rec *alexalink_authz_get(request_rec *r);
 
 /* alexalink_proxy.c */
 void alexalink_proxy_post_config(server_rec *s);

@@ -1,0 +1,434 @@
+/* The authorization endpoint (AlexaLink authorize): the request that starts
+ * an Alexa flow is recorded, the redirect that ends it is checked and fixed,
+ * and the login pages between are scanned as they stream. The decisions are
+ * lib/alx_authz (flow and Location), lib/alx_html (pages) and
+ * lib/alx_flowrec (the stored flow). */
+
+#include "mod_alexalink.h"
+#include "http_ssl.h"
+#include "apr_lib.h"
+#include "alx_exchange.h"
+#include "alx_flowrec.h"
+#include "alx_html.h"
+
+#include <openssl/evp.h>
+
+#define ALX_FLOW_LIFETIME apr_time_from_sec(600)   /* a login's length */
+#define ALX_PAGE_GAP      apr_time_from_sec(3600)  /* repeated findings */
+#define ALX_TLS_GAP       apr_time_from_sec(86400)
+
+struct alx_authz_rec {
+    const alx_dir_conf *conf;
+    alx_authz_request_t req;    /* this request's query */
+    const char *own_host;       /* the page's, lower-case */
+    apr_hash_t *said;           /* findings already reported by this page */
+};
+
+typedef struct {
+    request_rec *r;
+    alx_authz_rec *a;
+    alx_html_t *scanner;
+} alx_page_ctx;
+
+static const char *vhost_of(request_rec *r)
+{
+    return apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
+                        (unsigned)r->server->port);
+}
+
+/* Once per hour (or interval) per vhost and key, across all children. */
+static int once(request_rec *r, const char *what, const char *key,
+                apr_interval_time_t interval)
+{
+    return alexalink_store_once(r, alx_once_key(vhost_of(r),
+                                                apr_pstrcat(r->pool, what, " ",
+                                                            key, NULL)),
+                                interval);
+}
+
+/* The browser a flow runs in: its address and User-Agent. A later login
+ * step (the form's POST) carries neither state nor redirect_uri. */
+static void flow_id(request_rec *r, unsigned char *id)
+{
+    const char *ua = apr_table_get(r->headers_in, "User-Agent");
+    const char *key = apr_pstrcat(r->pool, "alexalink-flow", "\n",
+                                  r->useragent_ip, "\n", ua ? ua : "", NULL);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+
+    if (!EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL)
+        || n < ALX_GRACE_ID_LEN)
+        memset(md, 0, sizeof(md));
+    memcpy(id, md, ALX_GRACE_ID_LEN);
+}
+
+static void record_flow(request_rec *r, const alx_authz_rec *a)
+{
+    alx_flowrec_t f;
+    unsigned char id[ALX_GRACE_ID_LEN];
+    apr_size_t len;
+    const char *data;
+
+    f.started = apr_time_now();
+    f.region = a->req.region;
+    f.response_type = a->req.response_type;
+    f.client_id = a->req.client_id;
+    f.state = a->req.state;
+    if (!(data = alx_flowrec_encode(r->pool, &f, &len)))
+        return;     /* absurd values: the redirect still answers this one */
+    flow_id(r, id);
+    alexalink_store_flow_put(r, id, f.started + ALX_FLOW_LIFETIME, data, len);
+}
+
+static int found_flow(request_rec *r, alx_flowrec_t *f)
+{
+    unsigned char id[ALX_GRACE_ID_LEN];
+    char *buf = apr_palloc(r->pool, ALX_FLOWREC_MAX);
+    apr_size_t len = ALX_FLOWREC_MAX;
+
+    flow_id(r, id);
+    return alexalink_store_flow_get(r, id, buf, &len) == APR_SUCCESS
+           && alx_flowrec_decode(r->pool, buf, len, f) == APR_SUCCESS
+           && apr_time_now() - f->started < ALX_FLOW_LIFETIME;
+}
+
+/* ---- HTTPS, port 443 and the certificate ------------------------------- */
+
+/* A forwarded header counts only when mod_remoteip trusted the proxy that
+ * sent it (it then replaced the client address). */
+static const char *forwarded(request_rec *r, const char *header)
+{
+    return strcmp(r->useragent_ip, r->connection->client_ip)
+           ? apr_table_get(r->headers_in, header) : NULL;
+}
+
+/* Reports differ on whether Amazon accepts Let's Encrypt today (it is on
+ * Mozilla's list); self-signed never works. A warning, not a block. */
+static void check_issuer(request_rec *r)
+{
+    const char *issuer = ap_ssl_var_lookup(r->pool, r->server, r->connection,
+                                           r, "SSL_SERVER_I_DN");
+    const char *subject = ap_ssl_var_lookup(r->pool, r->server, r->connection,
+                                            r, "SSL_SERVER_S_DN");
+    const char *why;
+
+    if (!issuer || !*issuer)
+        return;
+    if (subject && !strcmp(issuer, subject))
+        why = "self-signed";
+    else if (ap_strcasestr(issuer, "Let's Encrypt"))
+        why = "issued by Let's Encrypt";
+    else
+        return;
+    if (once(r, "issuer", issuer, ALX_TLS_GAP))
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0312: this vhost's "
+                      "certificate is %s (issuer %s): Amazon accepts only "
+                      "certificates from certificate authorities it trusts, "
+                      "and reports differ on Let's Encrypt; if linking fails "
+                      "before the login page shows, use a certificate from a "
+                      "CA on Mozilla's list that Amazon accepts. Said once a "
+                      "day per vhost", why, alx_log_safe(r->pool, issuer, 200));
+}
+
+static void check_transport(request_rec *r, const alx_authz_rec *a)
+{
+    const char *proto = forwarded(r, "X-Forwarded-Proto");
+    const char *fport = forwarded(r, "X-Forwarded-Port");
+    int tls = proto ? !strcasecmp(proto, "https") : ap_ssl_conn_is_ssl(r->connection);
+    unsigned int port = fport ? (unsigned int)apr_atoi64(fport)
+                      : proto ? (tls ? 443 : 80)
+                              : r->connection->local_addr->port;
+    const char *region = alx_region_name(a->req.region);
+
+    if (!tls && once(r, "http", "", ALX_PAGE_GAP))
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ALX0310: an Alexa "
+                      "authorization request (region %s) reached %s over "
+                      "plain HTTP%s: Alexa requires HTTPS and will not link. "
+                      "Fix: serve the authorization URL over https on port "
+                      "443 (behind a TLS proxy, let mod_remoteip trust it so "
+                      "its X-Forwarded-Proto counts). Said once an hour per "
+                      "vhost", region, r->uri,
+                      proto ? " (X-Forwarded-Proto)" : "");
+    if (port != 443 && once(r, "port", "", ALX_PAGE_GAP))
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ALX0311: an Alexa "
+                      "authorization request (region %s) came in on port %u: "
+                      "Alexa requires port 443 for the authorization and "
+                      "token URLs. Fix: listen on 443 (or forward 443 to "
+                      "this port). Said once an hour per vhost", region, port);
+    if (tls && !proto)
+        check_issuer(r);
+}
+
+/* ---- the request that starts a flow ----------------------------------- */
+
+alx_authz_rec *alexalink_authz_get(request_rec *r)
+{
+    alx_request_rec *s = ap_get_module_config(r->request_config,
+                                              &alexalink_module);
+
+    return s ? s->authz : NULL;
+}
+
+static void force_offline(request_rec *r)
+{
+    int changed = 0;
+    const char *args = alx_authz_force_offline(r->pool, r->args, &changed);
+
+    if (!changed)
+        return;
+    r->args = (char *)args;
+    r->parsed_uri.query = r->args;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0313: "
+                  "access_type=offline and prompt=consent added to the "
+                  "authorization request (AlexaLinkForceOffline)");
+}
+
+/* Before mod_proxy's fixup builds the upstream URL from r->args. */
+int alexalink_authorize_fixups(request_rec *r)
+{
+    const alx_dir_conf *conf;
+    alx_authz_rec *a;
+
+    if (r->main)
+        return DECLINED;
+    conf = ap_get_module_config(r->per_dir_config, &alexalink_module);
+    if (alexalink_conf_role(conf) != ALX_ROLE_AUTHORIZE)
+        return DECLINED;
+    a = apr_pcalloc(r->pool, sizeof(*a));
+    a->conf = conf;
+    a->own_host = apr_pstrdup(r->pool, r->hostname ? r->hostname : "");
+    ap_str_tolower((char *)a->own_host);
+    alexalink_request_slot(r)->authz = a;
+    alx_authz_request_parse(r->pool, r->args, r->args ? strlen(r->args) : 0,
+                            conf->redirect_hosts, &a->req);
+    if (a->req.region == ALX_REGION_NONE)
+        return DECLINED;
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0300: Alexa authorization "
+                  "flow: region=%s response_type=%s client=%s state=%s",
+                  alx_region_name(a->req.region),
+                  alx_log_safe(r->pool, a->req.response_type, 32),
+                  alx_log_safe(r->pool, a->req.client_id, 64),
+                  a->req.state ? "present" : "absent");
+    check_transport(r, a);
+    if (!a->req.state)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0301: an Alexa "
+                      "authorization request without state: Alexa always "
+                      "sends one, so something between Alexa and this server "
+                      "dropped it (a rewrite or redirect that lost the "
+                      "query?)");
+    record_flow(r, a);
+    if (conf->force_offline && !conf->report)
+        force_offline(r);
+    return DECLINED;
+}
+
+/* ---- the redirect back to Alexa --------------------------------------- */
+
+static const char *flow_name(alx_flow_e flow)
+{
+    static const char *const names[] = {"-", "code", "implicit", "error",
+                                        "unknown"};
+
+    return flow <= ALX_FLOW_UNKNOWN ? names[flow] : "-";
+}
+
+static void log_state(request_rec *r, const alx_redirect_t *d, int later,
+                      int restore)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ALX0302: the redirect back to "
+                  "Alexa (region %s, %s flow) %s the state Alexa sent; Alexa "
+                  "rejects such a link (\"Unable to link\"). %s. Fix it "
+                  "upstream: send state back exactly as it came, through "
+                  "every step of the login",
+                  alx_region_name(d->region), flow_name(d->flow),
+                  d->state == ALX_STATE_DROPPED ? "dropped" : "changed",
+                  restore ? "Restored from the request"
+                  : later ? "Not restored: this is a later step of the login "
+                            "(found by the flow recorded for this browser), "
+                            "and only the redirect that answers the request "
+                            "carrying state is fixed"
+                          : "Not restored (AlexaLinkMode report)");
+}
+
+static void log_redirect(request_rec *r, const alx_redirect_t *d, int later,
+                         int restore)
+{
+    if (d->state == ALX_STATE_DROPPED || d->state == ALX_STATE_CHANGED)
+        log_state(r, d, later, restore);
+    if (d->flow == ALX_FLOW_IMPLICIT && (d->fragment_moved || !restore)
+        && d->implicit_in_query)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0306: implicit-"
+                      "grant token parameters in the query of the redirect "
+                      "back to Alexa (region %s); Alexa reads them from the "
+                      "fragment only (RFC 6749 4.2.2). %s. Fix it upstream: "
+                      "put access_token, token_type, expires_in and state "
+                      "after '#'", alx_region_name(d->region),
+                      d->fragment_moved ? "Moved to the fragment"
+                                        : "Not moved");
+    if (d->flow == ALX_FLOW_ERROR)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0307: the login "
+                      "ended with error=%s sent back to Alexa (region %s): "
+                      "the upstream refused or failed it, and the customer "
+                      "sees \"Unable to link\". The upstream's own log at "
+                      "this time says why", d->error ? d->error : "-",
+                      alx_region_name(d->region));
+    else if (d->flow == ALX_FLOW_UNKNOWN)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0314: a redirect "
+                      "back to Alexa (region %s) carries neither code, "
+                      "access_token nor error: Alexa cannot finish the link",
+                      alx_region_name(d->region));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0308: authorization "
+                  "redirect back to Alexa: region=%s form=%s flow=%s state=%s "
+                  "ttl=%s%s", alx_region_name(d->region),
+                  d->spa_form ? "spa" : "link", flow_name(d->flow),
+                  alx_state_fate_name(d->state), d->ttl_in ? d->ttl_in : "-",
+                  d->ttl_raised ? " (raised to AlexaLinkMinTTL)" : "");
+}
+
+static void check_redirect(request_rec *r, const alx_authz_rec *a)
+{
+    apr_table_t *t = r->headers_out;
+    const char *loc = apr_table_get(t, "Location"), *expected;
+    int later = 0, restore;
+    alx_flowrec_t f;
+    alx_redirect_t d;
+
+    if (!loc) {
+        t = r->err_headers_out;
+        if (!(loc = apr_table_get(t, "Location")))
+            return;
+    }
+    expected = a->req.state;
+    restore = expected && !a->conf->report;
+    if (!expected && !a->req.redirect_uri && found_flow(r, &f) && *f.state) {
+        expected = f.state;
+        later = 1;
+    }
+    alx_authz_redirect(r->pool, loc, a->conf->redirect_hosts, expected,
+                       restore, a->conf->min_ttl, &d);
+    if (d.malformed && d.flow == ALX_FLOW_NONE)
+        return;
+    if (d.malformed) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0315: a malformed "
+                      "Location back to Alexa (region %s) passes unchanged: "
+                      "Alexa may not read it", alx_region_name(d.region));
+        return;
+    }
+    if (d.flow == ALX_FLOW_NONE)
+        return;
+    if (d.location != loc)
+        apr_table_setn(t, "Location", d.location);
+    log_redirect(r, &d, later, restore);
+}
+
+/* ---- the login page --------------------------------------------------- */
+
+static int first_time(alx_page_ctx *ctx, const char *what, const char *key)
+{
+    const char *k = apr_pstrcat(ctx->r->pool, what, " ", key, NULL);
+
+    if (!ctx->a->said)
+        ctx->a->said = apr_hash_make(ctx->r->pool);
+    if (apr_hash_get(ctx->a->said, k, APR_HASH_KEY_STRING))
+        return 0;
+    apr_hash_set(ctx->a->said, k, APR_HASH_KEY_STRING, "");
+    return once(ctx->r, what, key, ALX_PAGE_GAP);
+}
+
+static void page_finding(void *baton, alx_html_event_e kind,
+                         const char *value, const char *where)
+{
+    alx_page_ctx *ctx = baton;
+    request_rec *r = ctx->r;
+
+    if (kind == ALX_HTML_HOST) {
+        if (!strcmp(value, ctx->a->own_host)
+            || alx_html_host_listed(value, ctx->a->conf->domain_list)
+            || !first_time(ctx, "host", value))
+            return;
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0304: the login "
+                      "page %s pulls content from %s (%s), which is not in "
+                      "AlexaLinkDomainList: unless the skill's Domain List "
+                      "has it, some devices show a blank page. Fix: add %s "
+                      "to the skill's Domain List and to AlexaLinkDomainList. "
+                      "Said once an hour per host and vhost", r->uri,
+                      alx_log_safe(r->pool, value, 255), where,
+                      alx_log_safe(r->pool, value, 255));
+    }
+    else if (first_time(ctx, "popup", value))
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0305: the login "
+                      "page %s opens a popup (%s in %s): the Alexa app's "
+                      "login view cannot show popups and the login stalls. "
+                      "Fix: keep the whole login in one window. Said once an "
+                      "hour per page and vhost", r->uri, value, where);
+}
+
+static int is_html(const char *type)
+{
+    return type && (!strncasecmp(type, "text/html", 9)
+                    || !strncasecmp(type, "application/xhtml+xml", 21));
+}
+
+/* NULL unless this answer is an HTML page the scanner can read. */
+static alx_html_t *page_scanner(request_rec *r, alx_page_ctx *ctx)
+{
+    const char *enc = apr_table_get(r->headers_out, "Content-Encoding");
+
+    if (r->header_only || !is_html(r->content_type)
+        || ap_is_HTTP_REDIRECT(r->status))
+        return NULL;
+    if (!enc)
+        enc = r->content_encoding;
+    if (enc && strcasecmp(enc, "identity")) {
+        if (once(r, "encoded", enc, ALX_PAGE_GAP))
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0309: login page "
+                          "%s not scanned for domains and popups: it comes "
+                          "%s-encoded. To have it scanned, add \"RequestHeader "
+                          "unset Accept-Encoding\" to this location (or "
+                          "\"SetOutputFilter INFLATE;DEFLATE\"). Said once an "
+                          "hour per vhost", r->uri,
+                          alx_log_safe(r->pool, enc, 32));
+        return NULL;
+    }
+    return alx_html_create(r->pool, page_finding, ctx);
+}
+
+apr_status_t alexalink_authorize_out_filter(ap_filter_t *f,
+                                            apr_bucket_brigade *bb)
+{
+    alx_page_ctx *ctx = f->ctx;
+    apr_bucket *b;
+
+    if (!ctx) {
+        ctx = f->ctx = apr_pcalloc(f->r->pool, sizeof(*ctx));
+        ctx->r = f->r;
+        ctx->a = alexalink_authz_get(f->r);
+        if (ctx->a && ap_is_HTTP_REDIRECT(f->r->status))
+            check_redirect(f->r, ctx->a);
+        if (!ctx->a || !(ctx->scanner = page_scanner(f->r, ctx))) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+    }
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_EOS(b)) {
+            alx_html_end(ctx->scanner);
+            break;
+        }
+        if (APR_BUCKET_IS_METADATA(b)
+            || apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS)
+            continue;   /* what cannot be read is passed on unread */
+        alx_html_feed(ctx->scanner, data, len);
+    }
+    return ap_pass_brigade(f->next, bb);
+}
+
+void alexalink_authorize_insert_filter(request_rec *r)
+{
+    if (alexalink_authz_get(r))
+        ap_add_output_filter(ALX_FILTER_AUTHZ, NULL, r, r->connection);
+}
