@@ -1,0 +1,280 @@
+// SPEC "Authorization endpoint and login pages": AlexaLink authorize in
+// front of a login server (t/fixtures/login-upstream.mjs) that keeps, drops
+// or changes state, puts implicit tokens in the query, ends in error=, and
+// serves login pages with external content and popups, whole, a few bytes
+// at a time, or gzip-encoded.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApache, alx, moduleMissingReason } from '../lib/apache.mjs';
+import { request } from '../lib/http.mjs';
+import { finish } from '../lib/suite.mjs';
+import { startLoginUpstream, LOGIN_CODE, LOGIN_TOKEN } from '../fixtures/login-upstream.mjs';
+import { secret, registerSecret } from '../lib/secrets.mjs';
+
+const VENDOR = 'M2AAAAAAAAAAAA';
+const LINK = {
+  NA: `https://pitangui.amazon.com/api/skill/link/${VENDOR}`,
+  EU: `https://layla.amazon.com/api/skill/link/${VENDOR}`,
+  FE: `https://alexa.amazon.co.jp/api/skill/link/${VENDOR}`,
+};
+const SPA = `https://pitangui.amazon.com/spa/skill/account-linking-status.html?vendorId=${VENDOR}`;
+// a state with bytes that need escaping, as Alexa's opaque values may
+const STATE = registerSecret(`${secret('alexa state').slice(0, 24)}+/=`, 'alexa state');
+const UA = 'Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36 AlexaApp';
+
+function authorizeQuery({ redirectUri = LINK.NA, state = STATE, responseType = 'code', extra = {} } = {}) {
+  const p = { response_type: responseType, client_id: 'alexa-skill', scope: 'profile', redirect_uri: redirectUri, ...extra };
+  if (state !== null) p.state = state;
+  return new URLSearchParams(p).toString();
+}
+
+function get(apache, path, headers = {}) {
+  return request({ port: apache.port, path, headers: { Host: 'login.example', 'User-Agent': UA, ...headers } });
+}
+
+function params(location) {
+  const u = new URL(location);
+  return { url: u, query: Object.fromEntries(u.searchParams), fragment: Object.fromEntries(new URLSearchParams(u.hash.slice(1))) };
+}
+
+const tagCount = (text, tag) => (text.match(new RegExp(`\\b${tag}: `, 'g')) || []).length;
+
+describe('AlexaLink authorize', { skip: moduleMissingReason() }, () => {
+  let up;
+  let apache;
+  before(async () => {
+    up = await startLoginUpstream();
+    apache = await startApache({
+      locations: `ProxyPass /oauth/ ${up.url}/oauth/
+ProxyPass /offline/ ${up.url}/oauth/authorize/
+ProxyPass /report/ ${up.url}/oauth/authorize/
+ProxyPass /plain/ ${up.url}/oauth/authorize/
+<Location /oauth/authorize>
+  AlexaLink authorize
+  AlexaLinkDomainList cdn.example.com
+  AlexaLinkMinTTL 600
+</Location>
+<Location /offline/>
+  AlexaLink authorize
+  AlexaLinkForceOffline On
+</Location>
+<Location /report/>
+  AlexaLink authorize
+  AlexaLinkMode report
+</Location>
+`,
+    });
+  });
+  after(async () => {
+    // this Apache listens on plain HTTP and a port other than 443: it says
+    // so once (once an hour per vhost); state problems and findings are
+    // what the tests provoke
+    const logs = await finish({ apache, up, allow: ['ALX0302', 'ALX0304', 'ALX0305', 'ALX0306', 'ALX0307', 'ALX0310', 'ALX0311'].map(alx) });
+    assert.equal(tagCount(logs.errorLog, 'ALX0310'), 1, 'plain HTTP is said once per vhost');
+    assert.equal(tagCount(logs.errorLog, 'ALX0311'), 1, 'the port is said once per vhost');
+  });
+
+  for (const [region, uri] of Object.entries(LINK)) {
+    it(`a code flow that keeps state passes unchanged (${region})`, async () => {
+      const m = apache.mark();
+      const res = await get(apache, `/oauth/authorize/keep?${authorizeQuery({ redirectUri: uri })}`);
+      assert.equal(res.status, 302);
+      const { url, query } = params(res.headers.location);
+      assert.equal(`${url.origin}${url.pathname}`, uri);
+      assert.equal(query.state, STATE);
+      assert.equal(query.code, LOGIN_CODE);
+      const log = await apache.waitErrorLog(alx('ALX0308'), m);
+      assert.match(log, new RegExp(`ALX0300: Alexa authorization flow: region=${region} response_type=code client=alexa-skill state=present`));
+      assert.match(log, new RegExp(`ALX0308: authorization redirect back to Alexa: region=${region} form=link flow=code state=kept`));
+      assert.doesNotMatch(log, alx('ALX0302'));
+    });
+  }
+
+  it('a dropped state is restored on the redirect that answers the request carrying it', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/oauth/authorize/drop?${authorizeQuery()}`);
+    const { query } = params(res.headers.location);
+    assert.equal(query.state, STATE, 'state put back');
+    assert.equal(query.code, LOGIN_CODE);
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /ALX0302: the redirect back to Alexa \(region NA, code flow\) dropped the state Alexa sent; .*Restored from the request/);
+    assert.match(log, /state=dropped/);
+  });
+
+  it('a changed state is restored', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/oauth/authorize/change?${authorizeQuery({ redirectUri: LINK.EU })}`);
+    assert.equal(params(res.headers.location).query.state, STATE);
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /ALX0302: the redirect back to Alexa \(region EU, code flow\) changed the state/);
+  });
+
+  it('the older redirect form (spa, with vendorId) keeps its query and gets state back', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/oauth/authorize/drop?${authorizeQuery({ redirectUri: SPA })}`);
+    const { url, query } = params(res.headers.location);
+    assert.equal(url.pathname, '/spa/skill/account-linking-status.html');
+    assert.equal(query.vendorId, VENDOR);
+    assert.equal(query.code, LOGIN_CODE);
+    assert.equal(query.state, STATE);
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /form=spa flow=code state=dropped/);
+  });
+
+  it('report mode logs a dropped state and leaves the Location alone', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/report/drop?${authorizeQuery()}`);
+    assert.equal(params(res.headers.location).query.state, undefined);
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /ALX0302: .*dropped.*Not restored \(AlexaLinkMode report\)/);
+  });
+
+  it('implicit-grant tokens in the query move to the fragment, expires_in raised to the floor', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/oauth/authorize/implicit-query?${authorizeQuery({ responseType: 'token' })}`);
+    const { url, query, fragment } = params(res.headers.location);
+    assert.equal(url.search, '', 'nothing left in the query');
+    assert.deepEqual(query, {});
+    assert.equal(fragment.access_token, LOGIN_TOKEN);
+    assert.equal(fragment.token_type, 'Bearer');
+    assert.equal(fragment.state, STATE);
+    assert.equal(fragment.expires_in, '600');
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /ALX0306: implicit-grant token parameters in the query .*Moved to the fragment/);
+    assert.match(log, /flow=implicit state=kept ttl=60 \(raised to AlexaLinkMinTTL\)/);
+  });
+
+  it('implicit-grant tokens already in the fragment pass unchanged', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/oauth/authorize/implicit-fragment?${authorizeQuery({ responseType: 'token' })}`);
+    const { fragment } = params(res.headers.location);
+    assert.equal(fragment.access_token, LOGIN_TOKEN);
+    assert.equal(fragment.expires_in, '3600');
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.doesNotMatch(log, alx('ALX0306'));
+  });
+
+  it('an error= redirect is logged with its code', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/oauth/authorize/error?${authorizeQuery({ redirectUri: LINK.FE })}`);
+    assert.equal(params(res.headers.location).query.error, 'access_denied');
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /ALX0307: the login ended with error=access_denied sent back to Alexa \(region FE\)/);
+    assert.match(log, /flow=error state=kept/);
+  });
+
+  it('a second login step that drops state is found by the recorded flow and logged', async () => {
+    const page = await get(apache, `/oauth/authorize/page/clean?${authorizeQuery()}&next=drop`);
+    assert.equal(page.status, 200);
+    const cookie = page.headers['set-cookie'][0].split(';')[0];
+    const m = apache.mark();
+    const res = await request({ port: apache.port, method: 'POST', path: '/oauth/authorize/login/drop', headers: { Host: 'login.example', 'User-Agent': UA, Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'user=u&password=p' });
+    assert.equal(res.status, 302);
+    assert.equal(params(res.headers.location).query.state, undefined, 'a later step is not rewritten');
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /ALX0302: .*dropped the state.*Not restored: this is a later step of the login/);
+  });
+
+  it('a second login step that keeps state is found and says kept', async () => {
+    const page = await get(apache, `/oauth/authorize/page/clean?${authorizeQuery({ redirectUri: LINK.EU })}&next=keep`);
+    const cookie = page.headers['set-cookie'][0].split(';')[0];
+    const m = apache.mark();
+    const res = await request({ port: apache.port, method: 'POST', path: '/oauth/authorize/login/keep', headers: { Host: 'login.example', 'User-Agent': UA, Cookie: cookie, 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'user=u&password=p' });
+    assert.equal(params(res.headers.location).query.state, STATE);
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /region=EU form=link flow=code state=kept/);
+    assert.doesNotMatch(log, alx('ALX0302'));
+  });
+
+  it('AlexaLinkForceOffline adds access_type=offline and prompt=consent upstream', async () => {
+    const n = up.count();
+    const res = await get(apache, `/offline/keep?${authorizeQuery({ extra: { prompt: 'login' } })}`);
+    assert.equal(res.status, 302);
+    const seen = up.since(n).at(-1);
+    const q = new URL(seen.url, 'http://x').searchParams;
+    assert.equal(q.get('access_type'), 'offline');
+    assert.deepEqual(q.getAll('prompt'), ['consent']);
+    assert.equal(q.get('state'), STATE, 'the rest of the query as sent');
+  });
+
+  it('a request that is not an Alexa flow is not touched', async () => {
+    const n = up.count();
+    const other = 'https://client.example.com/cb';
+    const res = await get(apache, `/offline/drop?${authorizeQuery({ redirectUri: other })}`);
+    assert.equal(params(res.headers.location).query.state, undefined);
+    const seen = up.since(n).at(-1);
+    assert.equal(new URL(seen.url, 'http://x').searchParams.get('access_type'), null);
+  });
+
+  const findings = [
+    ['scripts.evil.example', 'script src'],
+    ['fonts.example.net', 'link href'],
+    ['styles.example.org', 'css @import'],
+    ['img.example.org', 'css url'],
+    ['inline.example.org', 'css url'],
+    ['srcset.example.org', 'img srcset'],
+    ['post.example.org', 'form action'],
+  ];
+  for (const kind of ['page', 'stream']) {
+    it(`a login page's external hosts are reported once per host (${kind === 'stream' ? '3 bytes at a time' : 'whole'})`, async () => {
+      const m = apache.mark();
+      // the streamed page names other hosts: the whole one's are said already
+      const tag = kind === 'stream' ? 'streamed' : null;
+      const host = (h) => (tag ? h.replace(/example\.(org|net)|evil\.example/, (x) => `${tag}.${x}`) : h);
+      const path = `/oauth/authorize/${kind}/external?${authorizeQuery()}${tag ? `&tag=${tag}` : ''}`;
+      const res = await get(apache, path);
+      assert.equal(res.status, 200);
+      assert.match(res.text, /Scripts\.(streamed\.)?Evil\.Example/, 'the page itself passes');
+      const log = await apache.waitErrorLog(new RegExp(`ALX0304: .*${host('post.example.org').replace(/\./g, '\\.')}`), m, 'the last host of the page');
+      for (const [h, where] of findings) {
+        const name = host(h);
+        assert.equal(tagCount(log.split('\n').filter((l) => l.includes(` ${name} (`)).join('\n'), 'ALX0304'), 1, `${name} said once`);
+        assert.match(log, new RegExp(`ALX0304: the login page /oauth/authorize/${kind}/external pulls content from ${name.replace(/\./g, '\\.')} \\(${where}\\)`));
+      }
+      assert.doesNotMatch(log, /cdn\.example\.com/, 'a listed domain is not reported');
+      assert.doesNotMatch(log, /commented\.example\.com/, 'a comment is not content');
+      assert.doesNotMatch(log, /login\.example /, 'the page\'s own host is not reported');
+    });
+  }
+
+  it('the same page again says nothing new', async () => {
+    const m = apache.mark();
+    await get(apache, `/oauth/authorize/page/external?${authorizeQuery()}`);
+    await get(apache, `/oauth/authorize/keep?${authorizeQuery()}`);
+    await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.doesNotMatch(apache.errorLogSince(m), alx('ALX0304'));
+  });
+
+  it('a relative URL under an external <base href> is reported with the base host', async () => {
+    const m = apache.mark();
+    await get(apache, `/oauth/authorize/page/based?${authorizeQuery()}`);
+    await apache.waitErrorLog(/ALX0304: .*base\.example\.org/, m);
+  });
+
+  it('popups are reported: target=_blank and window.open', async () => {
+    const m = apache.mark();
+    await get(apache, `/oauth/authorize/page/popup?${authorizeQuery()}`);
+    const log = await apache.waitErrorLog(/ALX0305: .*window\.open[\s\S]*ALX0305|ALX0305: .*target=_blank[\s\S]*ALX0305/, m, 'both popups');
+    assert.match(log, /ALX0305: the login page \/oauth\/authorize\/page\/popup opens a popup \(target=_blank/);
+    assert.match(log, /ALX0305: the login page \/oauth\/authorize\/page\/popup opens a popup \(window\.open/);
+  });
+
+  it('a gzip-encoded page passes byte for byte and is skipped with a reason', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/oauth/authorize/gzip/popup?${authorizeQuery()}`, { 'Accept-Encoding': 'gzip' });
+    assert.equal(res.headers['content-encoding'], 'gzip');
+    assert.equal(res.body[0], 0x1f, 'still gzip');
+    const log = await apache.waitErrorLog(alx('ALX0309'), m);
+    assert.match(log, /ALX0309: login page \/oauth\/authorize\/gzip\/popup not scanned for domains and popups: it comes gzip-encoded/);
+  });
+
+  it('the login page through the module is byte-identical to the page without it', async () => {
+    const q = authorizeQuery();
+    for (const kind of ['page/external', 'stream/popup', 'gzip/external']) {
+      const a = await get(apache, `/oauth/authorize/${kind}?${q}`, { 'Accept-Encoding': 'gzip' });
+      const b = await get(apache, `/plain/${kind}?${q}`, { 'Accept-Encoding': 'gzip' });
+      assert.ok(a.body.equals(b.body), `${kind}: same bytes`);
+      assert.equal(a.headers['content-type'], b.headers['content-type']);
+    }
+  });
+});
