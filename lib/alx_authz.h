@@ -114,7 +114,8 @@ typedef struct {
  * fragment), else code, else implicit (access_token=), else unknown.
  * The state compared is every state= (decoded) of the part that carries
  * error= or else code= (the query when query and fragment both do); for
- * implicit and unknown, of query and fragment together: kept when all equal expected_state,
+ * implicit and unknown, of query and fragment together: kept when all
+ * equal expected_state,
  * dropped when none, else changed. Restoring makes the first of them
  * state=<escaped expected_state> and removes the others (appended when
  * none); unknown flows are only reported. Implicit: access_token,
@@ -127,7 +128,8 @@ typedef struct {
  * a '\' where a browser would read it as '/' (authority, or a leading
  * "/\"), a bad authority (space, empty host, bad or decoded-forbidden
  * %XX in the host, unbalanced brackets, a port not of at most 5 digits
- * up to 65535), or for an Alexa host a bad escape in the query or fragment. Without a sound host
+ * up to 65535), or for an Alexa host a bad escape in the query or
+ * fragment. Without a sound host
  * the flow is NONE; with an Alexa host everything is classified as above
  * but nothing is rewritten. */
 void alx_authz_redirect(apr_pool_t *p, const char *location,
