@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(autoconf automake libtool pkg-config make gcc clang
           apache2 apache2-dev apache2-utils libjansson-dev libssl-dev
           libclang-rt-14-dev curl redis-server redis-tools memcached
-          debhelper dpkg-dev lintian)
+          debhelper dpkg-dev lintian openssl chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -20,7 +20,7 @@ if [ "${ALX_SETUP_SKIP_APT:-0}" != 1 ] && [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ ! -d node_modules/oidc-provider ]; then
+if [ ! -d node_modules/oidc-provider ] || [ ! -d node_modules/playwright-core ]; then
   echo "setup: npm ci"
   npm ci --no-audit --no-fund --loglevel=error
 fi
