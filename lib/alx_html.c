@@ -955,7 +955,15 @@ static void tag_end(alx_html_t *h)
 
 /* ---- the tokenizer ------------------------------------------------------ */
 
-static void step(alx_html_t *h, char c)
+/* Bytes that may start something in raw text: 1 in script ('<' and the w of
+ * window), 2 in style ('<', the u of url, @, comment, string and rule
+ * delimiters), 3 in both. */
+static const unsigned char raw_stop[256] = {
+    ['<'] = 3, ['w'] = 1, ['u'] = 2, ['U'] = 2, ['@'] = 2, ['/'] = 2,
+    ['"'] = 2, ['\''] = 2, [';'] = 2, ['{'] = 2, ['}'] = 2
+};
+
+static APR_INLINE void step(alx_html_t *h, char c)
 {
 again:
     switch (h->state) {
@@ -1205,6 +1213,38 @@ void alx_html_feed(alx_html_t *h, const char *data, apr_size_t len)
             s = q + 1;
             h->state = S_AFTER_VALUE;
             continue;
+        }
+        if (h->state == S_RAW && h->raw_match == 0) {
+            /* Raw text: only a few bytes can start anything. */
+            const char *q = s;
+
+            if (h->raw_kind == RAW_PLAIN) {
+                q = memchr(s, '<', (apr_size_t)(end - s));
+                if (!q)
+                    return;
+            }
+            else if (h->raw_kind == RAW_SCRIPT) {
+                if (h->js_state == J_IDLE) {
+                    while (q < end && !(raw_stop[(unsigned char)*q] & 1))
+                        q++;
+                    if (q > s)
+                        h->js_prev_ident = IS(q[-1], CL_IDENT) != 0;
+                }
+            }
+            else if (h->css_state == C_NORMAL
+                     && (h->css_word_len == 0
+                         || h->css_word_len > sizeof(h->css_word))) {
+                while (q < end && raw_stop[(unsigned char)*q] < 2)
+                    q++;
+                /* What the skipped bytes leave: inside a word that is
+                 * neither url nor @import, or between words. */
+                if (q > s)
+                    h->css_word_len = IS(q[-1], CL_IDENT)
+                                      ? sizeof(h->css_word) + 1 : 0;
+            }
+            if (q == end)
+                return;
+            s = q;
         }
         step(h, *s++);
     }
