@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startApache, checkErrorLog, accessLines, NO_MODULE } from '../lib/apache.mjs';
 import { rawRequest, parseRaw, basicHeader } from '../lib/http.mjs';
 import { startLegacyUpstream } from '../fixtures/legacy-upstream.mjs';
+import { startLoginUpstream } from '../fixtures/login-upstream.mjs';
 import { secret, registerSecret, redact, secretsIn } from '../lib/secrets.mjs';
 import { tokenLocation } from '../lib/suite.mjs';
 
@@ -47,8 +48,8 @@ describe('a location without AlexaLink is untouched', () => {
   before(async () => {
     up = await startLegacyUpstream();
     const plain = `ProxyPass /plain/ ${up.url}/\n`;
-    // AlexaLink authorize is accepted and has no checks yet: it must leave
-    // the bytes alone too.
+    // AlexaLink authorize on a token server's routes (no redirect_uri, no
+    // HTML, no redirect): nothing to check, so the bytes stay as they are.
     const authorize = `ProxyPass /authz/ ${up.url}/\n<Location /authz/>\n  AlexaLink authorize\n</Location>\n`;
     withMod = await startApache({ locations: NO_MODULE ? plain : `${tokenLocation('/alx/', up.url)}${plain}${authorize}` });
     without = await startApache({ locations: plain, withModule: false });
@@ -99,6 +100,47 @@ describe('a location without AlexaLink is untouched', () => {
       assert.deepEqual(redact(comparable(a.bytes)), redact(comparable(b.bytes)), 'client sees the same status line, headers and body');
       assert.equal(a.got.length, 1, 'upstream reached once');
       assert.deepEqual(redact(upstreamView(a.got)), redact(upstreamView(b.got)), 'upstream sees the same request');
+    });
+  }
+});
+
+// Login pages and redirects back to Alexa through a location without
+// AlexaLink, the module loaded next door: byte for byte what Apache without
+// the module sends, HTML included.
+describe('a location without AlexaLink leaves login pages and redirects alone', () => {
+  let login;
+  let withMod;
+  let without;
+  before(async () => {
+    login = await startLoginUpstream();
+    const plain = `ProxyPass /plain/ ${login.url}/oauth/authorize/\n`;
+    const authorize = `ProxyPass /oauth/ ${login.url}/oauth/\n<Location /oauth/authorize>\n  AlexaLink authorize\n</Location>\n`;
+    withMod = await startApache({ locations: NO_MODULE ? plain : `${plain}${authorize}` });
+    without = await startApache({ locations: plain, withModule: false });
+  });
+  after(async () => {
+    const a = withMod ? await withMod.stop() : { errorLog: '' };
+    const b = without ? await without.stop() : { errorLog: '' };
+    await login.close();
+    checkErrorLog(a.errorLog);
+    checkErrorLog(b.errorLog);
+    assert.doesNotMatch(a.errorLog, /ALX\d{4}/, 'the module logged nothing for /plain/');
+  });
+
+  const q = new URLSearchParams({ response_type: 'code', client_id: 'alexa-skill', state: 'untouched-state', redirect_uri: 'https://pitangui.amazon.com/api/skill/link/M2AAAAAAAAAAAA' }).toString();
+  // the fixture's session cookie counts its requests
+  const comparable = (bytes) => {
+    const r = parseRaw(bytes);
+    return { statusLine: r.statusLine, headers: r.headers.filter(([k]) => k.toLowerCase() !== 'date').map(([k, v]) => [k, k.toLowerCase() === 'set-cookie' ? v.replace(/sid=s\d+/, 'sid=N') : v]), body: r.body.toString('base64') };
+  };
+  for (const route of ['page/external', 'page/popup', 'stream/external', 'gzip/external', 'drop', 'implicit-query?response_type=token']) {
+    it(`${route}: same bytes with and without the module`, async () => {
+      const [path, extra] = route.split('?');
+      const data = raw('GET', `/plain/${path}?${q}${extra ? `&${extra}` : ''}`, { headers: [['Accept-Encoding', 'gzip']] });
+      const a = await rawRequest({ port: withMod.port, data });
+      const b = await rawRequest({ port: without.port, data });
+      assert.ok(a.length > 0 && b.length > 0, 'both answered');
+      assert.deepEqual(comparable(a), comparable(b));
     });
   }
 });
