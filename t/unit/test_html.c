@@ -161,6 +161,12 @@ static void test_css(void)
            "x.example.com@css url", "unterminated url() ends with the attribute");
     is_str(scan("<p>url(https://text.example.com/)</p>"), "",
            "url() in text is not CSS");
+    is_str(scan("<style>a{b:xurl(//no.example.com/);c:url (//no2.example.com/)}"
+                "d{e:-url(//no3.example.com/)}@importx 'https://no4.example.com/';"
+                "f{g:url(//yes.example.com/)}</style>"),
+           "yes.example.com@css url", "url( and @import only as whole words");
+    is_str(scan("<style>a{}</Style><img src=//after.example.com/>"),
+           "after.example.com@img src", "</Style> ends the style sheet");
 }
 
 static void test_base(void)
@@ -270,6 +276,9 @@ static void test_popups(void)
            "target=_blank on a, form, area, base (deduplicated)");
     is_str(scan("<div target=_blank><a target=_self><a target=\"_blanket\">"), "",
            "other targets and elements");
+    is_str(scan("<script>awindow.open(); _window.open(); $window.open();"
+                "x=window.open</script>"),
+           "window.open!script", "window.open after identifier bytes is not");
     is_str(scan("<p>window.open(x)</p><!-- <script>window.open()</script> -->"), "",
            "window.open outside a script");
 }
@@ -393,6 +402,10 @@ static const char *const fixtures[] = {
     "<textarea><img src=//no.example.com></textarea><img src=\"//c&#46;example.com\">"
     "<title>x</title><video poster=\"https://[::1]:8080/p\"></video>",
     "<img src=\"https://open.example.com/",
+    "<style>a{b:xurl(//no.example.com/)} /* */ c{d:url( //y1.example.com/ )}"
+    "@import\t'//y2.example.com/';e{f:\"url(//no.example.com/)\"}</style>"
+    "<script>awindow.open(); w = window\n.\nopen\n(u); '</scrip'</script>"
+    "<title>window.open()</title><textarea>url(//no.example.com/)</textarea>",
 };
 
 static void test_splits(void)
@@ -427,6 +440,9 @@ static void test_splits(void)
     is_str(scan(fixtures[1]),
            "a.example.com@img src|b.example.com@a href|c.example.com@img src"
            "|[::1]@video poster", "fixture 1 findings");
+    is_str(scan(fixtures[3]),
+           "y1.example.com@css url|y2.example.com@css @import|window.open!script",
+           "fixture 3 findings");
 }
 
 static apr_array_header_t *list_of(const char *a, const char *b, const char *c)
