@@ -299,6 +299,9 @@ static void register_hooks(apr_pool_t *p)
                                 APR_HOOK_MIDDLE);
     ap_hook_insert_filter(alexalink_authorize_insert_filter, NULL, NULL,
                           APR_HOOK_MIDDLE);
+    /* a redirect Apache answers itself (mod_alias, mod_rewrite's R=) */
+    ap_hook_insert_error_filter(alexalink_authorize_insert_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
     ap_hook_log_transaction(alexalink_token_log, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_register_input_filter(ALX_FILTER_BODY, alexalink_token_body_filter, NULL,
                              AP_FTYPE_RESOURCE);

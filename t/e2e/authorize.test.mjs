@@ -45,6 +45,7 @@ describe('AlexaLink authorize', { skip: moduleMissingReason() }, () => {
   before(async () => {
     up = await startLoginUpstream();
     apache = await startApache({
+      serverConf: 'LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so\n',
       locations: `ProxyPass /oauth/ ${up.url}/oauth/
 ProxyPass /offline/ ${up.url}/oauth/authorize/
 ProxyPass /report/ ${up.url}/oauth/authorize/
@@ -53,6 +54,10 @@ ProxyPass /plain/ ${up.url}/oauth/authorize/
   AlexaLink authorize
   AlexaLinkDomainList cdn.example.com
   AlexaLinkMinTTL 600
+</Location>
+<Location /oauth/authorize/alias>
+  # mod_alias answers itself; a target with a query gets no state appended
+  RedirectMatch 302 . ${LINK.NA}?code=from-alias
 </Location>
 <Location /offline/>
   AlexaLink authorize
@@ -119,6 +124,17 @@ ProxyPass /plain/ ${up.url}/oauth/authorize/
     assert.equal(query.state, STATE);
     const log = await apache.waitErrorLog(alx('ALX0308'), m);
     assert.match(log, /form=spa flow=code state=dropped/);
+  });
+
+  it('a redirect Apache answers itself (mod_alias) is checked and fixed too', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/oauth/authorize/alias?${authorizeQuery()}`);
+    assert.equal(res.status, 302);
+    const { query } = params(res.headers.location);
+    assert.equal(query.code, 'from-alias');
+    assert.equal(query.state, STATE);
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /flow=code state=dropped/);
   });
 
   it('report mode logs a dropped state and leaves the Location alone', async () => {
