@@ -360,7 +360,7 @@ static void page_finding(void *baton, alx_html_event_e kind,
                       "page %s opens a popup (%s in %s): the Alexa app's "
                       "login view cannot show popups and the login stalls. "
                       "Fix: keep the whole login in one window. Said once an "
-                      "hour per page and vhost", r->uri, value, where);
+                      "hour per kind and vhost", r->uri, value, where);
 }
 
 static int is_html(const char *type)

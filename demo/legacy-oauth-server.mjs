@@ -2,7 +2,10 @@
 // and the benchmark: it wants client credentials in the body, answers
 // form-encoded with 201, a string TTL of 60 s and no token_type, and rotates
 // refresh tokens with reuse detection: a used refresh token presented again
-// revokes the whole grant. Usage: node legacy-oauth-server.mjs [port]
+// revokes the whole grant. Its authorization endpoint drops state: an
+// already signed-in customer is sent straight back with a code and no state;
+// ?login=1 shows its login page, which pulls a font from a CDN and opens its
+// terms in a popup. Usage: node legacy-oauth-server.mjs [port]
 import http from 'node:http';
 import crypto from 'node:crypto';
 
@@ -22,6 +25,19 @@ http.createServer((req, res) => {
   let body = '';
   req.on('data', (d) => { body += d; });
   req.on('end', () => {
+    if (req.method === 'GET' && req.url.startsWith('/oauth/authorize')) {
+      const q = new URL(req.url, 'http://legacy').searchParams;
+      if (q.get('login')) {
+        res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+        return res.end('<!DOCTYPE html><html><head><title>Sign in</title>'
+          + '<link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto"></head>'
+          + '<body><form method="post"><input name="user"><input name="password" type="password">'
+          + '<button>Sign in</button></form><a href="/terms" target="_blank">Terms</a></body></html>\n');
+      }
+      const back = q.get('redirect_uri') || '';
+      res.writeHead(302, { Location: `${back}${back.includes('?') ? '&' : '?'}code=demo-code` });
+      return res.end();
+    }
     if (req.method !== 'POST' || !req.url.startsWith('/oauth/token')) {
       res.writeHead(404, { 'Content-Type': 'text/html' });
       return res.end('<html><body><h1>Not Found</h1></body></html>');

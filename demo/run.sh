@@ -66,6 +66,20 @@ echo
 echo "== what the module logged (/var/log/apache2/alexalink-demo-error.log):"
 tail -n 6 /var/log/apache2/alexalink-demo-error.log | sed 's/^.*ALX/ALX/'
 echo
+authz='/authorize?response_type=code&client_id=alexa-skill&state=demo-state-42&redirect_uri=https%3A%2F%2Fpitangui.amazon.com%2Fapi%2Fskill%2Flink%2FM2DEMO'
+echo "== the authorization endpoint: the legacy server sends the customer back without state"
+printf '$ curl -si %q | grep Location\n' "http://127.0.0.1:8080/plain$authz"
+curl -si "http://127.0.0.1:8080/plain$authz" | tr -d '\r' | grep '^Location'
+echo "== through mod_alexalink the state is back:"
+printf '$ curl -si %q | grep Location\n' "http://127.0.0.1:8080/oauth$authz"
+curl -si "http://127.0.0.1:8080/oauth$authz" | tr -d '\r' | grep '^Location'
+echo "== and its login page:"
+printf '$ curl -s %q\n' "http://127.0.0.1:8080/oauth$authz&login=1"
+curl -s "http://127.0.0.1:8080/oauth$authz&login=1"
+echo
+echo "== what the module logged about the authorization flow:"
+grep -E 'ALX03(02|04|05|10|11):' /var/log/apache2/alexalink-demo-error.log | tail -n 5 | sed 's/^.*ALX/ALX/'
+echo
 echo "== what the legacy server saw ($state/upstream.log):"
 cat $state/upstream.log
 echo
