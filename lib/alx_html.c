@@ -483,7 +483,7 @@ static void css_finish(alx_html_t *h)
     css_reset(h);
 }
 
-/* ---- JavaScript: window . open ----------------------------------------- */
+/* ---- JavaScript: window . open ------------------------------------------ */
 
 static void js_reset(alx_html_t *h, const char *where)
 {
@@ -586,7 +586,7 @@ static void srcset_byte(alx_html_t *h, char c)
     }
 }
 
-/* ---- attribute values and character references ------------------------- */
+/* ---- attribute values and character references -------------------------- */
 
 static void value_byte(alx_html_t *h, char c)
 {
@@ -675,8 +675,10 @@ static int entity_finish(alx_html_t *h, char c)
             return 0;
         }
         for (; i < n; i++) {
-            cp = hex ? cp * 16 + (unsigned long)hex_value((unsigned char)h->ent[i])
-                     : cp * 10 + (unsigned long)(h->ent[i] - '0');
+            unsigned char d = (unsigned char)h->ent[i];
+
+            cp = hex ? cp * 16 + (unsigned long)hex_value(d)
+                     : cp * 10 + (unsigned long)(d - '0');
             if (cp > 0x10ffff)
                 cp = 0x110000;
         }
@@ -866,7 +868,7 @@ static void attr_end(alx_html_t *h)
     h->url_len = 0;
 }
 
-/* ---- tags ----------------------------------------------------------------- */
+/* ---- tags --------------------------------------------------------------- */
 
 static void tag_begin(alx_html_t *h, int is_end, char first)
 {

@@ -342,7 +342,8 @@ static void put(buf_t *b, const char *fmt, ...)
 
 /* A login page of a hosted identity provider, about 200 KB: fonts, CSS with
  * url() and @import, big inline scripts whose strings hold markup, a form,
- * responsive images, inline styles, SVG icons, comments. 10 hosts a browser fetches or links to. */
+ * responsive images, inline styles, SVG icons, comments: 10 hosts that a
+ * browser fetches from or links to. */
 static char *make_page(size_t *len)
 {
     buf_t b = { malloc(1024), 0, 1024 };
@@ -445,6 +446,7 @@ int main(int argc, char **argv)
     size_t len, huge_len, mem[ENGINES];
     char *page = make_page(&len), *huge;
     double budget = argc > 1 ? atof(argv[1]) : 1.0;
+    int copies = argc > 2 ? atoi(argv[2]) : 1;
     found_t *f = malloc(sizeof(*f));
     int e, c, k;
 
@@ -455,6 +457,16 @@ int main(int argc, char **argv)
 #else
     (void)count_calloc;
 #endif
+    if (copies > 1) {
+        /* The page repeated: whether memory grows with the page. */
+        char *many = malloc(len * (size_t)copies);
+
+        for (k = 0; k < copies; k++)
+            memcpy(many + len * (size_t)k, page, len);
+        free(page);
+        page = many;
+        len *= (size_t)copies;
+    }
     printf("page: %zu bytes\n\n", len);
     printf("%-22s %10s %10s %10s %7s %12s\n", "engine", "1 B MB/s", "16 B MB/s",
            "8 KiB MB/s", "hosts", "memory");

@@ -2,7 +2,7 @@
 # Compares alx_html with libxml2's HTML push parser and lexbor's tokenizer
 # (bench/html/compare.c): MB/s in 1 B, 16 B and 8 KiB chunks, memory, and
 # what each finds. Not part of the build.
-#   bench/html/run.sh [seconds per measurement]
+#   bench/html/run.sh [seconds per measurement [copies of the page]]
 # lexbor is used when LEXBOR_SRC names a lexbor source tree (its core, dom,
 # ns, tag and html modules are compiled into $OUT/lexbor once).
 set -e
