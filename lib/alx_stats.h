@@ -1,0 +1,168 @@
+/* What the status page shows, kept in memory every child shares: counters
+ * per vhost (atomics, no lock), a latency histogram, and a ring of the most
+ * recent events (the caller holds a lock while it writes or reads it). The
+ * memory is laid out by alx_stats_init in a block the caller provides
+ * (shared memory), so this file never allocates it. */
+#ifndef ALX_STATS_H
+#define ALX_STATS_H
+
+#include <apr.h>
+#include <apr_pools.h>
+#include <apr_time.h>
+
+/* Every counter of a vhost, declared once: its C name, the Prometheus
+ * family (alexalink_ prefix added), the label that sets it apart within
+ * the family (or ""), and the family's help. The JSON key is the C name. */
+#define ALX_STATS_COUNTERS(X) \
+    X(exchange_code, "exchanges_total", "grant=\"authorization_code\"", \
+      "token exchanges by grant type") \
+    X(exchange_refresh, "exchanges_total", "grant=\"refresh_token\"", "") \
+    X(exchange_other, "exchanges_total", "grant=\"other\"", "") \
+    X(rewrite_json, "rewrites_total", "kind=\"form_to_json\"", \
+      "answers rewritten, by kind of rewrite") \
+    X(rewrite_status, "rewrites_total", "kind=\"status_fixed\"", "") \
+    X(rewrite_ttl_raised, "rewrites_total", "kind=\"ttl_raised\"", "") \
+    X(rewrite_ttl_inserted, "rewrites_total", "kind=\"ttl_inserted\"", "") \
+    X(rewrite_token_type, "rewrites_total", "kind=\"token_type_inserted\"", "") \
+    X(rewrite_refresh_kept, "rewrites_total", "kind=\"refresh_kept\"", "") \
+    X(rewrite_replayed, "rewrites_total", "kind=\"replayed\"", "") \
+    X(rewrite_chained, "rewrites_total", "kind=\"chained\"", "") \
+    X(rewrite_error_mapped, "rewrites_total", "kind=\"error_mapped\"", "") \
+    X(rewrite_client_auth, "rewrites_total", "kind=\"client_auth_converted\"", "") \
+    X(fail_rejected, "failures_total", "cause=\"request_rejected\"", \
+      "token exchanges that failed, by cause") \
+    X(fail_upstream_error, "failures_total", "cause=\"upstream_error\"", "") \
+    X(fail_server_error, "failures_total", "cause=\"server_error\"", "") \
+    X(fail_unusable, "failures_total", "cause=\"unusable_answer\"", "") \
+    X(fail_truncated, "failures_total", "cause=\"truncated\"", "") \
+    X(fail_wait_timeout, "failures_total", "cause=\"duplicate_wait_timeout\"", "") \
+    X(over_budget, "over_budget_total", "", \
+      "token answers slower than AlexaLinkTimeBudget") \
+    X(short_lifetime, "short_lifetimes_total", "", \
+      "upstream access-token lifetimes below Alexa's 360 s") \
+    X(flow_na_ok, "flows_total", "region=\"NA\",outcome=\"ok\"", \
+      "authorization flows back to Alexa, by region and outcome") \
+    X(flow_na_failed, "flows_total", "region=\"NA\",outcome=\"failed\"", "") \
+    X(flow_eu_ok, "flows_total", "region=\"EU\",outcome=\"ok\"", "") \
+    X(flow_eu_failed, "flows_total", "region=\"EU\",outcome=\"failed\"", "") \
+    X(flow_fe_ok, "flows_total", "region=\"FE\",outcome=\"ok\"", "") \
+    X(flow_fe_failed, "flows_total", "region=\"FE\",outcome=\"failed\"", "") \
+    X(flow_other_ok, "flows_total", "region=\"other\",outcome=\"ok\"", "") \
+    X(flow_other_failed, "flows_total", "region=\"other\",outcome=\"failed\"", "") \
+    X(state_dropped, "state_problems_total", "kind=\"dropped\"", \
+      "redirects back to Alexa that dropped or changed state") \
+    X(state_changed, "state_problems_total", "kind=\"changed\"", "") \
+    X(implicit_query, "implicit_in_query_total", "", \
+      "implicit-grant tokens found in a redirect's query") \
+    X(insecure, "insecure_flows_total", "", \
+      "Alexa flows over plain HTTP or on a port other than 443") \
+    X(domains, "domains_reported_total", "", \
+      "external hosts not in AlexaLinkDomainList reported") \
+    X(popups, "popups_total", "", "popups reported on login pages")
+
+#define ALX_STATS_INDEX(name, ...) ALX_STAT_##name,
+typedef enum { ALX_STATS_COUNTERS(ALX_STATS_INDEX) ALX_STATS_N } alx_stat_e;
+
+/* Latency buckets in milliseconds (upper bounds, inclusive); the 4.5 s
+ * bucket is Alexa's limit. One more bucket counts the rest (+Inf). */
+#define ALX_STATS_BUCKETS 10
+extern const apr_uint32_t alx_stats_bucket_ms[ALX_STATS_BUCKETS];
+
+typedef struct {
+    volatile apr_uint32_t counter[ALX_STATS_N];
+    volatile apr_uint32_t bucket[ALX_STATS_BUCKETS + 1];
+    volatile apr_uint32_t latency_count;
+    volatile apr_uint64_t latency_sum_ms;   /* updated with apr_atomic_*64 */
+} alx_stats_vhost_t;
+
+/* One recent event; strings are cut to fit, never hold a secret (the
+ * caller gives shapes, verdicts, client ids, cause words only). */
+typedef enum {
+    ALX_EVENT_EXCHANGE = 1,
+    ALX_EVENT_FLOW
+} alx_event_kind_e;
+
+#define ALX_EVENT_TEXT 128
+typedef struct {
+    apr_time_t at;
+    apr_uint32_t seq;           /* 0: slot never written */
+    apr_uint16_t vhost;
+    unsigned char kind;         /* alx_event_kind_e */
+    unsigned char failed;
+    apr_int32_t ms;
+    char what[32];              /* grant type, or the flow ("code", ...) */
+    char client[48];
+    char region[8];             /* "NA", "EU", "FE", "other", "-" */
+    char platform[24];          /* from the User-Agent: "Android", ... */
+    char verdict[64];           /* the exchange verdict, or the flow's */
+    char cause[32];             /* a key of alx_stats_cause(), or "" */
+    char shape_in[ALX_EVENT_TEXT];
+    char shape_out[ALX_EVENT_TEXT];
+} alx_event_t;
+
+typedef struct {
+    apr_uint32_t magic;
+    apr_uint32_t vhosts;
+    apr_uint32_t events;        /* ring size */
+    volatile apr_uint32_t next; /* events written so far (under the lock) */
+    apr_time_t since;           /* when the counters started */
+    /* store figures, global */
+    volatile apr_uint32_t records;      /* grace records written */
+    volatile apr_uint32_t evictions;    /* records lost before their window */
+    volatile apr_uint32_t outages;      /* store failures */
+    volatile apr_uint32_t survival_s;   /* how long records live now */
+} alx_stats_head_t;
+
+typedef struct alx_stats alx_stats_t;
+
+/* Bytes needed for vhosts and a ring of events. */
+apr_size_t alx_stats_size(unsigned int vhosts, unsigned int events);
+
+/* Lays out (and zeroes) the block at base of size bytes; NULL if too
+ * small. alx_stats_attach reads a block laid out before (a graceful
+ * restart with the same sizes): NULL unless it matches. Both allocate the
+ * small handle from p. */
+alx_stats_t *alx_stats_init(apr_pool_t *p, void *base, apr_size_t size,
+                            unsigned int vhosts, unsigned int events,
+                            apr_time_t now);
+alx_stats_t *alx_stats_attach(apr_pool_t *p, void *base, apr_size_t size,
+                              unsigned int vhosts, unsigned int events);
+
+alx_stats_head_t *alx_stats_head(alx_stats_t *st);
+alx_stats_vhost_t *alx_stats_vhost(alx_stats_t *st, unsigned int vhost);
+
+/* Atomic, lock-free; an out-of-range vhost is ignored. */
+void alx_stats_count(alx_stats_t *st, unsigned int vhost, alx_stat_e c);
+void alx_stats_latency(alx_stats_t *st, unsigned int vhost, apr_int64_t ms);
+
+/* The caller holds its lock: writes the next ring slot. */
+void alx_stats_event(alx_stats_t *st, const alx_event_t *e);
+
+/* A copy of everything, for one view: counters read once each, the ring
+ * newest first (the caller holds its lock while this copies the ring). */
+typedef struct {
+    alx_stats_head_t head;
+    unsigned int vhosts;
+    alx_stats_vhost_t *vhost;   /* [vhosts] */
+    unsigned int nevents;
+    alx_event_t *event;         /* [nevents], newest first */
+} alx_stats_snapshot_t;
+
+void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
+                        alx_stats_snapshot_t *out);
+
+/* Latency percentile (0 < q < 1) from the histogram: the upper bound of
+ * the bucket that holds it, in ms; -1 with no samples, and the last
+ * bound's double for +Inf. */
+apr_int64_t alx_stats_percentile(const alx_stats_vhost_t *v, double q);
+
+/* The seed article's cause and fix in one sentence, by cause key (the
+ * failure counters' label words, state_dropped, flow_error, ...); a
+ * generic sentence for an unknown key. */
+const char *alx_stats_cause(const char *key);
+
+/* "Android", "iOS", "Fire OS", "Windows", "macOS", "Linux", "Alexa app" or
+ * "other", from a User-Agent (may be NULL). */
+const char *alx_stats_platform(const char *user_agent);
+
+#endif

@@ -1,0 +1,2 @@
+/* Placeholder: being written (lib/alx_status.h). */
+#include "alx_status.h"

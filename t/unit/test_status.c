@@ -1,0 +1,12 @@
+/* Placeholder unit tests for lib/alx_status.c (being written). */
+#include <apr_general.h>
+#include "alx_status.h"
+#include "tap.h"
+
+int main(void)
+{
+    apr_initialize();
+    ok(1, "placeholder");
+    apr_terminate();
+    return tap_done();
+}
