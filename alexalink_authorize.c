@@ -30,10 +30,31 @@ typedef struct {
     alx_html_t *scanner;
 } alx_page_ctx;
 
+/* The port the request came in on: vhosts that share a ServerName without
+ * a port are still told apart. */
 static const char *vhost_of(request_rec *r)
 {
     return apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
-                        (unsigned)r->server->port);
+                        (unsigned)r->connection->local_addr->port);
+}
+
+/* httpd ends every line logged for a request with ", referer: ..." and a
+ * login form's Referer is the login page's URL, Alexa's state in it: the
+ * header is hidden while this file decides and logs (the request has gone
+ * upstream, or is yet to go, with it). */
+static const char *hide_referer(request_rec *r)
+{
+    const char *v = apr_table_get(r->headers_in, "Referer");
+
+    if (v)
+        apr_table_unset(r->headers_in, "Referer");
+    return v;
+}
+
+static void restore_referer(request_rec *r, const char *v)
+{
+    if (v)
+        apr_table_setn(r->headers_in, "Referer", v);
 }
 
 /* Once per hour (or interval) per vhost and key, across all children. */
@@ -127,7 +148,7 @@ static void check_issuer(request_rec *r)
                       "and reports differ on Let's Encrypt; if linking fails "
                       "before the login page shows, use a certificate from a "
                       "CA on Mozilla's list that Amazon accepts. Said once a "
-                      "day per vhost", why, alx_log_safe(r->pool, issuer, 200));
+                      "day per vhost", why, ap_escape_logitem(r->pool, issuer));
 }
 
 static void check_transport(request_rec *r, const alx_authz_rec *a)
@@ -187,6 +208,7 @@ static void force_offline(request_rec *r)
 int alexalink_authorize_fixups(request_rec *r)
 {
     const alx_dir_conf *conf;
+    const char *referer;
     alx_authz_rec *a;
 
     if (r->main)
@@ -203,6 +225,7 @@ int alexalink_authorize_fixups(request_rec *r)
                             conf->redirect_hosts, &a->req);
     if (a->req.region == ALX_REGION_NONE)
         return DECLINED;
+    referer = hide_referer(r);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0300: Alexa authorization "
                   "flow: region=%s response_type=%s client=%s state=%s",
                   alx_region_name(a->req.region),
@@ -219,6 +242,7 @@ int alexalink_authorize_fixups(request_rec *r)
     record_flow(r, a);
     if (conf->force_offline && !conf->report)
         force_offline(r);
+    restore_referer(r, referer);
     return DECLINED;
 }
 
@@ -397,6 +421,7 @@ apr_status_t alexalink_authorize_out_filter(ap_filter_t *f,
                                             apr_bucket_brigade *bb)
 {
     alx_page_ctx *ctx = f->ctx;
+    const char *referer = hide_referer(f->r);
     apr_bucket *b;
 
     if (!ctx) {
@@ -406,6 +431,7 @@ apr_status_t alexalink_authorize_out_filter(ap_filter_t *f,
         if (ctx->a && ap_is_HTTP_REDIRECT(f->r->status))
             check_redirect(f->r, ctx->a);
         if (!ctx->a || !(ctx->scanner = page_scanner(f->r, ctx))) {
+            restore_referer(f->r, referer);
             ap_remove_output_filter(f);
             return ap_pass_brigade(f->next, bb);
         }
@@ -424,6 +450,7 @@ apr_status_t alexalink_authorize_out_filter(ap_filter_t *f,
             continue;   /* what cannot be read is passed on unread */
         alx_html_feed(ctx->scanner, data, len);
     }
+    restore_referer(f->r, referer);
     return ap_pass_brigade(f->next, bb);
 }
 

@@ -164,13 +164,12 @@ describe('AlexaLink authorize in a real browser', { skip: moduleMissingReason() 
     await quiet(`navigating to ${pathAndQuery.split('?')[0]}`, () => s.page.goto(`${ap.url}${pathAndQuery}`));
   }
 
-  // fullReferer false: the page gets <meta name=referrer content=origin>
-  // before the form is sent, so the POST's Referer is the origin only.
-  // KNOWN MODULE BUG (the todo test at the end): with the browser's default
-  // policy the POST's Referer is the login page's whole URL, Alexa's state
-  // in its query, and httpd appends it (", referer: ...") to each line the
-  // module logs for that request.
-  async function signIn(s, next, query, { fullReferer = false, ap = apache } = {}) {
+  // With the browser's default policy the POST's Referer is the login
+  // page's whole URL, Alexa's state in its query, and httpd appends the
+  // Referer (", referer: ...") to each line logged for a request: the
+  // module hides it while it logs (finish() greps every log for the state).
+  // fullReferer false gives the page <meta name=referrer content=origin>.
+  async function signIn(s, next, query, { fullReferer = true, ap = apache } = {}) {
     await go(s, `/oauth/authorize/page/clean?${query}&next=${next}`, ap);
     await quiet('filling in the login form', async () => {
       if (!fullReferer) {
@@ -269,9 +268,7 @@ describe('AlexaLink authorize in a real browser', { skip: moduleMissingReason() 
       await s.close();
     }
   });
-  it('the login form POST\'s Referer does not bring Alexa\'s state into the error log', {
-    todo: 'module bug: httpd appends the Referer (the login page URL, with state) to the module\'s lines for the form POST',
-  }, async () => {
+  it('the login form POST\'s Referer does not bring Alexa\'s state into the error log', async () => {
     const own = await startApache({
       locations: `ProxyPass /oauth/ ${up.url}/oauth/
 <Location /oauth/authorize>
