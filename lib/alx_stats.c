@@ -1,6 +1,314 @@
-/* Placeholder: being written (lib/alx_stats.h). */
+/* Shared status counters and the recent-events ring (lib/alx_stats.h). */
+#include <string.h>
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+
 #include "alx_stats.h"
 
 const apr_uint32_t alx_stats_bucket_ms[ALX_STATS_BUCKETS] = {
     50, 100, 250, 500, 1000, 2000, 3000, 4500, 10000, 30000
 };
+
+/* "ALXS" with the layout's figures folded in, so a block written by a
+ * build with other counters, buckets or event size is never attached. */
+#define ALX_STATS_MAGIC (0x414c5853u ^ ((apr_uint32_t)ALX_STATS_N << 24) \
+                         ^ ((apr_uint32_t)ALX_STATS_BUCKETS << 16) \
+                         ^ (apr_uint32_t)sizeof(alx_event_t) \
+                         ^ ((apr_uint32_t)sizeof(alx_stats_vhost_t) << 8))
+
+/* Each vhost block on its own cache lines: children counting for two
+ * vhosts do not fight over one line. */
+#define ALX_STATS_ALIGN 64
+#define ALIGN_UP(n) (((n) + ALX_STATS_ALIGN - 1) & ~(apr_size_t)(ALX_STATS_ALIGN - 1))
+
+struct alx_stats {
+    alx_stats_head_t *head;
+    char *vhost_base;
+    apr_size_t stride;
+    alx_event_t *ring;
+};
+
+static apr_size_t vhosts_offset(void)
+{
+    return ALIGN_UP(sizeof(alx_stats_head_t));
+}
+
+static apr_size_t vhost_stride(void)
+{
+    return ALIGN_UP(sizeof(alx_stats_vhost_t));
+}
+
+static apr_size_t ring_offset(unsigned int vhosts)
+{
+    return vhosts_offset() + (apr_size_t)vhosts * vhost_stride();
+}
+
+apr_size_t alx_stats_size(unsigned int vhosts, unsigned int events)
+{
+    return ring_offset(vhosts) + (apr_size_t)events * sizeof(alx_event_t);
+}
+
+static alx_stats_t *handle(apr_pool_t *p, void *base, unsigned int vhosts)
+{
+    alx_stats_t *st = apr_pcalloc(p, sizeof(*st));
+
+    st->head = base;
+    st->vhost_base = (char *)base + vhosts_offset();
+    st->stride = vhost_stride();
+    st->ring = (alx_event_t *)(void *)((char *)base + ring_offset(vhosts));
+    return st;
+}
+
+alx_stats_t *alx_stats_init(apr_pool_t *p, void *base, apr_size_t size,
+                            unsigned int vhosts, unsigned int events,
+                            apr_time_t now)
+{
+    alx_stats_head_t *h = base;
+
+    if (!base || size < alx_stats_size(vhosts, events))
+        return NULL;
+    memset(base, 0, alx_stats_size(vhosts, events));
+    h->vhosts = vhosts;
+    h->events = events;
+    h->since = now;
+    h->magic = ALX_STATS_MAGIC;
+    return handle(p, base, vhosts);
+}
+
+alx_stats_t *alx_stats_attach(apr_pool_t *p, void *base, apr_size_t size,
+                              unsigned int vhosts, unsigned int events)
+{
+    const alx_stats_head_t *h = base;
+
+    if (!base || size < sizeof(*h) || size < alx_stats_size(vhosts, events)
+        || h->magic != ALX_STATS_MAGIC || h->vhosts != vhosts
+        || h->events != events)
+        return NULL;
+    return handle(p, base, vhosts);
+}
+
+alx_stats_head_t *alx_stats_head(alx_stats_t *st)
+{
+    return st->head;
+}
+
+alx_stats_vhost_t *alx_stats_vhost(alx_stats_t *st, unsigned int vhost)
+{
+    if (vhost >= st->head->vhosts)
+        return NULL;
+    return (alx_stats_vhost_t *)(void *)(st->vhost_base + vhost * st->stride);
+}
+
+void alx_stats_count(alx_stats_t *st, unsigned int vhost, alx_stat_e c)
+{
+    alx_stats_vhost_t *v = alx_stats_vhost(st, vhost);
+
+    if (v && (unsigned int)c < ALX_STATS_N)
+        apr_atomic_inc32(&v->counter[c]);
+}
+
+void alx_stats_latency(alx_stats_t *st, unsigned int vhost, apr_int64_t ms)
+{
+    alx_stats_vhost_t *v = alx_stats_vhost(st, vhost);
+    unsigned int b = 0;
+
+    if (!v)
+        return;
+    if (ms < 0)
+        ms = 0;
+    while (b < ALX_STATS_BUCKETS && (apr_uint64_t)ms > alx_stats_bucket_ms[b])
+        b++;
+    apr_atomic_inc32(&v->bucket[b]);
+    apr_atomic_inc32(&v->latency_count);
+    apr_atomic_add64(&v->latency_sum_ms, (apr_uint64_t)ms);
+}
+
+void alx_stats_event(alx_stats_t *st, const alx_event_t *e)
+{
+    alx_stats_head_t *h = st->head;
+    apr_uint32_t next = h->next;
+    alx_event_t *slot;
+
+    if (!h->events)
+        return;
+    slot = &st->ring[next % h->events];
+    *slot = *e;
+    slot->seq = next + 1;
+    h->next = next + 1;
+}
+
+void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
+                        alx_stats_snapshot_t *out)
+{
+    alx_stats_head_t *h = st->head;
+    apr_uint32_t next, n, i, events = h->events;
+    unsigned int v, c;
+
+    memset(out, 0, sizeof(*out));
+    out->head.magic = h->magic;
+    out->head.vhosts = h->vhosts;
+    out->head.events = events;
+    out->head.next = next = apr_atomic_read32(&h->next);
+    out->head.since = h->since;
+    out->head.records = apr_atomic_read32(&h->records);
+    out->head.evictions = apr_atomic_read32(&h->evictions);
+    out->head.outages = apr_atomic_read32(&h->outages);
+    out->head.survival_s = apr_atomic_read32(&h->survival_s);
+
+    out->vhosts = h->vhosts;
+    out->vhost = apr_pcalloc(p, sizeof(*out->vhost) * (h->vhosts ? h->vhosts : 1));
+    for (v = 0; v < h->vhosts; v++) {
+        alx_stats_vhost_t *src = alx_stats_vhost(st, v), *dst = &out->vhost[v];
+
+        for (c = 0; c < ALX_STATS_N; c++)
+            dst->counter[c] = apr_atomic_read32(&src->counter[c]);
+        for (c = 0; c <= ALX_STATS_BUCKETS; c++)
+            dst->bucket[c] = apr_atomic_read32(&src->bucket[c]);
+        dst->latency_count = apr_atomic_read32(&src->latency_count);
+        dst->latency_sum_ms = apr_atomic_read64(&src->latency_sum_ms);
+    }
+
+    n = next < events ? next : events;
+    out->event = apr_pcalloc(p, sizeof(*out->event) * (n ? n : 1));
+    for (i = 0; i < n; i++) {
+        const alx_event_t *e = &st->ring[(next - 1 - i) % events];
+
+        if (e->seq == 0)
+            continue;
+        out->event[out->nevents++] = *e;
+    }
+}
+
+apr_int64_t alx_stats_percentile(const alx_stats_vhost_t *v, double q)
+{
+    apr_uint64_t total = 0, cumulative = 0, rank;
+    unsigned int b;
+
+    for (b = 0; b <= ALX_STATS_BUCKETS; b++)
+        total += v->bucket[b];
+    if (!total)
+        return -1;
+    if (q < 0)
+        q = 0;
+    if (q > 1)
+        q = 1;
+    /* the rank of the sample at q, 1-based: ceil(q * total), at least 1 */
+    rank = (apr_uint64_t)(q * (double)total);
+    if ((double)rank < q * (double)total)
+        rank++;
+    if (rank < 1)
+        rank = 1;
+    for (b = 0; b < ALX_STATS_BUCKETS; b++) {
+        cumulative += v->bucket[b];
+        if (cumulative >= rank)
+            return alx_stats_bucket_ms[b];
+    }
+    return 2 * (apr_int64_t)alx_stats_bucket_ms[ALX_STATS_BUCKETS - 1];
+}
+
+void alx_stats_text(char *dst, apr_size_t size, const char *src)
+{
+    apr_size_t i;
+
+    if (!dst || !size)
+        return;
+    for (i = 0; src && src[i] && i + 1 < size; i++) {
+        unsigned char c = (unsigned char)src[i];
+
+        dst[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>'
+                  || c == '&' || c == '\\') ? '?' : (char)c;
+    }
+    dst[i] = '\0';
+}
+
+static const struct {
+    const char *key;
+    const char *sentence;
+} causes[] = {
+    { "request_rejected", "Alexa's token request was refused before it reached "
+      "your authorization server: Amazon supports HTTP Basic and credentials in "
+      "the request body; any other client authentication fails." },
+    { "upstream_error", "Your authorization server refused the request "
+      "(invalid_grant, invalid_client ...): check the client id and secret "
+      "Alexa was given and that codes are used once, within their lifetime." },
+    { "server_error", "Your authorization server failed: check its logs for "
+      "what it sends back to Alexa when presented with the authorization code." },
+    { "unusable_answer", "The access token must be sent in JSON with a 200 OK "
+      "status code; an answer the module cannot make so makes account linking "
+      "fail." },
+    { "truncated", "Your authorization server ended its answer unfinished: "
+      "check its logs, and any proxy or gateway between it and Alexa." },
+    { "duplicate_wait_timeout", "A repeated request waited too long for the "
+      "first one's answer: check that your server is responding within 4.5 "
+      "seconds." },
+    { "over_budget", "The token answer came later than the time budget: check "
+      "that your server is responding within 4.5 seconds." },
+    { "short_lifetime", "Ensure that the access token time to live (TTL) is "
+      "more than 5 minutes, or Alexa has to link accounts again." },
+    { "state_dropped", "The redirect back to Alexa lost the state parameter: "
+      "make sure the state parameter stays the same throughout the account "
+      "linking process." },
+    { "state_changed", "The redirect back to Alexa carried another state: "
+      "make sure the state parameter stays the same throughout the account "
+      "linking process." },
+    { "flow_error", "Your authorization server sent an error back to Alexa: "
+      "check its logs for why the login or consent failed." },
+    { "implicit_in_query", "For implicit grants the token and state must be "
+      "in a URL fragment starting with #; they cannot be in a query string." },
+    { "insecure", "The account linking URL must be a HTTPS URL, with a "
+      "certificate from an Amazon approved CA authority." },
+    { "domains", "The login page pulls content from other domains: add them "
+      "under Developer Console > Tools > Account Linking > Domain List." },
+    { "popups", "Popups aren't supported: if you try to link with a popup, it "
+      "won't work." },
+};
+
+const char *alx_stats_cause(const char *key)
+{
+    apr_size_t i;
+
+    for (i = 0; key && i < sizeof(causes) / sizeof(causes[0]); i++)
+        if (!strcmp(key, causes[i].key))
+            return causes[i].sentence;
+    return "Check your authorization server for logs: more often than not, "
+           "account linking fails due to an error it sends back to Alexa.";
+}
+
+/* KF followed by two capitals: the Fire tablets' model codes (KFTT ...). */
+static int fire_model(const char *ua)
+{
+    const char *s;
+
+    for (s = strstr(ua, "KF"); s; s = strstr(s + 1, "KF"))
+        if (s[2] >= 'A' && s[2] <= 'Z' && s[3] >= 'A' && s[3] <= 'Z')
+            return 1;
+    return 0;
+}
+
+/* The operating system first: the Alexa app's web views carry their
+ * system's User-Agent, and the article asks for the platform
+ * (Android/iOS/browser). "Alexa app" only names an app marker on a
+ * system we do not know. iPadOS 13+ sends a Mac User-Agent: "macOS". */
+const char *alx_stats_platform(const char *user_agent)
+{
+    const char *ua = user_agent;
+
+    if (!ua || !*ua)
+        return "other";
+    if (strstr(ua, "Silk") || fire_model(ua))
+        return "Fire OS";
+    if (strstr(ua, "Android"))
+        return "Android";
+    if (strstr(ua, "iPhone") || strstr(ua, "iPad") || strstr(ua, "iPod"))
+        return "iOS";
+    if (strstr(ua, "Windows"))
+        return "Windows";
+    if (strstr(ua, "Macintosh") || strstr(ua, "Mac OS X"))
+        return "macOS";
+    if (strstr(ua, "AlexaApp") || strstr(ua, "AmazonAlexa"))
+        return "Alexa app";
+    if (strstr(ua, "Linux") || strstr(ua, "X11"))
+        return "Linux";
+    return "other";
+}

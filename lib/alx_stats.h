@@ -135,6 +135,11 @@ alx_stats_vhost_t *alx_stats_vhost(alx_stats_t *st, unsigned int vhost);
 void alx_stats_count(alx_stats_t *st, unsigned int vhost, alx_stat_e c);
 void alx_stats_latency(alx_stats_t *st, unsigned int vhost, apr_int64_t ms);
 
+/* Fills an event's fixed-size text field: at most size - 1 bytes of src
+ * (NULL: ""), always terminated, with control bytes, non-ASCII bytes and
+ * '"' '<' '>' '&' '\\' as '?', so every view can print it as it is. */
+void alx_stats_text(char *dst, apr_size_t size, const char *src);
+
 /* The caller holds its lock: writes the next ring slot. */
 void alx_stats_event(alx_stats_t *st, const alx_event_t *e);
 

@@ -1,12 +1,318 @@
-/* Placeholder unit tests for lib/alx_stats.c (being written). */
+/* Unit tests for the shared status counters (lib/alx_stats.c). */
 #include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
 #include "alx_stats.h"
 #include "tap.h"
+
+static apr_pool_t *pool;
+
+static void *block(apr_size_t size)
+{
+    return apr_palloc(pool, size);
+}
+
+static void test_layout(void)
+{
+    apr_size_t size = alx_stats_size(2, 8);
+    void *base = block(size);
+    alx_stats_t *st;
+    char *garbage;
+
+    ok(size >= sizeof(alx_stats_head_t) + 2 * sizeof(alx_stats_vhost_t)
+       + 8 * sizeof(alx_event_t), "size holds head, vhosts and ring");
+    ok(alx_stats_size(3, 8) > size && alx_stats_size(2, 9) > size,
+       "size grows with vhosts and events");
+    ok(alx_stats_init(pool, base, size - 1, 2, 8, 1) == NULL,
+       "init refuses a block too small");
+    memset(base, 0xa5, size);
+    st = alx_stats_init(pool, base, size, 2, 8, apr_time_from_sec(1000));
+    ok(st != NULL, "init lays out the block");
+    is_int(alx_stats_head(st)->vhosts, 2, "head: vhosts");
+    is_int(alx_stats_head(st)->events, 8, "head: events");
+    is_int(alx_stats_head(st)->next, 0, "head: nothing written");
+    is_int(alx_stats_head(st)->records, 0, "head zeroed");
+    is_int(alx_stats_head(st)->since, apr_time_from_sec(1000), "head: since");
+    ok(alx_stats_vhost(st, 0) && alx_stats_vhost(st, 1)
+       && alx_stats_vhost(st, 2) == NULL, "two vhost blocks, not three");
+    is_int(((char *)alx_stats_vhost(st, 1) - (char *)alx_stats_vhost(st, 0))
+           % 64, 0, "vhost blocks 64 bytes apart");
+    is_int(alx_stats_vhost(st, 1)->counter[ALX_STAT_popups], 0,
+           "vhost block zeroed");
+
+    alx_stats_count(st, 1, ALX_STAT_popups);
+    ok(alx_stats_attach(pool, base, size, 2, 8) != NULL,
+       "attach accepts the same sizes");
+    is_int(alx_stats_vhost(alx_stats_attach(pool, base, size, 2, 8), 1)
+           ->counter[ALX_STAT_popups], 1, "attach sees the counts");
+    ok(alx_stats_attach(pool, base, size, 3, 8) == NULL,
+       "attach refuses other vhosts");
+    ok(alx_stats_attach(pool, base, size, 2, 9) == NULL,
+       "attach refuses another ring size");
+    ok(alx_stats_attach(pool, base, size - 1, 2, 8) == NULL,
+       "attach refuses a smaller block");
+    garbage = block(size);
+    memset(garbage, 0x5a, size);
+    ok(alx_stats_attach(pool, garbage, size, 2, 8) == NULL,
+       "attach refuses garbage");
+    ok(alx_stats_attach(pool, NULL, size, 2, 8) == NULL, "attach refuses NULL");
+}
+
+static alx_stats_t *fresh(unsigned int vhosts, unsigned int events)
+{
+    apr_size_t size = alx_stats_size(vhosts, events);
+
+    return alx_stats_init(pool, block(size), size, vhosts, events, 0);
+}
+
+static void test_count(void)
+{
+    alx_stats_t *st = fresh(2, 4);
+    alx_stats_snapshot_t snap;
+
+    alx_stats_count(st, 0, ALX_STAT_exchange_code);
+    alx_stats_count(st, 0, ALX_STAT_exchange_code);
+    alx_stats_count(st, 1, ALX_STAT_fail_upstream_error);
+    alx_stats_count(st, 2, ALX_STAT_exchange_code);     /* ignored */
+    alx_stats_count(st, 99, ALX_STAT_exchange_code);    /* ignored */
+    alx_stats_count(st, 0, ALX_STATS_N);                /* ignored */
+    alx_stats_latency(st, 5, 10);                       /* ignored */
+    alx_stats_snapshot(pool, st, &snap);
+    is_int(snap.vhosts, 2, "snapshot: two vhosts");
+    is_int(snap.vhost[0].counter[ALX_STAT_exchange_code], 2, "vhost 0 counted");
+    is_int(snap.vhost[1].counter[ALX_STAT_exchange_code], 0,
+           "vhost 1 not counted for vhost 0");
+    is_int(snap.vhost[1].counter[ALX_STAT_fail_upstream_error], 1,
+           "vhost 1 counted");
+    is_int(snap.vhost[0].latency_count + snap.vhost[1].latency_count, 0,
+           "out-of-range latency ignored");
+    is_int(snap.nevents, 0, "no events yet");
+}
+
+static void test_buckets(void)
+{
+    alx_stats_t *st = fresh(1, 1);
+    alx_stats_vhost_t *v = alx_stats_vhost(st, 0);
+
+    alx_stats_latency(st, 0, 0);
+    alx_stats_latency(st, 0, 50);
+    is_int(v->bucket[0], 2, "0 and exactly 50 ms: first bucket");
+    alx_stats_latency(st, 0, 51);
+    is_int(v->bucket[1], 1, "51 ms: second bucket");
+    alx_stats_latency(st, 0, 4500);
+    is_int(v->bucket[7], 1, "exactly 4500 ms: the 4.5 s bucket");
+    alx_stats_latency(st, 0, 4501);
+    is_int(v->bucket[8], 1, "4501 ms: the next bucket");
+    alx_stats_latency(st, 0, 30000);
+    is_int(v->bucket[9], 1, "30000 ms: the last bound");
+    alx_stats_latency(st, 0, 30001);
+    alx_stats_latency(st, 0, APR_INT64_C(1) << 40);
+    is_int(v->bucket[ALX_STATS_BUCKETS], 2, "above the last bound and huge: +Inf");
+    alx_stats_latency(st, 0, -5);
+    is_int(v->bucket[0], 3, "negative counts as 0 ms");
+    is_int(v->latency_count, 9, "count");
+    is_int(v->latency_sum_ms, 50 + 51 + 4500 + 4501 + 30000 + 30001
+           + (APR_INT64_C(1) << 40), "sum, 64 bits");
+    is_int(alx_stats_bucket_ms[7], 4500, "Alexa's 4.5 s is a bound");
+}
+
+static void test_percentile(void)
+{
+    alx_stats_vhost_t v;
+    int i;
+
+    memset(&v, 0, sizeof(v));
+    is_int(alx_stats_percentile(&v, 0.5), -1, "no samples: -1");
+    v.bucket[2] = 7;
+    is_int(alx_stats_percentile(&v, 0.5), 250, "single bucket: p50 its bound");
+    is_int(alx_stats_percentile(&v, 0.99), 250, "single bucket: p99 its bound");
+    memset(&v, 0, sizeof(v));
+    for (i = 0; i <= ALX_STATS_BUCKETS; i++)
+        v.bucket[i] = 0;
+    v.bucket[0] = 50;   /* 50 samples <= 50 ms */
+    v.bucket[3] = 45;   /* 45 <= 500 ms */
+    v.bucket[7] = 4;    /* 4 <= 4500 ms */
+    v.bucket[ALX_STATS_BUCKETS] = 1;
+    is_int(alx_stats_percentile(&v, 0.5), 50, "spread: p50 (rank 50)");
+    is_int(alx_stats_percentile(&v, 0.51), 500, "spread: p51 (rank 51)");
+    is_int(alx_stats_percentile(&v, 0.95), 500, "spread: p95 (rank 95)");
+    is_int(alx_stats_percentile(&v, 0.99), 4500, "spread: p99 (rank 99)");
+    is_int(alx_stats_percentile(&v, 0.999), 60000, "spread: +Inf doubles 30 s");
+}
+
+static void test_ring(void)
+{
+    alx_stats_t *st = fresh(1, 4);
+    alx_stats_snapshot_t snap;
+    alx_event_t e;
+    int i, order = 1;
+
+    alx_stats_snapshot(pool, st, &snap);
+    is_int(snap.nevents, 0, "empty ring: no events");
+    memset(&e, 0, sizeof(e));
+    e.kind = ALX_EVENT_EXCHANGE;
+    alx_stats_text(e.what, sizeof(e.what), "authorization_code");
+    e.ms = 1;
+    alx_stats_event(st, &e);
+    e.ms = 2;
+    alx_stats_event(st, &e);
+    alx_stats_snapshot(pool, st, &snap);
+    is_int(snap.nevents, 2, "two written, two in the snapshot");
+    ok(snap.nevents == 2 && snap.event[0].ms == 2 && snap.event[1].ms == 1,
+       "newest first before the wrap");
+    for (i = 3; i <= 4 + 5; i++) {
+        e.ms = i;
+        alx_stats_event(st, &e);
+    }
+    alx_stats_snapshot(pool, st, &snap);
+    is_int(snap.head.next, 9, "nine written");
+    is_int(snap.nevents, 4, "the ring holds 4");
+    for (i = 0; i < 4; i++) {
+        if (snap.event[i].ms != 9 - i || snap.event[i].seq != (apr_uint32_t)(9 - i))
+            order = 0;
+    }
+    ok(order, "the newest 4, newest first, seq 9..6");
+    is_str(snap.event[0].what, "authorization_code", "text copied");
+}
+
+static void test_text(void)
+{
+    char small[6], field[32];
+
+    alx_stats_text(small, sizeof(small), "abcdefgh");
+    is_str(small, "abcde", "cut to size - 1");
+    alx_stats_text(small, sizeof(small), "abc");
+    is_str(small, "abc", "short text whole");
+    alx_stats_text(small, sizeof(small), NULL);
+    is_str(small, "", "NULL: empty");
+    alx_stats_text(field, sizeof(field), "<script>\"&\\x\r\n\x7f\xc3\xa9");
+    is_str(field, "?script?\?\?\?x?\?\?\?\?", "markup, controls, non-ASCII as '?'");
+    alx_stats_text(field, sizeof(field), "json{a:str(3)}->form");
+    is_str(field, "json{a:str(3)}-?form", "'>' too");
+}
+
+static void test_cause(void)
+{
+    static const char *const keys[] = {
+        "request_rejected", "upstream_error", "server_error", "unusable_answer",
+        "truncated", "duplicate_wait_timeout", "over_budget", "short_lifetime",
+        "state_dropped", "state_changed", "flow_error", "implicit_in_query",
+        "insecure", "domains", "popups"
+    };
+    const char *generic = alx_stats_cause("no-such-key");
+    apr_size_t i;
+    int distinct = 1, sized = 1;
+
+    for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        const char *s = alx_stats_cause(keys[i]);
+
+        if (s == generic)
+            distinct = 0;
+        if (strlen(s) > 200 || strlen(s) < 40)
+            sized = 0;
+    }
+    ok(distinct, "every known key has its own sentence");
+    ok(sized, "every sentence between 40 and 200 characters");
+    ok(strstr(alx_stats_cause("over_budget"), "4.5 seconds") != NULL,
+       "over_budget names 4.5 seconds");
+    ok(strstr(alx_stats_cause("state_dropped"), "state parameter") != NULL,
+       "state_dropped names the state parameter");
+    ok(strstr(alx_stats_cause("domains"), "Domain List") != NULL,
+       "domains names the Domain List");
+    ok(strstr(alx_stats_cause("upstream_error"), "invalid_grant") != NULL,
+       "upstream_error names invalid_grant");
+    ok(generic != NULL && strstr(generic, "logs") != NULL,
+       "unknown key: the generic sentence");
+    ok(alx_stats_cause(NULL) == generic, "NULL key: the generic sentence");
+    ok(alx_stats_cause("") == generic, "empty key: the generic sentence");
+}
+
+static void test_platform(void)
+{
+    is_str(alx_stats_platform(NULL), "other", "NULL");
+    is_str(alx_stats_platform(""), "other", "empty");
+    is_str(alx_stats_platform("curl/8.0"), "other", "curl");
+    is_str(alx_stats_platform("Mozilla/5.0 (Linux; Android 14; Pixel 8) "
+                              "AppleWebKit/537.36 Chrome/120 Mobile"),
+           "Android", "Android Chrome");
+    is_str(alx_stats_platform("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like "
+                              "Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"),
+           "iOS", "iPhone (not macOS)");
+    is_str(alx_stats_platform("Mozilla/5.0 (iPad; CPU OS 16_0 like Mac OS X)"),
+           "iOS", "iPad");
+    is_str(alx_stats_platform("Mozilla/5.0 (Linux; Android 9; KFTRWI) "
+                              "AppleWebKit/537.36 Silk/120.4.1 Safari"),
+           "Fire OS", "Fire tablet (Silk, not Android)");
+    is_str(alx_stats_platform("Mozilla/5.0 (Linux; Android 11; KFRASWI) "
+                              "AppleWebKit/537.36 Chrome/118"),
+           "Fire OS", "Fire model code without Silk");
+    is_str(alx_stats_platform("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"),
+           "Windows", "Windows");
+    is_str(alx_stats_platform("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7)"),
+           "macOS", "macOS");
+    is_str(alx_stats_platform("Mozilla/5.0 (X11; Linux x86_64) Firefox/120"),
+           "Linux", "Linux desktop");
+    is_str(alx_stats_platform("AlexaApp/2.2.5 (Linux)"), "Alexa app",
+           "app marker on a system we do not know");
+}
+
+#define THREADS 4
+#define INCREMENTS 100000
+
+static void *APR_THREAD_FUNC hammer(apr_thread_t *t, void *data)
+{
+    alx_stats_t *st = data;
+    int i;
+
+    for (i = 0; i < INCREMENTS; i++) {
+        alx_stats_count(st, 0, ALX_STAT_exchange_refresh);
+        if (i % 100 == 0)
+            alx_stats_latency(st, 0, 60);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    alx_stats_t *st = fresh(1, 1);
+    apr_thread_t *threads[THREADS];
+    apr_status_t rv = APR_SUCCESS, trv;
+    alx_stats_snapshot_t snap;
+    int i;
+
+    for (i = 0; i < THREADS && rv == APR_SUCCESS; i++)
+        rv = apr_thread_create(&threads[i], NULL, hammer, st, pool);
+    ok(rv == APR_SUCCESS, "4 threads started");
+    for (i = 0; i < THREADS; i++)
+        apr_thread_join(&trv, threads[i]);
+    alx_stats_snapshot(pool, st, &snap);
+    is_int(snap.vhost[0].counter[ALX_STAT_exchange_refresh],
+           THREADS * INCREMENTS, "4 x 100000 increments, none lost");
+    is_int(snap.vhost[0].latency_count, THREADS * INCREMENTS / 100,
+           "latency count exact");
+    is_int(snap.vhost[0].latency_sum_ms, 60 * THREADS * INCREMENTS / 100,
+           "latency sum exact");
+    is_int(snap.vhost[0].bucket[1], THREADS * INCREMENTS / 100,
+           "bucket exact");
+}
 
 int main(void)
 {
     apr_initialize();
-    ok(1, "placeholder");
+    apr_pool_create(&pool, NULL);
+    test_layout();
+    test_count();
+    test_buckets();
+    test_percentile();
+    test_ring();
+    test_text();
+    test_cause();
+    test_platform();
+    test_threads();
+    apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
 }
