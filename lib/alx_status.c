@@ -411,6 +411,13 @@ char *alx_status_html(apr_pool_t *p, const alx_status_view_t *v)
          html(p, v->store ? v->store : "none"), capacity(p, v->capacity),
          s->head.records, s->head.evictions, s->head.outages,
          short_lived ? " class=bad" : "", html(p, survival));
+    for (i = 0; i < s->nevents; i++)
+        shown += s->event[i].failed ? 1 : 0;
+    if (shown)
+        addf(&t, "<p class=bad><a href=\"#failures\">%u recent failure%s"
+             "</a>, each with its cause and fix.</p>\n", shown,
+             shown == 1 ? "" : "s");
+    shown = 0;
 
     for (i = 0; i < s->vhosts; i++) {
         addf(&t, "<h2>%s</h2>\n", html(p, vhost_name(p, v, i)));
@@ -418,7 +425,7 @@ char *alx_status_html(apr_pool_t *p, const alx_status_view_t *v)
         html_latency(&t, &s->vhost[i]);
     }
 
-    add(&t, "<h2>Recent failures</h2>\n");
+    add(&t, "<h2 id=failures>Recent failures</h2>\n");
     for (i = 0; i < s->nevents && shown < 20; i++) {
         const alx_event_t *e = &s->event[i];
 

@@ -152,8 +152,8 @@ static int count_of(const char *text, const char *part)
 static void test_html(const alx_status_view_t *v)
 {
     const char *h = alx_status_html(pool, v);
-    const char *failures = has(h, "<h2>Recent failures</h2>")
-                           ? strstr(h, "<h2>Recent failures</h2>") : "";
+    const char *failures = has(h, "<h2 id=failures>Recent failures</h2>")
+                           ? strstr(h, "<h2 id=failures>Recent failures</h2>") : "";
     const char *recent = has(h, "<h2>Recent events</h2>")
                          ? strstr(h, "<h2>Recent events</h2>") : "";
 
@@ -194,6 +194,8 @@ static void test_html(const alx_status_view_t *v)
     ok(has(recent, "<code>form{grant_type:str(13)}</code> &rarr; "
            "<code>json{access_token:str(40)}</code>"),
        "html: shapes in -> out");
+    ok(has(h, "<p class=bad><a href=\"#failures\">2 recent failures</a>"),
+       "html: the failures named at the top");
     ok(has(h, "</body>\n</html>\n"), "html: complete document");
 }
 
