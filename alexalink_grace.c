@@ -102,14 +102,15 @@ static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
 /* ---- answering from records -------------------------------------------- */
 
 /* The answer alexalink_token_handler sends instead of the upstream. */
-static int answer_json(alx_exchange_rec *x, int status,
+static int answer_json(request_rec *r, alx_exchange_rec *x, int status,
                        const char *content_type, const char *body,
-                       const char *verdict)
+                       alx_verdict_e kind, const char *detail)
 {
     x->answer_status = status;
     x->answer_json = body;
     x->answer_content_type = content_type;
-    x->answer_verdict = verdict;
+    x->answer_verdict_kind = kind;
+    x->answer_verdict = alx_verdict_word(r->pool, kind, detail);
     return 1;
 }
 
@@ -139,16 +140,17 @@ static int answer_from(request_rec *r, alx_exchange_rec *x,
                   counted ? "a replay" : "a duplicate within "
                   "AlexaLinkTimeBudget of the answer, not counted",
                   replays, alexalink_conf_grace_replays(x->conf), hops);
-    return answer_json(x, HTTP_OK, NULL, body,
-                       counted ? "replayed" : "replayed:duplicate");
+    return answer_json(r, x, HTTP_OK, NULL, body, ALX_VERDICT_REPLAYED,
+                       counted ? NULL : "duplicate");
 }
 
 static void wait_timeout(request_rec *r, alx_exchange_rec *x)
 {
-    answer_json(x, HTTP_SERVICE_UNAVAILABLE, NULL,
+    answer_json(r, x, HTTP_SERVICE_UNAVAILABLE, NULL,
                 alx_error_json(r->pool, "temporarily_unavailable",
                                "the same refresh token is being refreshed; "
-                               "try again"), "in-flight-timeout");
+                               "try again"), ALX_VERDICT_IN_FLIGHT_TIMEOUT,
+                NULL);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0212: a refresh with "
                   "the same token was still in flight after "
                   "AlexaLinkTimeBudget; answered 503 temporarily_unavailable "
@@ -308,7 +310,8 @@ static int take_answer(request_rec *r, alx_exchange_rec *x,
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0216: a duplicate of a "
                   "refresh in flight got the first request's answer (%d); "
                   "the upstream saw the token once", status);
-    return answer_json(x, status, ct, body, "replayed:duplicate");
+    return answer_json(r, x, status, ct, body, ALX_VERDICT_REPLAYED,
+                       "duplicate");
 }
 
 static alx_flight_step_e wait_flight(request_rec *r, alx_exchange_rec *x,
@@ -492,6 +495,39 @@ static alx_flight_step_e remote_flight(request_rec *r, alx_exchange_rec *x,
     }
 }
 
+typedef struct {
+    request_rec *r;
+    alx_exchange_rec *x;
+} alx_release_baton_t;
+
+/* However the request ends (an aborted client, a handler that never sent
+ * through our filter), its claims end with its pool, so no waiter is kept
+ * until the claim expires. It runs after the log_transaction hook (itself a
+ * cleanup of the pool, registered later) and before any of the pool's
+ * memory is freed; usually there is nothing left to release. */
+static apr_status_t release_at_end(void *data)
+{
+    alx_release_baton_t *b = data;
+
+    alexalink_grace_release(b->r, b->x);
+    return APR_SUCCESS;
+}
+
+/* Once per request, when it first holds a claim. */
+static void release_with_pool(request_rec *r, alx_exchange_rec *x)
+{
+    alx_release_baton_t *b;
+
+    if (x->grace.cleanup)
+        return;
+    x->grace.cleanup = 1;
+    b = apr_palloc(r->pool, sizeof(*b));
+    b->r = r;
+    b->x = x;
+    apr_pool_cleanup_register(r->pool, b, release_at_end,
+                              apr_pool_cleanup_null);
+}
+
 /* Claims k for this request, or waits on the request that has it. */
 static alx_flight_step_e take_flight(request_rec *r, alx_exchange_rec *x,
                                      const alx_grace_keys_t *k,
@@ -516,6 +552,7 @@ static alx_flight_step_e take_flight(request_rec *r, alx_exchange_rec *x,
     if (got == ALX_FLIGHT_BUSY)
         return wait_flight(r, x, k, slot, ticket, deadline);
     x->grace.claimed = 1;
+    release_with_pool(r, x);
     x->grace.slot = slot;
     x->grace.ticket = ticket;
     x->grace.sent = *k;
@@ -669,8 +706,8 @@ static void record(request_rec *r, alx_exchange_rec *x)
     apr_interval_time_t window = alexalink_conf_refresh_grace(x->conf);
     apr_time_t now = apr_time_now();
 
-    if (a->kind != ALX_KIND_TOKEN || !a->refresh
-        || strcmp(a->refresh, "rotated") || !a->body || x->truncated)
+    if (a->kind != ALX_KIND_TOKEN || a->refresh != ALX_REFRESH_ROTATED
+        || !a->body || x->truncated)
         return;
     rec.issued = now;
     rec.upstream_ttl = a->ttl_in >= 0 ? a->ttl_in : -1;
@@ -726,7 +763,8 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
     finish_remote(r, x, sealed, sealed_len);
 }
 
-/* Ends our claims without an answer (the request ended otherwise). */
+/* Ends our claims without an answer (the request ended otherwise). Each
+ * finish clears its flag first: nothing is released twice. */
 void alexalink_grace_release(request_rec *r, alx_exchange_rec *x)
 {
     finish_local(r, x, NULL, 0);

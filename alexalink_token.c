@@ -1,9 +1,8 @@
 /* The token endpoint (AlexaLink token): request-side checks and client-auth
- * conversion before mod_proxy, the answer rewrite in an output filter, the
- * exchange log line. */
+ * conversion before mod_proxy, the answer rewrite in an output filter (the
+ * exchange log line is alexalink_log.c's). */
 
 #include "mod_alexalink.h"
-#include "alx_exchange.h"
 #include "alx_shape.h"
 
 typedef struct {
@@ -19,10 +18,6 @@ typedef struct {
     int broken;     /* mod_proxy's error bucket: the upstream broke off */
 } alx_token_ctx;
 
-/* Alexa's own floor for expires_in; below it the token really dies early. */
-#define ALX_ALEXA_MIN_TTL 360
-#define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
-
 /* ---- request side ----------------------------------------------------- */
 
 alx_exchange_rec *alexalink_exchange_get(request_rec *r)
@@ -33,7 +28,7 @@ alx_exchange_rec *alexalink_exchange_get(request_rec *r)
     return s ? s->exchange : NULL;
 }
 
-static apr_int64_t elapsed_ms(request_rec *r)
+apr_int64_t alexalink_elapsed_ms(request_rec *r)
 {
     return apr_time_as_msec(apr_time_now() - r->request_time);
 }
@@ -78,7 +73,7 @@ static apr_status_t read_body(request_rec *r, apr_off_t max,
 
 static void reject(alx_exchange_rec *x, int status,
                    const char *error, const char *description,
-                   const char *reason)
+                   alx_reason_e reason)
 {
     x->req.status = status;
     x->req.error = error;
@@ -128,13 +123,15 @@ int alexalink_token_fixups(request_rec *r)
     cl = apr_table_get(r->headers_in, "Content-Length");
     if (cl && apr_atoi64(cl) > alexalink_conf_max_body(conf)) {
         reject(x, HTTP_BAD_REQUEST, "invalid_request",
-               "request body larger than the server accepts", "oversize");
+               "request body larger than the server accepts",
+               ALX_REASON_OVERSIZE);
     }
     else {
         rv = read_body(r, alexalink_conf_max_body(conf), &body, &len);
         if (rv == APR_ENOSPC) {
             reject(x, HTTP_BAD_REQUEST, "invalid_request",
-                   "request body larger than the server accepts", "oversize");
+                   "request body larger than the server accepts",
+                   ALX_REASON_OVERSIZE);
         }
         else if (rv != APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
@@ -153,19 +150,19 @@ int alexalink_token_fixups(request_rec *r)
         ap_log_rerror(APLOG_MARK, report ? APLOG_WARNING : APLOG_NOTICE, 0, r,
                       "ALX0110: token request %s (%s): %d %s: %s",
                       report ? "would be rejected" : "rejected",
-                      x->req.reason, x->req.status, x->req.error,
-                      x->req.error_description);
+                      alx_reason_name(x->req.reason), x->req.status,
+                      x->req.error, x->req.error_description);
         if (!report) {
             x->answer_status = x->req.status;
             x->answer_json = alx_error_json(r->pool, x->req.error,
                                             x->req.error_description);
-            x->answer_verdict = apr_pstrcat(r->pool, "rejected:",
-                                            x->req.reason, NULL);
+            x->answer_verdict_kind = ALX_VERDICT_REJECTED;
+            x->answer_verdict = alx_verdict_word(r->pool,
+                    ALX_VERDICT_REJECTED, alx_reason_name(x->req.reason));
             return DECLINED;
         }
     }
-    if (rv == APR_ENOSPC || (x->req.reason && !strcmp(x->req.reason,
-                                                       "oversize"))) {
+    if (rv == APR_ENOSPC || x->req.reason == ALX_REASON_OVERSIZE) {
         replay_body(r, body, len, 1);   /* report mode: pass it all on */
         return DECLINED;
     }
@@ -236,7 +233,7 @@ int alexalink_token_handler(request_rec *r)
         return DECLINED;
     /* An oversize body is not worth reading: close instead (lingering
      * close still lets the client read this answer). */
-    if ((x->req.reason && !strcmp(x->req.reason, "oversize"))
+    if (x->req.reason == ALX_REASON_OVERSIZE
         || ap_discard_request_body(r) != OK)
         r->connection->keepalive = AP_CONN_CLOSE;
     r->status = x->answer_status;
@@ -278,8 +275,9 @@ static apr_status_t pass_through(ap_filter_t *f, alx_exchange_rec *x,
     x->answer.shape_in = x->answer.shape_out = alx_shape_opaque(r->pool,
                                                                kind, len);
     x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
-    x->verdict = apr_pstrcat(r->pool, "passthrough:", reason, NULL);
-    x->ms = elapsed_ms(r);
+    x->verdict_kind = ALX_VERDICT_PASSTHROUGH;
+    x->verdict = alx_verdict_word(r->pool, x->verdict_kind, reason);
+    x->ms = alexalink_elapsed_ms(r);
     /* nothing to record or hand on: waiting duplicates are let go */
     alexalink_grace_after_answer(r, x, r->status, NULL, NULL, 0);
     ap_remove_output_filter(f);
@@ -304,7 +302,10 @@ static void answer_unfinished(request_rec *r, alx_exchange_rec *x,
     alx_answer_t *a = &x->answer;
 
     x->truncated = 1;
-    x->verdict = report ? "would-reject:truncated" : "truncated";
+    x->verdict_kind = report ? ALX_VERDICT_WOULD_REJECT : ALX_VERDICT_TRUNCATED;
+    x->verdict = alx_verdict_word(r->pool, x->verdict_kind, report
+                                  ? alx_verdict_name(ALX_VERDICT_TRUNCATED)
+                                  : NULL);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0102: the upstream "
                   "ended its token answer unfinished (%" APR_OFF_T_FMT " of "
                   "%s bytes, status %d); %s, nothing recorded for refresh "
@@ -323,7 +324,7 @@ static void answer_unfinished(request_rec *r, alx_exchange_rec *x,
     a->len = strlen(a->body);
     a->shape_out = alx_shape_opaque(r->pool, "json", (apr_off_t)a->len);
     a->ttl_out = ALX_TTL_ABSENT;
-    a->refresh = NULL;
+    a->refresh = ALX_REFRESH_NONE;
     a->warnings = 0;
     r->connection->keepalive = AP_CONN_CLOSE;
 }
@@ -381,8 +382,9 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
 
     x->answered = 1;
     x->status_in = r->status;
+    x->verdict_kind = alx_answer_verdict_kind(&x->answer, report);
     x->verdict = alx_answer_verdict(r->pool, &x->answer, report);
-    x->ms = elapsed_ms(r);
+    x->ms = alexalink_elapsed_ms(r);
     if (unfinished(r, ctx))
         answer_unfinished(r, x, ctx, report);
     ap_remove_output_filter(f);
@@ -497,159 +499,3 @@ void alexalink_token_insert_filter(request_rec *r)
     if (x && !x->answer_json && !x->answered)
         ap_add_output_filter(ALX_FILTER_TOKEN, NULL, r, r->connection);
 }
-
-/* ---- the exchange log line and request notes -------------------------- */
-
-/* Shapes and TTL of an answer the module gave itself (a replay). */
-static void describe_own_answer(request_rec *r, alx_exchange_rec *x)
-{
-    json_t *obj = NULL;
-    const char *reason;
-
-    x->status_in = 0;
-    x->answer.ttl_in = ALX_TTL_ABSENT;
-    if (x->answer_status == HTTP_OK)
-        x->answer.refresh = "replayed";
-    if (x->described)
-        return;
-    x->answer.ttl_out = ALX_TTL_ABSENT;
-    if (alx_answer_parse_body(r->pool, "application/json", x->answer_json,
-                              strlen(x->answer_json), &obj, &reason)
-        == ALX_BODY_JSON && json_is_object(obj)) {
-        x->answer.shape_out = alx_shape_json(r->pool, obj);
-        if (json_is_integer(json_object_get(obj, "expires_in")))
-            x->answer.ttl_out = json_integer_value(json_object_get(obj,
-                                                   "expires_in"));
-    }
-}
-
-static int exchange_level(const alx_exchange_rec *x, int over_budget)
-{
-    const alx_answer_t *a = &x->answer;
-
-    /* a replay, or the first answer handed to a duplicate: an upstream
-     * error there was the upstream's and was logged with the first */
-    if (x->answer_json)
-        return !over_budget && (x->answer_status == HTTP_OK
-                                || (x->answer_status < 500 && !strcmp(
-                                    x->answer_verdict, "replayed:duplicate")))
-               ? APLOG_NOTICE : APLOG_WARNING;
-    if (a->warnings || over_budget || a->kind == ALX_KIND_UNUSABLE
-        || a->kind == ALX_KIND_SERVER_ERROR || a->kind == ALX_KIND_OPAQUE
-        || (alexalink_conf_report(x->conf) && a->fixes))
-        return APLOG_WARNING;
-    return a->fixes ? APLOG_NOTICE : APLOG_INFO;
-}
-
-static void set_notes(request_rec *r, const alx_exchange_rec *x)
-{
-    apr_table_t *n = r->notes;
-
-    apr_table_setn(n, "alexalink-grant",
-                   alx_log_safe(r->pool, x->req.grant_type, 32));
-    apr_table_setn(n, "alexalink-shape-in",
-                   x->answer.shape_in ? x->answer.shape_in : "-");
-    apr_table_setn(n, "alexalink-shape-out",
-                   x->answer.shape_out ? x->answer.shape_out : "-");
-    apr_table_setn(n, "alexalink-verdict", x->verdict ? x->verdict : "-");
-    apr_table_setn(n, "alexalink-ms", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                                   x->ms));
-    apr_table_setn(n, "alexalink-refresh",
-                   x->answer.refresh ? x->answer.refresh : "-");
-}
-
-/* Raising expires_in makes linking succeed, but the token still dies when
- * the upstream says: told once an hour per client and vhost. */
-static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
-{
-    const alx_answer_t *a = &x->answer;
-    const char *vhost;
-
-    if (x->answer_json || a->kind != ALX_KIND_TOKEN || a->ttl_in < 0
-        || a->ttl_in >= ALX_ALEXA_MIN_TTL)
-        return;
-    vhost = apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
-                         (unsigned)r->server->port);
-    if (!alexalink_store_once(r, alx_once_key(vhost, x->req.client_id),
-                              ALX_HONEST_TTL_GAP))
-        return;
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0103: the upstream's "
-                  "access tokens for client %s live %" APR_INT64_T_FMT " s, "
-                  "below Alexa's 360 s; Alexa was told %" APR_INT64_T_FMT
-                  " s, but the token still dies after %" APR_INT64_T_FMT
-                  " s: a resource server that checks the real expiry rejects "
-                  "it before Alexa refreshes, and a skill that then answers "
-                  "EXPIRED_AUTHORIZATION_CREDENTIAL unlinks the customer. Fix "
-                  "it upstream: an access-token lifetime above 360 s "
-                  "(Keycloak and Spring Authorization Server default to "
-                  "300 s). Said once an hour per client and vhost",
-                  alx_log_safe(r->pool, x->req.client_id, 64), a->ttl_in,
-                  a->ttl_out, a->ttl_in);
-}
-
-/* The exchange line (SPEC "Logging and status"), ALX0100. */
-static void log_exchange(request_rec *r, const alx_exchange_rec *x, int level)
-{
-    alx_exchange_t line = {0};
-    const char *hint;
-
-    line.grant_type = x->req.grant_type;
-    line.client_id = x->req.client_id;
-    line.status_in = x->status_in;
-    line.status_out = r->status;
-    line.shape_in = x->answer.shape_in;
-    line.shape_out = x->answer.shape_out;
-    line.ttl_in = x->answer.ttl_in;
-    line.ttl_out = x->answer.ttl_out;
-    line.refresh = x->answer.refresh;
-    line.verdict = x->verdict;
-    line.ms = x->ms;
-    hint = alx_warning_hint(r->pool, x->answer.warnings);
-    ap_log_rerror(APLOG_MARK, level, 0, r,
-                  "ALX0100: token exchange %s%s%s%s",
-                  alx_exchange_line(r->pool, &line),
-                  hint ? " hint=\"" : "", hint ? hint : "", hint ? "\"" : "");
-}
-
-int alexalink_token_log(request_rec *r)
-{
-    alx_exchange_rec *x = alexalink_exchange_get(r);
-    apr_int64_t budget_ms;
-    int over, level;
-
-    if (!x)
-        return DECLINED;
-    alexalink_grace_release(r, x);
-    if (x->answer_json) {
-        x->verdict = x->answer_verdict;
-        x->ms = elapsed_ms(r);
-        if (!strncmp(x->answer_verdict, "rejected:", 9)) {
-            set_notes(r, x);   /* a rejection: ALX0110 said it all */
-            return DECLINED;
-        }
-        describe_own_answer(r, x);
-    }
-    else if (!x->answered) {   /* the filter never ran: no body at all */
-        x->status_in = r->status;
-        x->answer.kind = ALX_KIND_OPAQUE;
-        x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
-        x->verdict = "passthrough:no-body";
-        x->ms = elapsed_ms(r);
-    }
-    set_notes(r, x);
-
-    budget_ms = apr_time_as_msec(alexalink_conf_time_budget(x->conf));
-    over = x->ms > budget_ms;
-    level = exchange_level(x, over);
-    if (APLOG_R_IS_LEVEL(r, level)) /* no line built for a level that is off */
-        log_exchange(r, x, level);
-    if (over)
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
-                      "ALX0101: token answer took %" APR_INT64_T_FMT " ms, "
-                      "over AlexaLinkTimeBudget (%" APR_INT64_T_FMT " ms): "
-                      "Alexa gives up after 4.5 s; speed up the upstream",
-                      x->ms, budget_ms);
-    honest_lifetime(r, x);
-    return DECLINED;
-}
-

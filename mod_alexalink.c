@@ -302,7 +302,7 @@ static void register_hooks(apr_pool_t *p)
     /* a redirect Apache answers itself (mod_alias, mod_rewrite's R=) */
     ap_hook_insert_error_filter(alexalink_authorize_insert_filter, NULL, NULL,
                                 APR_HOOK_MIDDLE);
-    ap_hook_log_transaction(alexalink_token_log, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_log_transaction(alexalink_log_exchange, NULL, NULL, APR_HOOK_REALLY_FIRST);
     ap_register_input_filter(ALX_FILTER_BODY, alexalink_token_body_filter, NULL,
                              AP_FTYPE_RESOURCE);
     ap_register_output_filter(ALX_FILTER_TOKEN, alexalink_token_out_filter, NULL,

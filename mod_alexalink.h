@@ -1,6 +1,7 @@
 /* mod_alexalink's private header: the glue split by concern
  * (mod_alexalink.c: configuration and hooks; alexalink_token.c: the token
- * endpoint; alexalink_store.c: the socache store and our shared memory;
+ * endpoint; alexalink_log.c: its log line, notes and count;
+ * alexalink_store.c: the socache store and our shared memory;
  * alexalink_grace.c: refresh grace and single flight; alexalink_proxy.c:
  * what mod_proxy will do with a request). Glue functions are alexalink_*, lib/ ones alx_*. */
 #ifndef MOD_ALEXALINK_H
@@ -19,6 +20,7 @@
 
 #include "alx_answer.h"
 #include "alx_authz.h"
+#include "alx_exchange.h"
 #include "alx_flight.h"
 #include "alx_grace.h"
 #include "alx_once.h"
@@ -114,6 +116,7 @@ typedef struct {
 typedef struct {
     int active;                 /* grace applies: record the answer */
     int claimed;                /* we hold a slot in the in-flight table */
+    int cleanup;                /* the pool cleanup that releases is set */
     int remote_claimed;         /* and a claim in the shared store */
     unsigned int slot;
     apr_uint64_t ticket;        /* of our claims */
@@ -134,13 +137,15 @@ typedef struct {
     int answer_status;          /* answered by alexalink_token_handler: */
     const char *answer_json;    /*   a rejection, replay or wait timeout */
     const char *answer_verdict; /*   rejected:<reason>, replayed, ... */
+    alx_verdict_e answer_verdict_kind;
     const char *answer_content_type; /* NULL: JSON */
     int described;              /* its shape and TTL are set (a replay) */
     int truncated;              /* the upstream did not finish its answer */
     int answered;               /* the output filter saw the whole answer */
     int status_in;
     alx_answer_t answer;
-    const char *verdict;
+    const char *verdict;        /* as the log prints it */
+    alx_verdict_e verdict_kind; /* its first word, for counting */
     apr_int64_t ms;
     alx_grace_state_t grace;
 } alx_exchange_rec;
@@ -160,13 +165,19 @@ alx_server_conf *alexalink_server_conf_get(server_rec *s);
 int alexalink_token_fixups(request_rec *r);
 int alexalink_token_handler(request_rec *r);
 void alexalink_token_insert_filter(request_rec *r);
-int alexalink_token_log(request_rec *r);
 apr_status_t alexalink_token_body_filter(ap_filter_t *f, apr_bucket_brigade *bb,
                                    ap_input_mode_t mode,
                                    apr_read_type_e block, apr_off_t readbytes);
 apr_status_t alexalink_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb);
 alx_exchange_rec *alexalink_exchange_get(request_rec *r);
 void alexalink_set_json_headers(request_rec *r);
+/* Milliseconds since the request arrived. */
+apr_int64_t alexalink_elapsed_ms(request_rec *r);
+
+/* alexalink_log.c: the exchange line and notes (log_transaction hook) */
+int alexalink_log_exchange(request_rec *r);
+/* Counts one exchange, after its line is logged (rejections included). */
+void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x);
 
 /* alexalink_store.c: ids are ALX_GRACE_ID_LEN bytes; a stored value is at
  * most ALX_STORE_MAX_VALUE bytes (larger records are not kept). */
@@ -243,6 +254,8 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
                                   const char *body, apr_size_t len);
 /* Keeps our claim alive while a slow upstream is still sending. */
 void alexalink_grace_extend(request_rec *r, alx_exchange_rec *x);
+/* Ends our claims without an answer; again is harmless. Also run by a
+ * request-pool cleanup once a claim is taken. */
 void alexalink_grace_release(request_rec *r, alx_exchange_rec *x);
 
 #endif

@@ -69,7 +69,7 @@ static void check_token(const alx_answer_in_t *in, const alx_answer_t *a)
         check(json_is_integer(ttl) && json_integer_value(ttl) == a->ttl_out);
     else
         check(a->ttl_out == ALX_TTL_ABSENT && (a->warnings & ALX_WARN_NO_TTL));
-    check(a->refresh != NULL);
+    check(a->refresh != ALX_REFRESH_NONE);
     json_decref(v);
 }
 

@@ -96,12 +96,13 @@ static void check(apr_pool_t *p, const char *body, apr_size_t len,
         abort();
     if (out->status) {
         if ((out->status != 400 && out->status != 401) || !out->error
-            || !out->error_description || !out->reason || out->changed
+            || !out->error_description || out->reason == ALX_REASON_NONE
+            || out->changed
             || out->body != body || out->authorization != authorization)
             abort();
         return;
     }
-    if (out->error || out->reason)
+    if (out->error || out->reason != ALX_REASON_NONE)
         abort();
     if (!out->changed) {
         if (out->body != body || out->body_len != len

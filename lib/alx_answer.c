@@ -512,7 +512,8 @@ static void answer_unusable(apr_pool_t *p, const alx_answer_in_t *in,
     out->fixes = ALX_FIX_UNUSABLE | ALX_FIX_STATUS;
     out->warnings = 0;
     out->ttl_in = out->ttl_out = ALX_TTL_ABSENT;
-    out->refresh = out->error_in = out->error_out = NULL;
+    out->refresh = ALX_REFRESH_NONE;
+    out->error_in = out->error_out = NULL;
 }
 
 /* The answer goes out as compact JSON; jansson keeps insertion order. */
@@ -585,8 +586,8 @@ static int same_secret(const json_t *v, const char *presented)
            && CRYPTO_memcmp(json_string_value(v), presented, n) == 0;
 }
 
-static const char *refresh_fate(const alx_answer_in_t *in, alx_answer_t *out,
-                                json_t *obj)
+static alx_refresh_e refresh_fate(const alx_answer_in_t *in, alx_answer_t *out,
+                                  json_t *obj)
 {
     json_t *v = json_object_get(obj, "refresh_token");
     int present = json_is_string(v) && json_string_length(v) > 0;
@@ -596,17 +597,17 @@ static const char *refresh_fate(const alx_answer_in_t *in, alx_answer_t *out,
     if (strcmp(grant, "refresh_token") != 0) {
         if (!present && strcmp(grant, "authorization_code") == 0)
             out->warnings |= ALX_WARN_NO_REFRESH;
-        return present ? "forwarded" : "absent";
+        return present ? ALX_REFRESH_FORWARDED : ALX_REFRESH_ABSENT;
     }
     if (present)
         return presented && *presented && !same_secret(v, presented)
-               ? "rotated" : "forwarded";
+               ? ALX_REFRESH_ROTATED : ALX_REFRESH_FORWARDED;
     if (in->keep_refresh_token && presented && *presented
         && json_object_set_new(obj, "refresh_token", json_string(presented)) == 0) {
         out->fixes |= ALX_FIX_REFRESH_KEPT;
-        return "kept";
+        return ALX_REFRESH_KEPT;
     }
-    return "absent";
+    return ALX_REFRESH_ABSENT;
 }
 
 static void answer_token(apr_pool_t *p, const alx_answer_in_t *in,

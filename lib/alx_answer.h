@@ -23,6 +23,19 @@ typedef enum {
                                hold (reason "big number"): kept */
 } alx_answer_kind_e;
 
+/* What became of the refresh token; the words (alx_refresh_name, in
+ * alx_exchange.h) are the log's refresh= field and alexalink-refresh note. */
+#define ALX_REFRESHES(X) \
+    X(NONE, "-")                /* not a token answer */ \
+    X(ROTATED, "rotated")       /* a new one */ \
+    X(KEPT, "kept")             /* the presented one given back */ \
+    X(FORWARDED, "forwarded")   /* passed on as sent */ \
+    X(ABSENT, "absent")         /* none in the answer */ \
+    X(REPLAYED, "replayed")     /* answered from the grace store (the glue) */
+
+#define ALX_REFRESH_ENUM(id, name) ALX_REFRESH_##id,
+typedef enum { ALX_REFRESHES(ALX_REFRESH_ENUM) ALX_REFRESH_COUNT } alx_refresh_e;
+
 #define ALX_TTL_ABSENT  (-1)
 #define ALX_TTL_INVALID (-2)
 
@@ -68,7 +81,7 @@ typedef struct {
     const char *shape_out;      /* of what is sent */
     apr_int64_t ttl_in;         /* seconds, ALX_TTL_ABSENT or ALX_TTL_INVALID */
     apr_int64_t ttl_out;
-    const char *refresh;        /* rotated, kept, forwarded, absent; NULL unless TOKEN */
+    alx_refresh_e refresh;      /* ALX_REFRESH_NONE unless TOKEN */
     const char *error_in;       /* log-safe error codes, NULL unless ERROR */
     const char *error_out;
     unsigned fixes;             /* ALX_FIX_* */

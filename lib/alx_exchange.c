@@ -283,28 +283,53 @@ const char *alx_fix_names(apr_pool_t *p, unsigned fixes)
     return names;
 }
 
-/* Reasons are ours ("malformed JSON"); the verdict is one word. */
-static const char *reason_word(apr_pool_t *p, const char *word,
-                               apr_size_t word_len, const char *reason)
+#define ALX_NAME_ENTRY(id, name) { name, sizeof(name) - 1 },
+
+typedef struct {
+    const char *name;
+    apr_size_t len;
+} alx_name_t;
+
+static const alx_name_t verdict_names[] = { ALX_VERDICTS(ALX_NAME_ENTRY) };
+static const alx_name_t refresh_names[] = { ALX_REFRESHES(ALX_NAME_ENTRY) };
+
+static const alx_name_t *verdict_entry(alx_verdict_e kind)
 {
+    if ((unsigned)kind >= ALX_VERDICT_COUNT)
+        kind = ALX_VERDICT_NONE;
+    return &verdict_names[kind];
+}
+
+const char *alx_verdict_name(alx_verdict_e kind)
+{
+    return verdict_entry(kind)->name;
+}
+
+const char *alx_refresh_name(alx_refresh_e refresh)
+{
+    return refresh_names[(unsigned)refresh < ALX_REFRESH_COUNT
+                         ? refresh : ALX_REFRESH_NONE].name;
+}
+
+/* Reasons are ours ("malformed JSON"); the verdict is one word. */
+const char *alx_verdict_word(apr_pool_t *p, alx_verdict_e kind,
+                             const char *detail)
+{
+    const alx_name_t *word = verdict_entry(kind);
     apr_size_t len;
     char *s, *d;
 
-    if (!reason || !*reason)
-        return word;
-    len = strlen(reason);
-    s = apr_palloc(p, word_len + 1 + len + 1);
-    d = put_text(s, word, word_len);
+    if (!detail || !*detail)
+        return word->name;
+    len = strlen(detail);
+    s = apr_palloc(p, word->len + 1 + len + 1);
+    d = put_text(s, word->name, word->len);
     *d++ = ':';
-    for (; *reason; reason++)
-        *d++ = *reason == ' ' ? '-' : *reason;
+    for (; *detail; detail++)
+        *d++ = *detail == ' ' ? '-' : *detail;
     *d = '\0';
     return s;
 }
-
-#define ALX_UPSTREAM_ERROR "upstream-error:"
-#define ALX_REWRITTEN "rewritten:"
-#define ALX_WOULD_REWRITE "would-rewrite:"
 
 /* [upstream-error:<code>][,][rewritten:<fixes>] in one buffer measured
  * first: code is NULL for a token answer, the fixes part absent when no
@@ -312,47 +337,69 @@ static const char *reason_word(apr_pool_t *p, const char *word,
 static const char *changed_word(apr_pool_t *p, const char *code,
                                 unsigned fixes, int report)
 {
-    const char *mode = report ? ALX_WOULD_REWRITE : ALX_REWRITTEN;
-    apr_size_t mode_len = report ? sizeof(ALX_WOULD_REWRITE) - 1
-                                 : sizeof(ALX_REWRITTEN) - 1;
+    const alx_name_t *mode = verdict_entry(report ? ALX_VERDICT_WOULD_REWRITE
+                                                  : ALX_VERDICT_REWRITTEN);
+    const alx_name_t *error = verdict_entry(ALX_VERDICT_UPSTREAM_ERROR);
     apr_size_t code_len = code ? strlen(code) : 0;
     int fixed = (fixes & ALX_FIX_KNOWN) != 0;
     apr_size_t len = 0;
     char *s, *d;
 
     if (code)
-        len += sizeof(ALX_UPSTREAM_ERROR) - 1 + code_len + (fixed ? 1 : 0);
+        len += error->len + 1 + code_len + (fixed ? 1 : 0);
     if (fixed)
-        len += mode_len + fixes_len(fixes);
+        len += mode->len + 1 + fixes_len(fixes);
     d = s = apr_palloc(p, len + 1);
     if (code) {
-        d = PUT_LITERAL(d, ALX_UPSTREAM_ERROR);
+        d = put_text(d, error->name, error->len);
+        *d++ = ':';
         d = put_text(d, code, code_len);
         if (fixed)
             *d++ = ',';
     }
-    if (fixed)
-        d = put_fixes(put_text(d, mode, mode_len), fixes);
+    if (fixed) {
+        d = put_text(d, mode->name, mode->len);
+        *d++ = ':';
+        d = put_fixes(d, fixes);
+    }
     *d = '\0';
     return s;
 }
 
-const char *alx_answer_verdict(apr_pool_t *p, const alx_answer_t *a, int report)
+alx_verdict_e alx_answer_verdict_kind(const alx_answer_t *a, int report)
 {
     switch (a->kind) {
     case ALX_KIND_TOKEN:
-        return a->fixes & ALX_FIX_KNOWN
-               ? changed_word(p, NULL, a->fixes, report) : "ok";
+        if (!(a->fixes & ALX_FIX_KNOWN))
+            return ALX_VERDICT_OK;
+        return report ? ALX_VERDICT_WOULD_REWRITE : ALX_VERDICT_REWRITTEN;
     case ALX_KIND_ERROR:
+        return ALX_VERDICT_UPSTREAM_ERROR;
+    case ALX_KIND_SERVER_ERROR:
+        return ALX_VERDICT_SERVER_ERROR;
+    case ALX_KIND_UNUSABLE:
+        return ALX_VERDICT_UNUSABLE;
+    default:
+        return ALX_VERDICT_PASSTHROUGH;
+    }
+}
+
+const char *alx_answer_verdict(apr_pool_t *p, const alx_answer_t *a, int report)
+{
+    alx_verdict_e kind = alx_answer_verdict_kind(a, report);
+
+    switch (kind) {
+    case ALX_VERDICT_REWRITTEN:
+    case ALX_VERDICT_WOULD_REWRITE:
+        return changed_word(p, NULL, a->fixes, report);
+    case ALX_VERDICT_UPSTREAM_ERROR:
         return changed_word(p, a->error_out ? a->error_out : "-", a->fixes,
                             report);
-    case ALX_KIND_SERVER_ERROR:
-        return "server-error";
-    case ALX_KIND_UNUSABLE:
-        return reason_word(p, "unusable", sizeof("unusable") - 1, a->reason);
+    case ALX_VERDICT_UNUSABLE:
+    case ALX_VERDICT_PASSTHROUGH:
+        return alx_verdict_word(p, kind, a->reason);
     default:
-        return reason_word(p, "passthrough", sizeof("passthrough") - 1,
-                           a->reason);
+        return alx_verdict_name(kind);
     }
 }
 

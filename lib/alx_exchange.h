@@ -5,6 +5,35 @@
 #include <apr_pools.h>
 #include "alx_answer.h"
 
+/* The first word of a verdict, before any ':<detail>'; the words are the
+ * log's verdict= field and alexalink-verdict note (the public interface). */
+#define ALX_VERDICTS(X) \
+    X(NONE, "-")                    /* none yet */ \
+    X(OK, "ok") \
+    X(REWRITTEN, "rewritten")       /* :<fixes> */ \
+    X(WOULD_REWRITE, "would-rewrite") /* :<fixes>, report mode */ \
+    X(UPSTREAM_ERROR, "upstream-error") /* :<code>[,rewritten:<fixes>] */ \
+    X(SERVER_ERROR, "server-error") \
+    X(UNUSABLE, "unusable")         /* [:<reason>] */ \
+    X(PASSTHROUGH, "passthrough")   /* [:<reason>] */ \
+    X(REJECTED, "rejected")         /* :<reason> (alx_reason_name) */ \
+    X(WOULD_REJECT, "would-reject") /* :truncated, report mode */ \
+    X(REPLAYED, "replayed")         /* [:duplicate] from the grace store */ \
+    X(TRUNCATED, "truncated")       /* the upstream broke off */ \
+    X(IN_FLIGHT_TIMEOUT, "in-flight-timeout") /* a duplicate waited too long */
+
+#define ALX_VERDICT_ENUM(id, name) ALX_VERDICT_##id,
+typedef enum { ALX_VERDICTS(ALX_VERDICT_ENUM) ALX_VERDICT_COUNT } alx_verdict_e;
+
+/* The words of a verdict kind and of a refresh fate; "-" out of range. */
+const char *alx_verdict_name(alx_verdict_e kind);
+const char *alx_refresh_name(alx_refresh_e refresh);
+
+/* kind's word, or <word>:<detail> with spaces in detail as '-' (detail
+ * NULL or empty: the word alone, not copied). */
+const char *alx_verdict_word(apr_pool_t *p, alx_verdict_e kind,
+                             const char *detail);
+
 typedef struct {
     const char *grant_type;     /* may be NULL */
     const char *client_id;      /* may be NULL; public, but sanitised */
@@ -39,6 +68,10 @@ const char *alx_fix_names(apr_pool_t *p, unsigned fixes);
  * passthrough:<reason>. The reason is alx_answer_t's with spaces as '-'
  * (passthrough:html, passthrough:no-error-code, passthrough:big-number, ...). */
 const char *alx_answer_verdict(apr_pool_t *p, const alx_answer_t *a, int report);
+
+/* The kind of that verdict: ok, rewritten, would-rewrite, upstream-error,
+ * server-error, unusable or passthrough. */
+alx_verdict_e alx_answer_verdict_kind(const alx_answer_t *a, int report);
 
 /* One sentence naming the cause and the fix for each warning, e.g. the
  * Google cause of a missing refresh token; NULL when there is none. */

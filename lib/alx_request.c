@@ -8,8 +8,17 @@
 #include "alx_form.h"
 #include "alx_request.h"
 
+#define ALX_REASON_NAME(id, name) name,
+static const char *const reason_names[] = { ALX_REASONS(ALX_REASON_NAME) };
+
+const char *alx_reason_name(alx_reason_e reason)
+{
+    return (unsigned)reason < ALX_REASON_COUNT ? reason_names[reason]
+                                               : reason_names[ALX_REASON_NONE];
+}
+
 static void reject(alx_token_request_t *out, int status, const char *error,
-                   const char *description, const char *reason)
+                   const char *description, alx_reason_e reason)
 {
     out->status = status;
     out->error = error;
@@ -94,13 +103,13 @@ static void take_basic(apr_pool_t *p, apr_array_header_t *pairs,
     if (body_secret) {
         reject(out, 400, "invalid_request",
                "client credentials sent both in HTTP Basic and in the body",
-               "two-auth");
+               ALX_REASON_TWO_AUTH);
         return;
     }
     if (body_id && strcmp(body_id, basic_id) != 0) {
         reject(out, 400, "invalid_request",
                "client_id in the body differs from the HTTP Basic one",
-               "client-mismatch");
+               ALX_REASON_CLIENT_MISMATCH);
         return;
     }
     if (mode == ALX_AUTH_BODY)
@@ -126,19 +135,21 @@ void alx_token_request_prepare(apr_pool_t *p, const char *content_type,
     if (!is_form_content_type(content_type)) {
         reject(out, 400, "invalid_request",
                "the token request must be application/x-www-form-urlencoded",
-               "content-type");
+               ALX_REASON_CONTENT_TYPE);
         return;
     }
     if (alx_form_parse(p, body ? body : "", body ? len : 0, &pairs, &err)
         != APR_SUCCESS) {
         reject(out, 400, "invalid_request",
-               apr_pstrcat(p, "malformed request body: ", err, NULL), "form");
+               apr_pstrcat(p, "malformed request body: ", err, NULL),
+               ALX_REASON_FORM);
         return;
     }
     learn_from_body(out, pairs);
     if (alx_form_duplicate(pairs)) {
         reject(out, 400, "invalid_request",
-               "a request parameter was sent more than once", "duplicate");
+               "a request parameter was sent more than once",
+               ALX_REASON_DUPLICATE);
         return;
     }
     rv = alx_basic_parse(p, authorization, &basic_id, &basic_secret, &err);
@@ -148,7 +159,7 @@ void alx_token_request_prepare(apr_pool_t *p, const char *content_type,
     else if (rv != APR_ENOENT) {
         reject(out, 401, "invalid_client",
                apr_pstrcat(p, "malformed HTTP Basic credentials: ", err, NULL),
-               "basic");
+               ALX_REASON_BASIC);
     }
     else if (mode == ALX_AUTH_BASIC) {
         move_to_basic(p, pairs, authorization, out);

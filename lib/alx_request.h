@@ -10,6 +10,24 @@ typedef enum {
     ALX_AUTH_BODY
 } alx_client_auth_e;
 
+/* Why a token request was rejected: its word is the log's (ALX0110 and
+ * the verdict rejected:<reason>). The words are the public interface. */
+#define ALX_REASONS(X) \
+    X(NONE, "-")                        /* not rejected */ \
+    X(CONTENT_TYPE, "content-type")     /* not a form */ \
+    X(FORM, "form")                     /* the form does not parse */ \
+    X(DUPLICATE, "duplicate")           /* a parameter twice */ \
+    X(BASIC, "basic")                   /* malformed HTTP Basic */ \
+    X(TWO_AUTH, "two-auth")             /* Basic and a body secret */ \
+    X(CLIENT_MISMATCH, "client-mismatch") /* Basic and body ids differ */ \
+    X(OVERSIZE, "oversize")             /* over AlexaLinkMaxBody (the glue) */
+
+#define ALX_REASON_ENUM(id, name) ALX_REASON_##id,
+typedef enum { ALX_REASONS(ALX_REASON_ENUM) ALX_REASON_COUNT } alx_reason_e;
+
+/* The word of a reason; "-" for one out of range. */
+const char *alx_reason_name(alx_reason_e reason);
+
 typedef struct {
     /* Learned. code, refresh_token and client_secret are secrets: never log. */
     const char *grant_type;
@@ -29,12 +47,12 @@ typedef struct {
     int status;
     const char *error;              /* RFC 6749 5.2 code */
     const char *error_description;  /* secret-free */
-    const char *reason;             /* log tag: content-type, form, duplicate,
-                                       basic, two-auth, client-mismatch */
+    alx_reason_e reason;            /* ALX_REASON_NONE unless rejected */
 } alx_token_request_t;
 
 /* content_type and authorization are request header values (may be NULL);
- * body is the whole request body (the caller enforces the size limit).
+ * body is the whole request body (the caller enforces the size limit
+ * and rejects with ALX_REASON_OVERSIZE).
  * Rules:
  * - content type must be application/x-www-form-urlencoded (case-insensitive,
  *   parameters allowed) -> else 400 invalid_request, reason content-type;

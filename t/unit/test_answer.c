@@ -44,7 +44,8 @@ static alx_answer_t run(apr_pool_t *p, const alx_answer_in_t *in)
 static int leaks(const alx_answer_t *a, const char *secret)
 {
     const char *logged[] = { a->shape_in, a->shape_out, a->reason,
-                             a->error_in, a->error_out, a->refresh };
+                             a->error_in, a->error_out,
+                             alx_refresh_name(a->refresh) };
     size_t i;
 
     for (i = 0; i < sizeof(logged) / sizeof(logged[0]); i++)
@@ -77,7 +78,7 @@ static void test_clean_token(apr_pool_t *p)
     is_str(a.shape_out, a.shape_in, "clean: shape out");
     is_int(a.ttl_in, 3600, "clean: ttl in");
     is_int(a.ttl_out, 3600, "clean: ttl out");
-    is_str(a.refresh, "forwarded", "clean: refresh forwarded");
+    is_str(alx_refresh_name(a.refresh), "forwarded", "clean: refresh forwarded");
     ok(a.error_in == NULL && a.error_out == NULL && a.reason == NULL,
        "clean: no error, no reason");
     ok(!leaks(&a, "SECRET"), "clean: nothing secret in logged fields");
@@ -105,7 +106,7 @@ static void test_github_form(apr_pool_t *p)
                         "expires_in:int}", "github form: shape out");
     is_int(a.ttl_in, ALX_TTL_ABSENT, "github form: ttl in absent");
     is_int(a.ttl_out, 3600, "github form: ttl out");
-    is_str(a.refresh, "absent", "github form: refresh absent");
+    is_str(alx_refresh_name(a.refresh), "absent", "github form: refresh absent");
     ok(!leaks(&a, "gho_"), "github form: token not logged");
 }
 
@@ -247,7 +248,7 @@ static void test_refresh(apr_pool_t *p)
     alx_answer_t a;
 
     a = refresh_case(p, "refresh_token", "RT-OLD-SECRET", 1, none);
-    is_str(a.refresh, "kept", "refresh grant, none back: kept");
+    is_str(alx_refresh_name(a.refresh), "kept", "refresh grant, none back: kept");
     is_str(a.body, "{\"access_token\":\"AT2\",\"token_type\":\"Bearer\","
                    "\"expires_in\":3600,\"refresh_token\":\"RT-OLD-SECRET\"}",
            "kept: presented token given back");
@@ -256,52 +257,52 @@ static void test_refresh(apr_pool_t *p)
     ok(!leaks(&a, "SECRET"), "kept: token not in logged fields");
 
     a = refresh_case(p, "refresh_token", "RT-OLD", 0, none);
-    is_str(a.refresh, "absent", "keep off: absent");
+    is_str(alx_refresh_name(a.refresh), "absent", "keep off: absent");
     is_str(a.body, none, "keep off: body unchanged");
     is_int(a.fixes | a.warnings, 0, "keep off: no fix, no warning");
 
     a = refresh_case(p, "refresh_token", NULL, 1, none);
-    is_str(a.refresh, "absent", "nothing presented: absent");
+    is_str(alx_refresh_name(a.refresh), "absent", "nothing presented: absent");
 
     a = refresh_case(p, "refresh_token", "RT1", 1,
         "{\"access_token\":\"AT2\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
         "\"refresh_token\":\"RT2\"}");
-    is_str(a.refresh, "rotated", "new refresh token: rotated");
+    is_str(alx_refresh_name(a.refresh), "rotated", "new refresh token: rotated");
     is_int(a.fixes, 0, "rotated: no fix");
 
     a = refresh_case(p, "refresh_token", "RT1", 1,
         "{\"access_token\":\"AT2\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
         "\"refresh_token\":\"RT1\"}");
-    is_str(a.refresh, "forwarded", "same refresh token: forwarded");
+    is_str(alx_refresh_name(a.refresh), "forwarded", "same refresh token: forwarded");
 
     a = refresh_case(p, "refresh_token", "RT1", 1,
         "{\"access_token\":\"AT2\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
         "\"refresh_token\":\"RT1x\"}");
-    is_str(a.refresh, "rotated", "longer refresh token: rotated");
+    is_str(alx_refresh_name(a.refresh), "rotated", "longer refresh token: rotated");
 
     a = refresh_case(p, "refresh_token", "RT1", 1,
         "{\"access_token\":\"AT2\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
         "\"refresh_token\":\"\"}");
-    is_str(a.refresh, "kept", "empty refresh token counts as absent");
+    is_str(alx_refresh_name(a.refresh), "kept", "empty refresh token counts as absent");
     ok(strstr(a.body, "\"refresh_token\":\"RT1\"") != NULL, "empty one replaced");
 
     a = refresh_case(p, "authorization_code", NULL, 1,
         "{\"access_token\":\"ya29.SECRET\",\"expires_in\":3599,\"scope\":\"email\","
         "\"token_type\":\"Bearer\",\"id_token\":\"eyJ.SECRET\"}");
-    is_str(a.refresh, "absent", "Google code answer without refresh: absent");
+    is_str(alx_refresh_name(a.refresh), "absent", "Google code answer without refresh: absent");
     is_int(a.warnings, ALX_WARN_NO_REFRESH, "Google code answer: warning");
     is_int(a.fixes, 0, "Google code answer: nothing to fix");
 
     a = refresh_case(p, "authorization_code", NULL, 1,
         "{\"access_token\":\"AT\",\"token_type\":\"Bearer\",\"expires_in\":3600,"
         "\"refresh_token\":\"RT\"}");
-    is_str(a.refresh, "forwarded", "code answer with refresh: forwarded");
+    is_str(alx_refresh_name(a.refresh), "forwarded", "code answer with refresh: forwarded");
 
     a = refresh_case(p, "client_credentials", NULL, 1, none);
-    ok(strcmp(a.refresh, "absent") == 0 && a.warnings == 0,
+    ok(a.refresh == ALX_REFRESH_ABSENT && a.warnings == 0,
        "client_credentials without refresh: absent, no warning");
     a = refresh_case(p, NULL, NULL, 1, none);
-    ok(strcmp(a.refresh, "absent") == 0 && a.warnings == 0,
+    ok(a.refresh == ALX_REFRESH_ABSENT && a.warnings == 0,
        "unknown grant without refresh: absent, no warning");
 }
 
@@ -325,7 +326,7 @@ static void test_github_errors(apr_pool_t *p)
            "github 200+error JSON: fixes");
     is_str(a.error_in, "bad_verification_code", "error in");
     is_str(a.error_out, "invalid_grant", "error out");
-    ok(a.refresh == NULL && a.ttl_out == ALX_TTL_ABSENT, "no refresh, no TTL");
+    ok(a.refresh == ALX_REFRESH_NONE && a.ttl_out == ALX_TTL_ABSENT, "no refresh, no TTL");
     is_str(a.shape_out, "json{error:str(13),error_description:str(63),"
                         "error_uri:str(125)}", "github error: shape out");
 
@@ -502,7 +503,7 @@ static void unusable_case(apr_pool_t *p, const char *name, int status,
                                      "str(%d)}", (int)strlen(desc)),
            "%s: shape out", name);
     is_int(a.fixes, ALX_FIX_UNUSABLE | ALX_FIX_STATUS, "%s: fixes", name);
-    ok(a.refresh == NULL && a.ttl_out == ALX_TTL_ABSENT && a.warnings == 0,
+    ok(a.refresh == ALX_REFRESH_NONE && a.ttl_out == ALX_TTL_ABSENT && a.warnings == 0,
        "%s: no values", name);
     ok(!leaks(&a, "SECRET") && !strstr(a.body, "SECRET"),
        "%s: no secret in reason, shape or description", name);
@@ -727,7 +728,7 @@ static void big_case(apr_pool_t *p, const char *name, int status,
     is_str(a.shape_out, shape_in, "%s: shape out", name);
     ok(a.fixes == 0 && a.warnings == 0, "%s: no fixes, no warnings", name);
     ok(a.ttl_in == ALX_TTL_ABSENT && a.ttl_out == ALX_TTL_ABSENT
-       && a.refresh == NULL && a.error_in == NULL && a.error_out == NULL,
+       && a.refresh == ALX_REFRESH_NONE && a.error_in == NULL && a.error_out == NULL,
        "%s: no values", name);
     ok(!leaks(&a, "SECRET"), "%s: no secret in reason or shape", name);
 }

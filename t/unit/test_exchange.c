@@ -1,4 +1,6 @@
 /* Unit tests for lib/alx_exchange.c: the exchange log line and its words. */
+#include <string.h>
+
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -319,6 +321,49 @@ static void test_verdict(apr_pool_t *p)
            "server error: fixes, code and reason not shown");
 }
 
+/* The kind is the verdict's first word, whatever follows it. */
+static void test_verdict_kind(apr_pool_t *p)
+{
+    static const struct {
+        alx_answer_kind_e kind;
+        unsigned fixes;
+        const char *reason;
+        int report;
+        alx_verdict_e want;
+    } cases[] = {
+        { ALX_KIND_TOKEN, 0, NULL, 0, ALX_VERDICT_OK },
+        { ALX_KIND_TOKEN, 0, NULL, 1, ALX_VERDICT_OK },
+        { ALX_KIND_TOKEN, 0x8000, NULL, 0, ALX_VERDICT_OK },
+        { ALX_KIND_TOKEN, ALX_FIX_STATUS, NULL, 0, ALX_VERDICT_REWRITTEN },
+        { ALX_KIND_TOKEN, ALX_FIX_STATUS, NULL, 1, ALX_VERDICT_WOULD_REWRITE },
+        { ALX_KIND_ERROR, 0, NULL, 0, ALX_VERDICT_UPSTREAM_ERROR },
+        { ALX_KIND_ERROR, ALX_FIX_STATUS, NULL, 1, ALX_VERDICT_UPSTREAM_ERROR },
+        { ALX_KIND_SERVER_ERROR, 0, NULL, 0, ALX_VERDICT_SERVER_ERROR },
+        { ALX_KIND_UNUSABLE, ALX_FIX_UNUSABLE, "malformed JSON", 0,
+          ALX_VERDICT_UNUSABLE },
+        { ALX_KIND_OPAQUE, 0, "html", 0, ALX_VERDICT_PASSTHROUGH },
+        { ALX_KIND_OPAQUE, 0, NULL, 1, ALX_VERDICT_PASSTHROUGH },
+    };
+    alx_answer_t a;
+    const char *word, *name;
+    apr_size_t i, n;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(&a, 0, sizeof(a));
+        a.kind = cases[i].kind;
+        a.fixes = cases[i].fixes;
+        a.reason = cases[i].reason;
+        a.error_out = "invalid_grant";
+        is_int(alx_answer_verdict_kind(&a, cases[i].report), cases[i].want,
+               "verdict kind, case %d", (int)i);
+        word = alx_answer_verdict(p, &a, cases[i].report);
+        name = alx_verdict_name(cases[i].want);
+        n = strlen(name);
+        ok(!strncmp(word, name, n) && (word[n] == '\0' || word[n] == ':'),
+           "case %d: %s starts with its kind %s", (int)i, word, name);
+    }
+}
+
 static void test_hint(apr_pool_t *p)
 {
     const char *all;
@@ -367,7 +412,7 @@ static void test_together(apr_pool_t *p)
     x.shape_out = a.shape_out;
     x.ttl_in = a.ttl_in;
     x.ttl_out = a.ttl_out;
-    x.refresh = a.refresh;
+    x.refresh = alx_refresh_name(a.refresh);
     x.verdict = alx_answer_verdict(p, &a, 0);
     x.ms = 7;
     line = alx_exchange_line(p, &x);
@@ -379,6 +424,70 @@ static void test_together(apr_pool_t *p)
                  "no-store,ttl-type,ttl-floor,token-type", "rotation, end to end");
     ok(strstr(line, "SECRET") == NULL, "no token in the line");
     ok(alx_warning_hint(p, a.warnings) == NULL, "no hint when nothing is wrong");
+}
+
+/* Every value of a name table has a word of its own: none missing, none
+ * shared (a counter or a log reader could not tell two apart). */
+static void check_names(const char *what, const char *(*name)(int), int count)
+{
+    int i, j, named = 1, unique = 1;
+
+    for (i = 0; i < count; i++) {
+        if (!name(i) || !*name(i))
+            named = 0;
+        for (j = 0; named && j < i; j++)
+            if (!strcmp(name(i), name(j)))
+                unique = 0;
+    }
+    ok(named, "%s: every value has a name", what);
+    ok(unique, "%s: names unique", what);
+    is_str(name(count), "-", "%s: out of range is '-'", what);
+    is_str(name(-1), "-", "%s: negative is '-'", what);
+}
+
+static const char *verdict_name(int i) { return alx_verdict_name(i); }
+static const char *refresh_name(int i) { return alx_refresh_name(i); }
+
+static void test_names(apr_pool_t *p)
+{
+    static const char *const verdicts[] = {
+        "-", "ok", "rewritten", "would-rewrite", "upstream-error",
+        "server-error", "unusable", "passthrough", "rejected", "would-reject",
+        "replayed", "truncated", "in-flight-timeout"
+    };
+    static const char *const refreshes[] = {
+        "-", "rotated", "kept", "forwarded", "absent", "replayed"
+    };
+    int i;
+
+    check_names("verdict", verdict_name, ALX_VERDICT_COUNT);
+    check_names("refresh", refresh_name, ALX_REFRESH_COUNT);
+    is_int(ALX_VERDICT_COUNT, (int)(sizeof(verdicts) / sizeof(verdicts[0])),
+           "verdict kinds: all listed here");
+    for (i = 0; i < ALX_VERDICT_COUNT; i++)
+        is_str(alx_verdict_name(i), verdicts[i], "verdict %d", i);
+    is_int(ALX_REFRESH_COUNT, (int)(sizeof(refreshes) / sizeof(refreshes[0])),
+           "refresh fates: all listed here");
+    for (i = 0; i < ALX_REFRESH_COUNT; i++)
+        is_str(alx_refresh_name(i), refreshes[i], "refresh %d", i);
+    ok(alx_refresh_name(ALX_REFRESH_NONE) == alx_refresh_name(0)
+       && ALX_REFRESH_NONE == 0 && ALX_VERDICT_NONE == 0,
+       "zeroed records start at none");
+
+    ok(alx_verdict_word(p, ALX_VERDICT_REPLAYED, NULL)
+       == alx_verdict_name(ALX_VERDICT_REPLAYED), "word alone, not copied");
+    is_str(alx_verdict_word(p, ALX_VERDICT_REPLAYED, ""), "replayed",
+           "empty detail: the word alone");
+    is_str(alx_verdict_word(p, ALX_VERDICT_REPLAYED, "duplicate"),
+           "replayed:duplicate", "replayed:duplicate");
+    is_str(alx_verdict_word(p, ALX_VERDICT_REJECTED, "two-auth"),
+           "rejected:two-auth", "rejected:<reason>");
+    is_str(alx_verdict_word(p, ALX_VERDICT_WOULD_REJECT, "truncated"),
+           "would-reject:truncated", "would-reject:truncated");
+    is_str(alx_verdict_word(p, ALX_VERDICT_PASSTHROUGH, "big number"),
+           "passthrough:big-number", "spaces become '-'");
+    is_str(alx_verdict_word(p, ALX_VERDICT_COUNT, "x"), "-:x",
+           "out of range: '-'");
 }
 
 int main(void)
@@ -395,6 +504,8 @@ int main(void)
     test_line_limits(p);
     test_fix_names(p);
     test_verdict(p);
+    test_verdict_kind(p);
+    test_names(p);
     test_hint(p);
     test_together(p);
     apr_pool_destroy(p);

@@ -72,7 +72,7 @@ static void expect_rejected(const alx_token_request_t *out, int status,
 {
     is_int(out->status, status, "%s: status", what);
     is_str(out->error, error, "%s: error", what);
-    is_str(out->reason, reason, "%s: reason", what);
+    is_str(alx_reason_name(out->reason), reason, "%s: reason", what);
     ok(out->error_description && *out->error_description
        && !strstr(out->error_description, "SECRET"),
        "%s: description present, quotes no input", what);
@@ -127,9 +127,9 @@ static void test_form_and_duplicate(void)
                     "duplicate code");
     is_str(out.grant_type, "authorization_code", "duplicate: still learned");
     prepare(FORM, "client_id=a&client_id=a", NULL, ALX_AUTH_BASIC, &out);
-    is_str(out.reason, "duplicate", "duplicate client_id, same value");
+    is_str(alx_reason_name(out.reason), "duplicate", "duplicate client_id, same value");
     prepare(FORM, "scope=a&scope=b", NULL, ALX_AUTH_AS_IS, &out);
-    is_str(out.reason, "duplicate", "duplicate unknown parameter");
+    is_str(alx_reason_name(out.reason), "duplicate", "duplicate unknown parameter");
 }
 
 static void test_basic_rules(void)
@@ -161,7 +161,7 @@ static void test_basic_rules(void)
                     "Basic and body secret");
     is_str(out.auth_in, "basic", "two-auth: auth_in basic");
     prepare(FORM, "client_id=alexa&client_secret=", good, ALX_AUTH_BODY, &out);
-    is_str(out.reason, "two-auth", "Basic and an empty body secret");
+    is_str(alx_reason_name(out.reason), "two-auth", "Basic and an empty body secret");
 
     mismatch = "grant_type=authorization_code&code=c&client_id=other";
     for (m = 0; m < 3; m++) {
@@ -171,7 +171,7 @@ static void test_basic_rules(void)
         is_str(out.client_id, "alexa", "mismatch: client_id from Basic");
     }
     prepare(FORM, "client_id=Alexa", good, ALX_AUTH_AS_IS, &out);
-    is_str(out.reason, "client-mismatch", "ids compare case-sensitively");
+    is_str(alx_reason_name(out.reason), "client-mismatch", "ids compare case-sensitively");
 
     same = "grant_type=authorization_code&client_id=alexa&code=c";
     prepare(FORM, same, good, ALX_AUTH_AS_IS, &out);
@@ -198,7 +198,7 @@ static void test_learning(void)
     is_str(out.client_id, "cid", "learned body client_id");
     is_str(out.client_secret, "cs", "learned body client_secret");
     is_str(out.auth_in, "body", "auth_in body");
-    ok(out.error == NULL && out.reason == NULL
+    ok(out.error == NULL && out.reason == ALX_REASON_NONE
        && out.error_description == NULL, "no error fields on success");
 
     prepare(FORM, refresh, basic, ALX_AUTH_AS_IS, &out);
@@ -411,6 +411,28 @@ static void test_basic_from_body_secrets(void)
     }
 }
 
+static void test_reason_names(void)
+{
+    static const char *const words[] = {
+        "-", "content-type", "form", "duplicate", "basic", "two-auth",
+        "client-mismatch", "oversize"
+    };
+    int i, j, unique = 1;
+
+    is_int(ALX_REASON_COUNT, (int)(sizeof(words) / sizeof(words[0])),
+           "reasons: all listed here");
+    for (i = 0; i < ALX_REASON_COUNT; i++) {
+        is_str(alx_reason_name(i), words[i], "reason %d", i);
+        for (j = 0; j < i; j++)
+            if (!strcmp(alx_reason_name(i), alx_reason_name(j)))
+                unique = 0;
+    }
+    ok(unique, "reason names unique");
+    ok(ALX_REASON_NONE == 0, "a zeroed request is not rejected");
+    is_str(alx_reason_name(ALX_REASON_COUNT), "-", "out of range: '-'");
+    is_str(alx_reason_name((alx_reason_e)-1), "-", "negative: '-'");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -423,6 +445,7 @@ int main(void)
     test_mode_body();
     test_raw_basic_secrets();
     test_basic_from_body_secrets();
+    test_reason_names();
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();

@@ -1,0 +1,178 @@
+/* The exchange record's log: the ALX0100 line (with ALX0101 over budget
+ * and ALX0103 for short upstream lifetimes), the request notes, and the
+ * hook where the status page counts the exchange. */
+
+#include "mod_alexalink.h"
+#include "alx_shape.h"
+
+/* Alexa's own floor for expires_in; below it the token really dies early. */
+#define ALX_ALEXA_MIN_TTL 360
+#define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
+
+/* Shapes and TTL of an answer the module gave itself (a replay). */
+static void describe_own_answer(request_rec *r, alx_exchange_rec *x)
+{
+    json_t *obj = NULL;
+    const char *reason;
+
+    x->status_in = 0;
+    x->answer.ttl_in = ALX_TTL_ABSENT;
+    if (x->answer_status == HTTP_OK)
+        x->answer.refresh = ALX_REFRESH_REPLAYED;
+    if (x->described)
+        return;
+    x->answer.ttl_out = ALX_TTL_ABSENT;
+    if (alx_answer_parse_body(r->pool, "application/json", x->answer_json,
+                              strlen(x->answer_json), &obj, &reason)
+        == ALX_BODY_JSON && json_is_object(obj)) {
+        x->answer.shape_out = alx_shape_json(r->pool, obj);
+        if (json_is_integer(json_object_get(obj, "expires_in")))
+            x->answer.ttl_out = json_integer_value(json_object_get(obj,
+                                                   "expires_in"));
+    }
+}
+
+static int exchange_level(const alx_exchange_rec *x, int over_budget)
+{
+    const alx_answer_t *a = &x->answer;
+
+    /* a replay, or the first answer handed to a duplicate: an upstream
+     * error there was the upstream's and was logged with the first (a
+     * replay that is not a duplicate's is always a 200) */
+    if (x->answer_json)
+        return !over_budget && (x->answer_status == HTTP_OK
+                                || (x->answer_status < 500
+                                    && x->answer_verdict_kind
+                                       == ALX_VERDICT_REPLAYED))
+               ? APLOG_NOTICE : APLOG_WARNING;
+    if (a->warnings || over_budget || a->kind == ALX_KIND_UNUSABLE
+        || a->kind == ALX_KIND_SERVER_ERROR || a->kind == ALX_KIND_OPAQUE
+        || (alexalink_conf_report(x->conf) && a->fixes))
+        return APLOG_WARNING;
+    return a->fixes ? APLOG_NOTICE : APLOG_INFO;
+}
+
+static void set_notes(request_rec *r, const alx_exchange_rec *x)
+{
+    apr_table_t *n = r->notes;
+
+    apr_table_setn(n, "alexalink-grant",
+                   alx_log_safe(r->pool, x->req.grant_type, 32));
+    apr_table_setn(n, "alexalink-shape-in",
+                   x->answer.shape_in ? x->answer.shape_in : "-");
+    apr_table_setn(n, "alexalink-shape-out",
+                   x->answer.shape_out ? x->answer.shape_out : "-");
+    apr_table_setn(n, "alexalink-verdict", x->verdict ? x->verdict : "-");
+    apr_table_setn(n, "alexalink-ms", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                                   x->ms));
+    apr_table_setn(n, "alexalink-refresh", alx_refresh_name(x->answer.refresh));
+}
+
+/* Raising expires_in makes linking succeed, but the token still dies when
+ * the upstream says: told once an hour per client and vhost. */
+static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
+{
+    const alx_answer_t *a = &x->answer;
+    const char *vhost;
+
+    if (x->answer_json || a->kind != ALX_KIND_TOKEN || a->ttl_in < 0
+        || a->ttl_in >= ALX_ALEXA_MIN_TTL)
+        return;
+    vhost = apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
+                         (unsigned)r->server->port);
+    if (!alexalink_store_once(r, alx_once_key(vhost, x->req.client_id),
+                              ALX_HONEST_TTL_GAP))
+        return;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0103: the upstream's "
+                  "access tokens for client %s live %" APR_INT64_T_FMT " s, "
+                  "below Alexa's 360 s; Alexa was told %" APR_INT64_T_FMT
+                  " s, but the token still dies after %" APR_INT64_T_FMT
+                  " s: a resource server that checks the real expiry rejects "
+                  "it before Alexa refreshes, and a skill that then answers "
+                  "EXPIRED_AUTHORIZATION_CREDENTIAL unlinks the customer. Fix "
+                  "it upstream: an access-token lifetime above 360 s "
+                  "(Keycloak and Spring Authorization Server default to "
+                  "300 s). Said once an hour per client and vhost",
+                  alx_log_safe(r->pool, x->req.client_id, 64), a->ttl_in,
+                  a->ttl_out, a->ttl_in);
+}
+
+/* The exchange line (SPEC "Logging and status"), ALX0100. */
+static void log_exchange(request_rec *r, const alx_exchange_rec *x, int level)
+{
+    alx_exchange_t line = {0};
+    const char *hint;
+
+    line.grant_type = x->req.grant_type;
+    line.client_id = x->req.client_id;
+    line.status_in = x->status_in;
+    line.status_out = r->status;
+    line.shape_in = x->answer.shape_in;
+    line.shape_out = x->answer.shape_out;
+    line.ttl_in = x->answer.ttl_in;
+    line.ttl_out = x->answer.ttl_out;
+    line.refresh = alx_refresh_name(x->answer.refresh);
+    line.verdict = x->verdict;
+    line.ms = x->ms;
+    hint = alx_warning_hint(r->pool, x->answer.warnings);
+    ap_log_rerror(APLOG_MARK, level, 0, r,
+                  "ALX0100: token exchange %s%s%s%s",
+                  alx_exchange_line(r->pool, &line),
+                  hint ? " hint=\"" : "", hint ? hint : "", hint ? "\"" : "");
+}
+
+/* ALX0100, ALX0101 and ALX0103 for an exchange that was not rejected. */
+static void log_lines(request_rec *r, const alx_exchange_rec *x)
+{
+    apr_int64_t budget_ms = apr_time_as_msec(alexalink_conf_time_budget(
+                                                 x->conf));
+    int over = x->ms > budget_ms;
+    int level = exchange_level(x, over);
+
+    if (APLOG_R_IS_LEVEL(r, level)) /* no line built for a level that is off */
+        log_exchange(r, x, level);
+    if (over)
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      "ALX0101: token answer took %" APR_INT64_T_FMT " ms, "
+                      "over AlexaLinkTimeBudget (%" APR_INT64_T_FMT " ms): "
+                      "Alexa gives up after 4.5 s; speed up the upstream",
+                      x->ms, budget_ms);
+    honest_lifetime(r, x);
+}
+
+/* counted by the status page (issue 8) */
+void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
+{
+    (void)r;
+    (void)x;
+}
+
+/* The log_transaction hook. Grace claims are not ours to end here: a
+ * request-pool cleanup does (alexalink_grace.c). */
+int alexalink_log_exchange(request_rec *r)
+{
+    alx_exchange_rec *x = alexalink_exchange_get(r);
+
+    if (!x)
+        return DECLINED;
+    if (x->answer_json) {
+        x->verdict = x->answer_verdict;
+        x->verdict_kind = x->answer_verdict_kind;
+        x->ms = alexalink_elapsed_ms(r);
+        if (x->verdict_kind != ALX_VERDICT_REJECTED)
+            describe_own_answer(r, x);
+    }
+    else if (!x->answered) {   /* the filter never ran: no body at all */
+        x->status_in = r->status;
+        x->answer.kind = ALX_KIND_OPAQUE;
+        x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
+        x->verdict_kind = ALX_VERDICT_PASSTHROUGH;
+        x->verdict = alx_verdict_word(r->pool, x->verdict_kind, "no-body");
+        x->ms = alexalink_elapsed_ms(r);
+    }
+    set_notes(r, x);
+    if (x->verdict_kind != ALX_VERDICT_REJECTED)   /* ALX0110 said it all */
+        log_lines(r, x);
+    alexalink_status_exchange(r, x);
+    return DECLINED;
+}
