@@ -10,6 +10,7 @@
 #include "alx_exchange.h"
 #include "alx_flowrec.h"
 #include "alx_html.h"
+#include "alx_stats.h"
 
 #include <openssl/evp.h>
 
@@ -161,6 +162,8 @@ static void check_transport(request_rec *r, const alx_authz_rec *a)
                               : r->connection->local_addr->port;
     const char *region = alx_region_name(a->req.region);
 
+    if (!tls || port != 443)
+        alexalink_status_count(r, ALX_STAT_insecure);
     if (!tls && once(r, "http", "", ALX_PAGE_GAP))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ALX0310: an Alexa "
                       "authorization request (region %s) reached %s over "
@@ -309,6 +312,54 @@ static void log_redirect(request_rec *r, const alx_redirect_t *d, int later,
                   d->ttl_raised ? " (raised to AlexaLinkMinTTL)" : "");
 }
 
+/* Counted by region and outcome, and kept among the recent events: a flow
+ * fails when Alexa cannot finish it (error=, nothing to read, a state
+ * problem left as it was). */
+static void count_redirect(request_rec *r, const alx_authz_rec *a,
+                           const alx_redirect_t *d, int restore)
+{
+    static const alx_stat_e ok[] = {ALX_STAT_flow_other_ok, ALX_STAT_flow_na_ok,
+                                    ALX_STAT_flow_eu_ok, ALX_STAT_flow_fe_ok,
+                                    ALX_STAT_flow_other_ok};
+    static const alx_stat_e failed[] = {
+        ALX_STAT_flow_other_failed, ALX_STAT_flow_na_failed,
+        ALX_STAT_flow_eu_failed, ALX_STAT_flow_fe_failed,
+        ALX_STAT_flow_other_failed};
+    int state_problem = d->state == ALX_STATE_DROPPED
+                        || d->state == ALX_STATE_CHANGED;
+    int fails = d->flow == ALX_FLOW_ERROR || d->flow == ALX_FLOW_UNKNOWN
+                || (state_problem && !restore)
+                || (d->implicit_in_query && !d->fragment_moved);
+    unsigned int region = d->region <= ALX_REGION_OTHER ? d->region : 0;
+    alx_event_t e;
+
+    alexalink_status_count(r, fails ? failed[region] : ok[region]);
+    if (state_problem)
+        alexalink_status_count(r, d->state == ALX_STATE_DROPPED
+                                  ? ALX_STAT_state_dropped
+                                  : ALX_STAT_state_changed);
+    if (d->implicit_in_query)
+        alexalink_status_count(r, ALX_STAT_implicit_query);
+    memset(&e, 0, sizeof(e));
+    e.kind = ALX_EVENT_FLOW;
+    e.failed = (unsigned char)fails;
+    e.ms = (apr_int32_t)apr_time_as_msec(apr_time_now() - r->request_time);
+    alx_stats_text(e.what, sizeof(e.what), flow_name(d->flow));
+    alx_stats_text(e.client, sizeof(e.client), a->req.client_id
+                   ? alx_log_safe(r->pool, a->req.client_id, 47) : "-");
+    alx_stats_text(e.region, sizeof(e.region), alx_region_name(d->region));
+    alx_stats_text(e.verdict, sizeof(e.verdict), apr_psprintf(r->pool,
+                   "state=%s%s%s", alx_state_fate_name(d->state),
+                   d->error ? " error=" : "", d->error ? d->error : ""));
+    alx_stats_text(e.cause, sizeof(e.cause),
+                   d->flow == ALX_FLOW_ERROR ? "flow_error"
+                   : d->state == ALX_STATE_DROPPED ? "state_dropped"
+                   : d->state == ALX_STATE_CHANGED ? "state_changed"
+                   : d->implicit_in_query ? "implicit_in_query"
+                   : d->flow == ALX_FLOW_UNKNOWN ? "flow_error" : "");
+    alexalink_status_event(r, &e);
+}
+
 static void check_redirect(request_rec *r, const alx_authz_rec *a)
 {
     apr_table_t *t = r->headers_out;
@@ -343,6 +394,7 @@ static void check_redirect(request_rec *r, const alx_authz_rec *a)
     if (d.location != loc)
         apr_table_setn(t, "Location", d.location);
     log_redirect(r, &d, later, restore);
+    count_redirect(r, a, &d, restore);
 }
 
 /* ---- the login page --------------------------------------------------- */
@@ -370,6 +422,7 @@ static void page_finding(void *baton, alx_html_event_e kind,
             || alx_html_host_listed(value, ctx->a->conf->domain_list)
             || !first_time(ctx, "host", value))
             return;
+        alexalink_status_count(r, ALX_STAT_domains);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0304: the login "
                       "page %s pulls content from %s (%s), which is not in "
                       "AlexaLinkDomainList: unless the skill's Domain List "
@@ -379,12 +432,14 @@ static void page_finding(void *baton, alx_html_event_e kind,
                       alx_log_safe(r->pool, value, 255), where,
                       alx_log_safe(r->pool, value, 255));
     }
-    else if (first_time(ctx, "popup", value))
+    else if (first_time(ctx, "popup", value)) {
+        alexalink_status_count(r, ALX_STAT_popups);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0305: the login "
                       "page %s opens a popup (%s in %s): the Alexa app's "
                       "login view cannot show popups and the login stalls. "
                       "Fix: keep the whole login in one window. Said once an "
                       "hour per kind and vhost", r->uri, value, where);
+    }
 }
 
 static int is_html(const char *type)

@@ -140,13 +140,6 @@ static void log_lines(request_rec *r, const alx_exchange_rec *x)
     honest_lifetime(r, x);
 }
 
-/* counted by the status page (issue 8) */
-void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
-{
-    (void)r;
-    (void)x;
-}
-
 /* The log_transaction hook. Grace claims are not ours to end here: a
  * request-pool cleanup does (alexalink_grace.c). */
 int alexalink_log_exchange(request_rec *r)

@@ -450,6 +450,7 @@ static apr_status_t failed(request_rec *r, alx_store_t *st, apr_status_t rv,
 
     apr_atomic_inc32(&sh->failures);
     apr_atomic_inc32(&sh->unreported);
+    alexalink_status_outage(r);
     if (now - last >= ALX_LOG_GAP
         && apr_atomic_cas32(&sh->last_failure_log, now, last) == last)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, "ALX0205: grace store "
@@ -720,14 +721,18 @@ void alexalink_store_recorded(request_rec *r, const unsigned char *id,
     sh = st->shared;
     if (interval < apr_time_from_sec(1))
         interval = apr_time_from_sec(1);
+    alexalink_status_recorded(r);
     alx_probes_add(&sh->probes, id, now, expiry, interval);
     if (alx_probes_due(&sh->probes, now, interval < apr_time_from_sec(10)
                                          ? interval : apr_time_from_sec(10))
         && (b.buf = apr_palloc(r->pool, ALX_STORE_MAX_VALUE))
-        && alx_probes_check(&sh->probes, now, probe_found, &b) > 0
-        && now - sh->last_loss_log >= apr_time_from_sec(ALX_LOG_GAP)) {
-        sh->last_loss_log = now;
-        log_loss(r, st, window);
+        && alx_probes_check(&sh->probes, now, probe_found, &b) > 0) {
+        alexalink_status_survival(r, sh->probes.lost,
+                                  apr_time_sec(sh->probes.survival));
+        if (now - sh->last_loss_log >= apr_time_from_sec(ALX_LOG_GAP)) {
+            sh->last_loss_log = now;
+            log_loss(r, st, window);
+        }
     }
     unlock(st);
 }
@@ -788,4 +793,15 @@ apr_status_t alexalink_store_flow_get(request_rec *r, const unsigned char *id,
 
     *len = n;
     return rv;
+}
+
+/* What the status page says of the store: its provider and, for shmcb, the
+ * segment's size. */
+void alexalink_store_describe(request_rec *r, const char **name,
+                              apr_uint64_t *capacity)
+{
+    alx_store_t *st = store_of(r);
+
+    *name = st ? st->name : "none";
+    *capacity = st ? shmcb_size(st) : 0;
 }

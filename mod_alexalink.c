@@ -230,6 +230,9 @@ static const command_rec alx_cmds[] = {
     AP_INIT_TAKE1("AlexaLinkCache", alexalink_store_set_cache, NULL, RSRC_CONF,
                   "socache provider and arguments for the grace store "
                   "(default shmcb with a 4 MiB segment)"),
+    AP_INIT_TAKE1("AlexaLinkStatusEvents", alexalink_status_set_events, NULL,
+                  RSRC_CONF, "size of the status page's recent-events ring "
+                  "(default 200)"),
     {NULL, {NULL}, NULL, 0, 0, NULL}
 };
 
@@ -261,8 +264,10 @@ alx_server_conf *alexalink_server_conf_get(server_rec *s)
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
+    int rv = alexalink_status_post_config(pconf, plog, ptemp, s);
+
     alexalink_proxy_post_config(s);
-    return alexalink_store_post_config(pconf, plog, ptemp, s);
+    return rv != OK ? rv : alexalink_store_post_config(pconf, plog, ptemp, s);
 }
 
 /* Per-process setup, never per request: the OpenSSL objects every vhost's
@@ -281,12 +286,16 @@ static void child_init(apr_pool_t *p, server_rec *s)
     for (vs = s; vs; vs = vs->next)
         alexalink_server_conf_get(vs)->crypto = crypto;
     alexalink_store_child_init(p, s);
+    alexalink_status_child_init(p, s);
 }
 
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_pre_config(alexalink_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(alexalink_status_pre_config, NULL, NULL,
+                       APR_HOOK_MIDDLE);
+    alexalink_status_register_hooks();
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(alexalink_token_fixups, NULL, NULL, APR_HOOK_LAST);

@@ -25,6 +25,7 @@
 #include "alx_grace.h"
 #include "alx_once.h"
 #include "alx_request.h"
+#include "alx_stats.h"
 
 APLOG_USE_MODULE(alexalink);
 
@@ -110,6 +111,10 @@ typedef struct {
     module *proxy_module;   /* mod_proxy, when loaded (alexalink_proxy.c) */
     void *proxy_get_worker; /* its ap_proxy_get_worker */
     const alx_crypto_t *crypto; /* this process's, set in child_init */
+    int status_events;          /* AlexaLinkStatusEvents (main server) */
+    unsigned int vhost_index;   /* this server's block of the counters */
+    alx_stats_t *stats;         /* set for every server in post_config */
+    apr_global_mutex_t *stats_mutex; /* the recent-events ring's */
 } alx_server_conf;
 
 /* Refresh-grace state of one token request. */
@@ -239,6 +244,25 @@ void alexalink_authorize_insert_filter(request_rec *r);
 apr_status_t alexalink_authorize_out_filter(ap_filter_t *f,
                                             apr_bucket_brigade *bb);
 alx_authz_rec *alexalink_authz_get(request_rec *r);
+
+/* alexalink_status.c: the status page and what it counts */
+const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
+                                        const char *arg);
+int alexalink_status_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp);
+int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                 apr_pool_t *ptemp, server_rec *s);
+void alexalink_status_child_init(apr_pool_t *p, server_rec *s);
+void alexalink_status_register_hooks(void);
+void alexalink_status_count(request_rec *r, alx_stat_e counter);
+void alexalink_status_event(request_rec *r, alx_event_t *e);
+void alexalink_status_recorded(request_rec *r);
+void alexalink_status_outage(request_rec *r);
+void alexalink_status_survival(request_rec *r, apr_uint64_t lost,
+                               apr_int64_t survival_s);
+/* alexalink_store.c: the provider's name ("none") and shmcb's size (0). */
+void alexalink_store_describe(request_rec *r, const char **name,
+                              apr_uint64_t *capacity);
 
 /* alexalink_proxy.c */
 void alexalink_proxy_post_config(server_rec *s);

@@ -94,7 +94,7 @@ typedef struct {
     char client[48];
     char region[8];             /* "NA", "EU", "FE", "other", "-" */
     char platform[24];          /* from the User-Agent: "Android", ... */
-    char verdict[64];           /* the exchange verdict, or the flow's */
+    char verdict[128];          /* the exchange verdict, or the flow's */
     char cause[32];             /* a key of alx_stats_cause(), or "" */
     char shape_in[ALX_EVENT_TEXT];
     char shape_out[ALX_EVENT_TEXT];

@@ -1,0 +1,451 @@
+/* The status page (SetHandler alexalink-status) and what it counts: a
+ * segment of shared memory laid out by lib/alx_stats (counters per vhost,
+ * updated with atomics; a ring of recent events under its own mutex),
+ * created in post_config, kept across a graceful restart when its sizes
+ * stay the same, and read into the views of lib/alx_status. */
+
+#include "mod_alexalink.h"
+#include "ap_mpm.h"
+#include "http_main.h"
+#include "apr_atomic.h"
+#include "apr_lib.h"
+#include "apr_shm.h"
+#include "util_mutex.h"
+#include "mod_status.h"
+#include "alx_exchange.h"
+#include "alx_status.h"
+
+#define ALX_STATUS_MUTEX    "alexalink-status"
+#define ALX_STATUS_RETAINED "mod_alexalink-status-retained"
+#define ALX_STATUS_HANDLER  "alexalink-status"
+#define ALX_STATUS_EVENTS   200
+#define ALX_STATUS_MAX_EVENTS 100000
+
+typedef struct {
+    apr_shm_t *shm;
+    unsigned int vhosts;
+    unsigned int events;
+    apr_global_mutex_t *mutex;
+} alx_status_retained_t;
+
+const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
+                                        const char *arg)
+{
+    alx_server_conf *sc = alexalink_server_conf_get(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    apr_int64_t n;
+
+    (void)cfg;
+    if (err)
+        return err;
+    n = apr_atoi64(arg);
+    if (!apr_isdigit(*arg) || n < 1 || n > ALX_STATUS_MAX_EVENTS
+        || arg[strspn(arg, "0123456789")])
+        return apr_psprintf(cmd->pool, "%s takes a whole number from 1 to "
+                            "%d, not '%s'", cmd->cmd->name,
+                            ALX_STATUS_MAX_EVENTS, arg);
+    sc->status_events = (int)n;
+    return NULL;
+}
+
+int alexalink_status_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    return ap_mutex_register(pconf, ALX_STATUS_MUTEX, NULL, APR_LOCK_DEFAULT,
+                             0);
+}
+
+/* Counters survive a graceful restart unless the number of vhosts or of
+ * events changed; then they start again, and the page's "since" says when. */
+int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                 apr_pool_t *ptemp, server_rec *s)
+{
+    alx_status_retained_t *ret;
+    alx_server_conf *sc = alexalink_server_conf_get(s);
+    unsigned int vhosts = 0, events = sc->status_events > 0
+                                      ? (unsigned int)sc->status_events
+                                      : ALX_STATUS_EVENTS;
+    alx_stats_t *st = NULL;
+    apr_size_t size;
+    server_rec *vs;
+    apr_status_t rv;
+
+    (void)plog;
+    (void)ptemp;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return OK;
+    for (vs = s; vs; vs = vs->next)
+        alexalink_server_conf_get(vs)->vhost_index = vhosts++;
+    size = alx_stats_size(vhosts, events);
+    if (!(ret = ap_retained_data_get(ALX_STATUS_RETAINED)))
+        ret = ap_retained_data_create(ALX_STATUS_RETAINED, sizeof(*ret));
+    if (!ret->mutex
+        && (rv = ap_global_mutex_create(&ret->mutex, NULL, ALX_STATUS_MUTEX,
+                                        NULL, s, s->process->pool, 0))
+           != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0400: cannot create "
+                     "the status page's mutex");
+        return !OK;
+    }
+    if (ret->shm && ret->vhosts == vhosts && ret->events == events)
+        st = alx_stats_attach(pconf, apr_shm_baseaddr_get(ret->shm), size,
+                              vhosts, events);
+    if (!st) {
+        if (ret->shm) {     /* the old children that still map it keep it */
+            apr_shm_destroy(ret->shm);
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0402: status "
+                         "counters start again: the number of vhosts or "
+                         "AlexaLinkStatusEvents changed");
+        }
+        ret->shm = NULL;
+        rv = apr_shm_create(&ret->shm, size, NULL, s->process->pool);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0401: cannot "
+                         "create %" APR_SIZE_T_FMT " bytes of shared memory "
+                         "for the status page's counters", size);
+            return !OK;
+        }
+        ret->vhosts = vhosts;
+        ret->events = events;
+        st = alx_stats_init(pconf, apr_shm_baseaddr_get(ret->shm), size,
+                            vhosts, events, apr_time_now());
+    }
+    for (vs = s; vs; vs = vs->next) {
+        alexalink_server_conf_get(vs)->stats = st;
+        alexalink_server_conf_get(vs)->stats_mutex = ret->mutex;
+    }
+    return OK;
+}
+
+void alexalink_status_child_init(apr_pool_t *p, server_rec *s)
+{
+    alx_server_conf *sc = alexalink_server_conf_get(s);
+    apr_global_mutex_t *m = sc->stats_mutex;
+    server_rec *vs;
+
+    if (!m)
+        return;
+    if (apr_global_mutex_child_init(&m, apr_global_mutex_lockfile(m), p)
+        != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0403: cannot attach "
+                     "to the status page's mutex; recent events are not "
+                     "recorded in this process");
+        m = NULL;
+    }
+    for (vs = s; vs; vs = vs->next)
+        alexalink_server_conf_get(vs)->stats_mutex = m;
+}
+
+/* ---- counting ---------------------------------------------------------- */
+
+static alx_stats_t *stats_of(request_rec *r, unsigned int *vhost)
+{
+    alx_server_conf *sc = alexalink_server_conf_get(r->server);
+
+    *vhost = sc->vhost_index;
+    return sc->stats;
+}
+
+void alexalink_status_count(request_rec *r, alx_stat_e counter)
+{
+    unsigned int vh;
+    alx_stats_t *st = stats_of(r, &vh);
+
+    if (st)
+        alx_stats_count(st, vh, counter);
+}
+
+/* Each fix the answer got, by the counter that says it. */
+static const struct {
+    unsigned fix;
+    alx_stat_e counter;
+} fix_counters[] = {
+    {ALX_FIX_FORMAT, ALX_STAT_rewrite_json},
+    {ALX_FIX_STATUS, ALX_STAT_rewrite_status},
+    {ALX_FIX_TTL_FLOOR, ALX_STAT_rewrite_ttl_raised},
+    {ALX_FIX_TTL_DEFAULT, ALX_STAT_rewrite_ttl_inserted},
+    {ALX_FIX_TOKEN_TYPE, ALX_STAT_rewrite_token_type},
+    {ALX_FIX_REFRESH_KEPT, ALX_STAT_rewrite_refresh_kept},
+    {ALX_FIX_ERROR_CODE, ALX_STAT_rewrite_error_mapped}
+};
+
+/* A failed exchange's counter and the cause key of its event (the
+ * counter's label word), or -1 when it did not fail. */
+static int failure(alx_verdict_e kind, const char **cause)
+{
+    static const struct {
+        alx_verdict_e kind;
+        alx_stat_e counter;
+        const char *cause;
+    } failures[] = {
+        {ALX_VERDICT_REJECTED, ALX_STAT_fail_rejected, "request_rejected"},
+        {ALX_VERDICT_UPSTREAM_ERROR, ALX_STAT_fail_upstream_error,
+         "upstream_error"},
+        {ALX_VERDICT_SERVER_ERROR, ALX_STAT_fail_server_error, "server_error"},
+        {ALX_VERDICT_UNUSABLE, ALX_STAT_fail_unusable, "unusable_answer"},
+        {ALX_VERDICT_TRUNCATED, ALX_STAT_fail_truncated, "truncated"},
+        {ALX_VERDICT_IN_FLIGHT_TIMEOUT, ALX_STAT_fail_wait_timeout,
+         "duplicate_wait_timeout"}
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(failures) / sizeof(failures[0]); i++)
+        if (failures[i].kind == kind) {
+            *cause = failures[i].cause;
+            return (int)failures[i].counter;
+        }
+    return -1;
+}
+
+static void exchange_event(request_rec *r, const alx_exchange_rec *x,
+                           int failed, const char *cause)
+{
+    alx_event_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.kind = ALX_EVENT_EXCHANGE;
+    e.failed = (unsigned char)failed;
+    e.ms = (apr_int32_t)x->ms;
+    alx_stats_text(e.what, sizeof(e.what),
+                   alx_log_safe(r->pool, x->req.grant_type, 31));
+    alx_stats_text(e.client, sizeof(e.client),
+                   alx_log_safe(r->pool, x->req.client_id, 47));
+    alx_stats_text(e.region, sizeof(e.region), "-");
+    alx_stats_text(e.verdict, sizeof(e.verdict), x->verdict ? x->verdict : "-");
+    alx_stats_text(e.cause, sizeof(e.cause), cause ? cause : "");
+    alx_stats_text(e.shape_in, sizeof(e.shape_in),
+                   x->answer.shape_in ? x->answer.shape_in : "-");
+    alx_stats_text(e.shape_out, sizeof(e.shape_out),
+                   x->answer.shape_out ? x->answer.shape_out : "-");
+    alexalink_status_event(r, &e);
+}
+
+/* One token exchange, counted from the record the log line was made of. */
+void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
+{
+    unsigned int vh;
+    alx_stats_t *st = stats_of(r, &vh);
+    const char *grant = x->req.grant_type, *cause = NULL;
+    const alx_answer_t *a = &x->answer;
+    int fail, over;
+    apr_size_t i;
+
+    if (!st)
+        return;
+    alx_stats_count(st, vh, !grant ? ALX_STAT_exchange_other
+                    : !strcmp(grant, "authorization_code")
+                    ? ALX_STAT_exchange_code
+                    : !strcmp(grant, "refresh_token") ? ALX_STAT_exchange_refresh
+                    : ALX_STAT_exchange_other);
+    if (!alexalink_conf_report(x->conf)) {
+        for (i = 0; i < sizeof(fix_counters) / sizeof(fix_counters[0]); i++)
+            if (a->fixes & fix_counters[i].fix)
+                alx_stats_count(st, vh, fix_counters[i].counter);
+        if (x->req.changed)
+            alx_stats_count(st, vh, ALX_STAT_rewrite_client_auth);
+    }
+    if (x->verdict_kind == ALX_VERDICT_REPLAYED)
+        alx_stats_count(st, vh, ALX_STAT_rewrite_replayed);
+    if (x->grace.chained)
+        alx_stats_count(st, vh, ALX_STAT_rewrite_chained);
+    if ((fail = failure(x->verdict_kind, &cause)) >= 0)
+        alx_stats_count(st, vh, (alx_stat_e)fail);
+    over = x->ms > apr_time_as_msec(alexalink_conf_time_budget(x->conf));
+    if (over) {
+        alx_stats_count(st, vh, ALX_STAT_over_budget);
+        cause = cause ? cause : "over_budget";
+    }
+    if (!x->answer_json && a->kind == ALX_KIND_TOKEN && a->ttl_in >= 0
+        && a->ttl_in < 360)
+        alx_stats_count(st, vh, ALX_STAT_short_lifetime);
+    if (x->verdict_kind != ALX_VERDICT_REJECTED)
+        alx_stats_latency(st, vh, x->ms);
+    exchange_event(r, x, fail >= 0 || over, cause);
+}
+
+/* The ring is written under the mutex; an event that cannot take it is
+ * dropped (the counters still count). */
+void alexalink_status_event(request_rec *r, alx_event_t *e)
+{
+    alx_server_conf *sc = alexalink_server_conf_get(r->server);
+    const char *ua = apr_table_get(r->headers_in, "User-Agent");
+
+    if (!sc->stats || !sc->stats_mutex)
+        return;
+    e->at = apr_time_now();
+    e->vhost = (apr_uint16_t)sc->vhost_index;
+    alx_stats_text(e->platform, sizeof(e->platform), alx_stats_platform(ua));
+    if (apr_global_mutex_lock(sc->stats_mutex) != APR_SUCCESS)
+        return;
+    alx_stats_event(sc->stats, e);
+    apr_global_mutex_unlock(sc->stats_mutex);
+}
+
+/* ---- the views ---------------------------------------------------------- */
+
+/* Every <Location> with an AlexaLink role, from core's per-server list,
+ * and the longest refresh-grace window among the token ones. */
+static apr_array_header_t *locations(request_rec *r,
+                                     apr_interval_time_t *window)
+{
+    apr_array_header_t *out = apr_array_make(r->pool, 8,
+                                             sizeof(alx_status_location_t));
+    server_rec *vs;
+
+    for (vs = ap_server_conf; vs; vs = vs->next) {
+        core_server_config *core = ap_get_core_module_config(
+            vs->module_config);
+        ap_conf_vector_t **sec = (ap_conf_vector_t **)core->sec_url->elts;
+        int i, j;
+
+        for (i = 0; i < core->sec_url->nelts; i++) {
+            core_dir_config *d = ap_get_core_module_config(sec[i]);
+            const alx_dir_conf *c = ap_get_module_config(sec[i],
+                                                         &alexalink_module);
+            alx_status_location_t *l;
+            const char *list = NULL;
+
+            if (!c || !(c->set & (1u << ALX_CONF_role))
+                || c->role == ALX_ROLE_OFF)
+                continue;
+            l = apr_array_push(out);
+            l->vhost = apr_psprintf(r->pool, "%s:%u", vs->server_hostname,
+                                    (unsigned)vs->port);
+            l->path = d->d;
+            l->role = c->role == ALX_ROLE_TOKEN ? "token" : "authorize";
+            if (c->role == ALX_ROLE_TOKEN && c->refresh_grace > *window)
+                *window = c->refresh_grace;
+            for (j = 0; c->domain_list && j < c->domain_list->nelts; j++)
+                list = apr_pstrcat(r->pool, list ? list : "", list ? " " : "",
+                                   APR_ARRAY_IDX(c->domain_list, j,
+                                                 const char *), NULL);
+            l->domain_list = list;
+        }
+    }
+    return out;
+}
+
+static int view(request_rec *r, alx_stats_snapshot_t *snap,
+                alx_status_view_t *v)
+{
+    alx_server_conf *sc = alexalink_server_conf_get(r->server);
+    const char **names;
+    server_rec *vs;
+    unsigned int i = 0;
+
+    if (!sc->stats)
+        return 0;
+    if (sc->stats_mutex && apr_global_mutex_lock(sc->stats_mutex)
+                           == APR_SUCCESS) {
+        alx_stats_snapshot(r->pool, sc->stats, snap);
+        apr_global_mutex_unlock(sc->stats_mutex);
+    }
+    else
+        return 0;
+    names = apr_pcalloc(r->pool, sizeof(*names) * (snap->vhosts + 1));
+    for (vs = ap_server_conf; vs && i < snap->vhosts; vs = vs->next, i++)
+        names[i] = apr_psprintf(r->pool, "%s:%u", vs->server_hostname,
+                                (unsigned)vs->port);
+    for (; i < snap->vhosts; i++)
+        names[i] = "-";
+    memset(v, 0, sizeof(*v));
+    v->snap = snap;
+    v->vhost_names = names;
+    v->locations = locations(r, &v->window);
+    v->now = apr_time_now();
+    alexalink_store_describe(r, &v->store, &v->capacity);
+    v->version = ALX_VERSION;
+    return 1;
+}
+
+int alexalink_status_handler(request_rec *r)
+{
+    alx_stats_snapshot_t snap;
+    alx_status_view_t v;
+    const char *body, *type = "text/html; charset=utf-8";
+
+    if (!r->handler || strcmp(r->handler, ALX_STATUS_HANDLER))
+        return DECLINED;
+    if (r->method_number != M_GET)
+        return HTTP_METHOD_NOT_ALLOWED;
+    if (!view(r, &snap, &v))
+        return HTTP_SERVICE_UNAVAILABLE;
+    if (r->args && !strcmp(r->args, "json")) {
+        body = alx_status_json(r->pool, &v);
+        type = "application/json";
+    }
+    else if (r->args && !strcmp(r->args, "metrics")) {
+        body = alx_status_metrics(r->pool, &v);
+        type = "text/plain; version=0.0.4; charset=utf-8";
+    }
+    else if (r->args && !strcmp(r->args, "support")) {
+        body = alx_status_support(r->pool, &v);
+        type = "text/plain; charset=utf-8";
+    }
+    else
+        body = alx_status_html(r->pool, &v);
+    ap_set_content_type(r, type);
+    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+    if (!r->header_only)
+        ap_rputs(body, r);
+    return OK;
+}
+
+/* A short section on mod_status's page, and lines in its ?auto. */
+static int status_hook(request_rec *r, int flags)
+{
+    alx_stats_snapshot_t snap;
+    alx_status_view_t v;
+
+    if (!view(r, &snap, &v))
+        return OK;
+    ap_rputs(flags & AP_STATUS_SHORT ? alx_status_auto(r->pool, &v)
+                                     : alx_status_section(r->pool, &v), r);
+    return OK;
+}
+
+void alexalink_status_register_hooks(void)
+{
+    APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+    ap_hook_handler(alexalink_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/* ---- the store's figures ------------------------------------------------ */
+
+static alx_stats_head_t *head_of(request_rec *r)
+{
+    alx_stats_t *st = alexalink_server_conf_get(r->server)->stats;
+
+    return st ? alx_stats_head(st) : NULL;
+}
+
+void alexalink_status_recorded(request_rec *r)
+{
+    alx_stats_head_t *h = head_of(r);
+
+    if (h)
+        apr_atomic_inc32(&h->records);
+}
+
+void alexalink_status_outage(request_rec *r)
+{
+    alx_stats_head_t *h = head_of(r);
+
+    if (h)
+        apr_atomic_inc32(&h->outages);
+}
+
+void alexalink_status_survival(request_rec *r, apr_uint64_t lost,
+                               apr_int64_t survival_s)
+{
+    alx_stats_head_t *h = head_of(r);
+
+    if (!h)
+        return;
+    apr_atomic_set32(&h->evictions, (apr_uint32_t)lost);
+    apr_atomic_set32(&h->survival_s, survival_s > 0 ? (apr_uint32_t)survival_s
+                                                    : 0);
+}
