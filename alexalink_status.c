@@ -252,6 +252,9 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
         alx_stats_count(st, vh, ALX_STAT_rewrite_chained);
     if ((fail = failure(x->verdict_kind, &cause)) >= 0)
         alx_stats_count(st, vh, (alx_stat_e)fail);
+    else if (r->status == HTTP_OK && grant
+             && !strcmp(grant, "authorization_code"))
+        alx_stats_count(st, vh, ALX_STAT_code_ok);
     over = x->ms > apr_time_as_msec(alexalink_conf_time_budget(x->conf));
     if (over) {
         alx_stats_count(st, vh, ALX_STAT_over_budget);

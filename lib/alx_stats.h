@@ -18,6 +18,8 @@
       "token exchanges by grant type") \
     X(exchange_refresh, "exchanges_total", "grant=\"refresh_token\"", "") \
     X(exchange_other, "exchanges_total", "grant=\"other\"", "") \
+    X(code_ok, "codes_exchanged_total", "", \
+      "authorization codes exchanged for tokens (a 200 answer)") \
     X(rewrite_json, "rewrites_total", "kind=\"form_to_json\"", \
       "answers rewritten, by kind of rewrite") \
     X(rewrite_status, "rewrites_total", "kind=\"status_fixed\"", "") \

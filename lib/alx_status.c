@@ -235,7 +235,7 @@ static void totals(const alx_status_view_t *v, totals_t *t)
         t->exchanges += h->counter[ALX_STAT_exchange_code]
                         + h->counter[ALX_STAT_exchange_refresh]
                         + h->counter[ALX_STAT_exchange_other];
-        t->code_exchanges += h->counter[ALX_STAT_exchange_code];
+        t->code_exchanges += h->counter[ALX_STAT_code_ok];
         t->over_budget += h->counter[ALX_STAT_over_budget];
         t->replays += h->counter[ALX_STAT_rewrite_replayed];
         for (c = 0; c < ALX_STATS_N; c++) {

@@ -47,6 +47,7 @@ static void build(alx_status_view_t *v, apr_array_header_t *locs)
     memset(events, 0, sizeof(events));
     memset(&snap, 0, sizeof(snap));
     vhosts[0].counter[ALX_STAT_exchange_code] = 3;
+    vhosts[0].counter[ALX_STAT_code_ok] = 2;
     vhosts[0].counter[ALX_STAT_exchange_refresh] = 2;
     vhosts[0].counter[ALX_STAT_fail_upstream_error] = 1;
     vhosts[0].counter[ALX_STAT_rewrite_replayed] = 1;
@@ -503,7 +504,7 @@ static void test_support(const alx_status_view_t *v)
     ok(!has(s, "<script"), "support: hostile client not printed");
 
     memcpy(vh, v->snap->vhost, sizeof(vh));
-    vh[0].counter[ALX_STAT_exchange_code] = 0;
+    vh[0].counter[ALX_STAT_code_ok] = 0;
     none.vhost = vh;
     quiet.snap = &none;
     ok(!has(alx_status_support(pool, &quiet), "Next suspects"),
