@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(autoconf automake libtool pkg-config make gcc clang
           apache2 apache2-dev apache2-utils libjansson-dev libssl-dev
           libclang-rt-14-dev curl redis-server redis-tools memcached
-          debhelper dpkg-dev lintian openssl chromium)
+          debhelper dpkg-dev lintian openssl chromium
+          python3 python3-prometheus-client)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
