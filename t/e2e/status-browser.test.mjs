@@ -89,6 +89,8 @@ describe(`the status page in headless chromium (${MPM})`, { skip: moduleMissingR
       // a narrow phone screen still shows it all (no script needed)
       await page.setViewportSize({ width: 360, height: 740 });
       assert.ok(await page.locator('h1').isVisible());
+      const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, view: window.innerWidth }));
+      assert.ok(widths.page <= widths.view, `no sideways scrolling on a phone: the wide tables scroll in their own box (${JSON.stringify(widths)})`);
 
       assert.deepEqual(consoleErrors, [], 'no console error or warning');
       assert.deepEqual(elsewhere, [], 'no request to any host but Apache');

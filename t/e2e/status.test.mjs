@@ -175,7 +175,7 @@ ${graceLocation('/rot/', `${rot.url}/`)}`,
     assert.equal(tagCount(logs.errorLog, 'ALX0304'), 7, 'seven hosts reported in the log, as counted');
   });
 
-  it('a mixed concurrent run: every counter exactly what was sent, served by several children', async () => {
+  it('a mixed concurrent run: every counter exactly what was sent, served by several children', async (t) => {
     const start = await statusJson(apache);
     assert.equal(start.vhosts.length, 1);
     assert.deepEqual(start.vhosts[0].counters, zeroCounters(), 'all counters start at 0');
@@ -216,6 +216,7 @@ ${graceLocation('/rot/', `${rot.url}/`)}`,
     final = await statusJson(apache);
     assert.deepEqual(final.vhosts[0].counters, expected, 'every counter exactly as sent');
     const pids = exchangePids(apache.errorLogSince(mark));
+    t.diagnostic(`token exchanges served by ${pids.size} children`);
     assert.ok(pids.size >= 2, `token exchanges served by more than one child (pids ${[...pids].join(', ')})`);
   });
 
@@ -299,6 +300,30 @@ ${graceLocation('/rot/', `${rot.url}/`)}`,
     assert.equal(find('alexalink_exchange_duration_seconds_count', {})[0][2], lat.count);
     assert.ok(Math.abs(find('alexalink_exchange_duration_seconds_sum', {})[0][2] - lat.sum / 1000) < 1e-9, '_sum in seconds');
     assert.ok(samples.every(([n]) => n.startsWith('alexalink_')), 'the alexalink_ prefix');
+
+    // the page's counter tables under the vhost's section: one <h3> per
+    // family (its HELP text), a row per non-zero counter ("NA ok", "all");
+    // families with nothing counted are named in one "None: ..." line
+    const c0 = j.vhosts[0].counters;
+    const familyOf = (name) => name.replace(/_total$/, '');
+    for (const c of COUNTERS) {
+      const [name, labels] = METRIC[c];
+      const help = m.families[familyOf(name)].help;
+      const familySum = COUNTERS.filter((k) => METRIC[k][0] === name).reduce((a, k) => a + c0[k], 0);
+      const i = h.contexts.findIndex((x) => x.h2 === vhost && x.h3 === help);
+      if (!familySum) {
+        assert.equal(i, -1, `no table for ${help}: nothing counted`);
+        assert.match(h.text, new RegExp(`None: [^.]*${help.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), `"${help}" among the families with nothing counted`);
+        continue;
+      }
+      assert.ok(i >= 0, `a table "${help}" in the ${vhost} section`);
+      const words = Object.values(labels).join(' ') || 'all';
+      const row = h.tables[i].find((r) => r[0] === words);
+      if (c0[c]) assert.deepEqual(row, [words, String(c0[c])], `${c} on the page`);
+      else assert.equal(row, undefined, `${c}: no row for 0`);
+    }
+    const latTable = h.tables[h.contexts.findIndex((x) => x.h2 === vhost && x.h3 === 'Token answer latency')];
+    assert.equal(latTable[1][0], String(lat.count), 'the latency sample count on the page');
 
     // mod_status
     assert.match(views.serverStatus, /<h2>mod_alexalink<\/h2>/, 'a section on mod_status\'s page');
@@ -385,6 +410,8 @@ ${graceLocation('/rot/', `${rot.url}/`)}`,
     assert.deepEqual(h.errors, []);
     const events = h.tables.find((t) => t[0] && t[0].includes('shape in → out'));
     assert.deepEqual(events.slice(1).map((r) => r[3]), ['ring-8', 'ring-7', 'ring-6', 'ring-5', 'ring-4'], 'the page shows the same 5');
-    assert.deepEqual(secretsIn(JSON.stringify(j)), []);
+    const again = await allViews(apache);
+    delete again.types;
+    for (const [name, text] of Object.entries(again)) assert.deepEqual(secretsIn(text), [], `no secret in ${name} after the restarts`);
   });
 });

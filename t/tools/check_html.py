@@ -3,7 +3,8 @@
 Checks: tags balanced (void elements aside), no <script>, no external
 src/href (only #anchors), no inline event handlers. Prints one JSON object:
 {"errors": [...], "title", "h1": [...], "h2": [{"id", "text"}], "tables":
-[[[cell text, ...] per row] per table], "anchors": [...], "ids": [...],
+[[[cell text, ...] per row] per table], "contexts": [{"h2", "h3"} per table,
+the headings it comes under], "anchors": [...], "ids": [...],
 "text"}; exits 1 when there are errors."""
 import json
 import sys
@@ -22,6 +23,9 @@ class Page(HTMLParser):
         self.h1 = []
         self.h2 = []
         self.tables = []
+        self.contexts = []
+        self._h2 = None
+        self._h3 = None
         self.anchors = []
         self.ids = []
         self.text = []
@@ -52,10 +56,11 @@ class Page(HTMLParser):
         if tag in VOID:
             return
         self.stack.append(tag)
-        if tag in ('title', 'h1', 'h2'):
+        if tag in ('title', 'h1', 'h2', 'h3'):
             self._cap = [tag, a.get('id'), '']
         elif tag == 'table':
             self.tables.append([])
+            self.contexts.append({'h2': self._h2, 'h3': self._h3})
         elif tag == 'tr' and self.tables:
             self._row = []
             self.tables[-1].append(self._row)
@@ -87,8 +92,11 @@ class Page(HTMLParser):
                 self.title = text
             elif kind == 'h1':
                 self.h1.append(text)
-            else:
+            elif kind == 'h2':
                 self.h2.append({'id': ident, 'text': text})
+                self._h2, self._h3 = text, None
+            else:
+                self._h3 = text
             self._cap = None
         elif tag in ('td', 'th') and self._cell is not None:
             self._row.append(' '.join(self._cell.split()))
@@ -117,6 +125,6 @@ if p.stack:
 if not p.doctype:
     p.errors.append('no <!DOCTYPE html>')
 print(json.dumps({'errors': p.errors, 'title': p.title, 'h1': p.h1, 'h2': p.h2,
-                  'tables': p.tables, 'anchors': p.anchors, 'ids': p.ids,
+                  'tables': p.tables, 'contexts': p.contexts, 'anchors': p.anchors, 'ids': p.ids,
                   'text': ' '.join(' '.join(p.text).split())}))
 sys.exit(1 if p.errors else 0)

@@ -3,7 +3,7 @@
 prometheus_client's parser (Debian python3-prometheus-client) and checks:
 every family has # TYPE before its samples, no series twice, histogram
 buckets cumulative and ending in +Inf equal to _count. Prints one JSON
-object: {"errors": [...], "families": {name: {"type", "samples": [[name,
+object: {"errors": [...], "families": {name: {"type", "help", "samples": [[name,
 labels, value], ...]}}}; exits 1 when there are errors."""
 import json
 import math
@@ -97,7 +97,7 @@ for fam in parsed:
                 errors.append('%s: +Inf bucket %s != _count %s' % (where, b[-1][2], g['count']))
             if g['sum'] is None:
                 errors.append('%s: no _sum' % where)
-    families[fam.name] = {'type': fam.type, 'samples': samples}
+    families[fam.name] = {'type': fam.type, 'help': fam.documentation, 'samples': samples}
 
 print(json.dumps({'errors': errors, 'families': families}))
 sys.exit(1 if errors else 0)
