@@ -736,10 +736,56 @@ static int attr_is(const alx_html_t *h, const char *name)
     return !h->attr_over && strcmp(h->attr, name) == 0;
 }
 
+/* Whether the tag is one of tags (space-separated; NULL: any). */
+static int tag_in(const alx_html_t *h, const char *tags)
+{
+    const char *t = tags;
+
+    if (!tags)
+        return 1;
+    if (h->tag_over || h->tag_len == 0)
+        return 0;
+    while ((t = strstr(t, h->tag))) {
+        if ((t == tags || t[-1] == ' ')
+            && (t[h->tag_len] == ' ' || t[h->tag_len] == '\0'))
+            return 1;
+        t += h->tag_len;
+    }
+    return 0;
+}
+
+/* The attributes whose values the scanner reads; on* handlers are read as
+ * script besides. */
+typedef struct {
+    const char *name;
+    const char *tags;       /* only on these, or NULL */
+    unsigned char kind;
+} alx_attr_kind_t;
+
+static const alx_attr_kind_t attr_kinds[] = {
+    {"src", NULL, V_URL},
+    {"srcset", NULL, V_SRCSET},
+    {"style", NULL, V_STYLE},
+    {"href", "base", V_BASE_HREF},
+    {"href", NULL, V_URL},
+    {"http-equiv", "meta", V_EQUIV},
+    {"action", NULL, V_URL},
+    {"formaction", NULL, V_URL},
+    {"poster", NULL, V_URL},
+    {"data", NULL, V_URL},
+    {"background", NULL, V_URL},
+    {"xlink:href", NULL, V_URL},
+    {"imagesrcset", NULL, V_SRCSET},
+    {"content", "meta", V_CONTENT},
+    {"target", "a form base area", V_TARGET},
+    {NULL, NULL, V_IGNORE}
+};
+
 /* '=' after an attribute name: what its value feeds. */
 static void attr_begin(alx_html_t *h)
 {
     unsigned char kind = V_IGNORE;
+    const alx_attr_kind_t *a;
 
     h->ent_len = 0;
     h->url_len = 0;
@@ -748,64 +794,14 @@ static void attr_begin(alx_html_t *h)
         h->value_kind = V_IGNORE;
         return;
     }
-    switch (h->attr[0]) {
-    case 's':
-        if (attr_is(h, "src"))
-            kind = V_URL;
-        else if (attr_is(h, "srcset"))
-            kind = V_SRCSET;
-        else if (attr_is(h, "style"))
-            kind = V_STYLE;
-        break;
-    case 'h':
-        if (attr_is(h, "href"))
-            kind = tag_is(h, "base") ? V_BASE_HREF : V_URL;
-        else if (attr_is(h, "http-equiv") && tag_is(h, "meta"))
-            kind = V_EQUIV;
-        break;
-    case 'a':
-        if (attr_is(h, "action"))
-            kind = V_URL;
-        break;
-    case 'f':
-        if (attr_is(h, "formaction"))
-            kind = V_URL;
-        break;
-    case 'p':
-        if (attr_is(h, "poster"))
-            kind = V_URL;
-        break;
-    case 'd':
-        if (attr_is(h, "data"))
-            kind = V_URL;
-        break;
-    case 'b':
-        if (attr_is(h, "background"))
-            kind = V_URL;
-        break;
-    case 'x':
-        if (attr_is(h, "xlink:href"))
-            kind = V_URL;
-        break;
-    case 'i':
-        if (attr_is(h, "imagesrcset"))
-            kind = V_SRCSET;
-        break;
-    case 'c':
-        if (attr_is(h, "content") && tag_is(h, "meta"))
-            kind = V_CONTENT;
-        break;
-    case 't':
-        if (attr_is(h, "target")
-            && (tag_is(h, "a") || tag_is(h, "form") || tag_is(h, "base")
-                || tag_is(h, "area")))
-            kind = V_TARGET;
-        break;
-    case 'o':
-        if (h->attr_len > 2 && h->attr[1] == 'n')
-            kind = V_EVENT;
-        break;
-    }
+    for (a = attr_kinds; a->name; a++)
+        if (attr_is(h, a->name) && tag_in(h, a->tags)) {
+            kind = a->kind;
+            break;
+        }
+    if (kind == V_IGNORE && h->attr_len > 2 && h->attr[0] == 'o'
+        && h->attr[1] == 'n')
+        kind = V_EVENT;
     h->value_kind = kind;
     if (kind == V_IGNORE)
         return;
