@@ -415,3 +415,114 @@ ${graceLocation('/rot/', `${rot.url}/`)}`,
     for (const [name, text] of Object.entries(again)) assert.deepEqual(secretsIn(text), [], `no secret in ${name} after the restarts`);
   });
 });
+
+// Two name-based vhosts on one address: each counts its own exchanges and
+// flows, every view has a section / series per vhost, the totals add up;
+// a graceful restart that adds a vhost starts the counters again.
+describe(`status page with several vhosts (${MPM})`, { skip: moduleMissingReason() }, () => {
+  let up;
+  let login;
+  let apache;
+  const vhostConf = ({ port }, extra = '') => `${statusLocations()}
+<VirtualHost 127.0.0.1:${port}>
+  ServerName a.example
+  ProxyPass /tok/ ${up.url}/
+  <Location /tok/>
+    AlexaLink token
+  </Location>
+</VirtualHost>
+<VirtualHost 127.0.0.1:${port}>
+  ServerName b.example
+  ProxyPass /tok/ ${up.url}/
+  ProxyPass /oauth/ ${login.url}/oauth/
+  <Location /tok/>
+    AlexaLink token
+  </Location>
+  <Location /oauth/authorize>
+    AlexaLink authorize
+  </Location>
+</VirtualHost>
+${extra}`;
+  before(async () => {
+    up = await startLegacyUpstream();
+    login = await startLoginUpstream();
+    apache = await startApache({ mpmTuning: SPREAD_MPM, serverConf: statusServerConf(), locations: (o) => vhostConf(o, '# more vhosts') });
+  });
+  after(async () => {
+    await finish({ apache, up, also: [{ stop: () => login.close() }], allow: [alx('ALX0100'), ...['ALX0307', 'ALX0310', 'ALX0311'].map(alx)] });
+  });
+
+  const send = (host, p, body) => tokenRequest(apache.port, p, body, { headers: { Host: host, Authorization: BASIC } });
+
+  // the vhosts by their host; the port part is checked on its own (below)
+  const A = () => vhostName('a.example');
+  const B = () => vhostName('b.example');
+  let names = [];
+  const vhostName = (host) => names.find((n) => n.startsWith(`${host}:`));
+
+  it('each vhost counts its own; sections, series and totals per vhost', async () => {
+    names = (await statusJson(apache)).vhosts.map((v) => v.name);
+    const results = await Promise.all([
+      ...Array.from({ length: 3 }, () => send('a.example', '/tok/json-ok', codeBody)),
+      send('a.example', '/tok/html-503', codeBody),
+      ...Array.from({ length: 2 }, () => send('b.example', '/tok/created', codeBody)),
+      request({ port: apache.port, path: `/oauth/authorize/error?${authorizeQuery(LINK.EU)}`, headers: { Host: 'b.example', 'User-Agent': ANDROID } }),
+    ]);
+    assert.deepEqual(results.map((r) => r.status), [200, 200, 200, 503, 200, 200, 302]);
+    const want = {
+      [A()]: { ...zeroCounters(), exchange_code: 4, code_ok: 3, fail_server_error: 1 },
+      [B()]: { ...zeroCounters(), exchange_code: 2, code_ok: 2, rewrite_status: 2, flow_eu_failed: 1, insecure: 1 },
+    };
+    const byName = (j) => Object.fromEntries(j.vhosts.map((v) => [v.name, v.counters]));
+    const matches = (j) => Object.entries(want).every(([n, c]) => JSON.stringify(byName(j)[n]) === JSON.stringify(c));
+    await waitFor(async () => matches(await statusJson(apache)), { timeoutMs: 10000, what: 'the counters per vhost' }).catch(() => {});
+    const j = checkJsonSchema(await statusJson(apache));
+    assert.equal(j.vhosts.length, 3, 'the main server and the two vhosts');
+    const main = j.vhosts.find((v) => !Object.keys(want).includes(v.name));
+    assert.deepEqual(main.counters, zeroCounters(), 'the main server served nothing');
+    for (const [n, c] of Object.entries(want)) assert.deepEqual(byName(j)[n], c, `counters of ${n}`);
+    assert.deepEqual(j.events.map((e) => e.vhost).sort(), [...Array(4).fill(A()), ...Array(3).fill(B())].sort(), 'each event names its vhost');
+    assert.deepEqual(j.locations.map((l) => [l.vhost, l.path, l.role]).sort(), [
+      [A(), '/tok/', 'token'], [B(), '/oauth/authorize', 'authorize'], [B(), '/tok/', 'token'],
+    ].sort());
+
+    const views = await allViews(apache);
+    const h = pyTool('check_html.py', views.html);
+    assert.deepEqual(h.errors, []);
+    for (const v of j.vhosts) assert.ok(h.h2.some((x) => x.text === v.name), `a section for ${v.name}`);
+    const m = pyTool('check_metrics.py', views.metrics);
+    assert.deepEqual(m.errors, [], 'no duplicate series with several vhosts');
+    const ex = m.families.alexalink_exchanges.samples.filter(([, l]) => l.grant === 'authorization_code');
+    assert.deepEqual(Object.fromEntries(ex.map(([, l, v]) => [l.vhost, v])), Object.fromEntries(j.vhosts.map((v) => [v.name, v.counters.exchange_code])), 'a series per vhost');
+    const counts = m.families.alexalink_exchange_duration_seconds.samples.filter(([n]) => n.endsWith('_count'));
+    assert.equal(counts.length, 3, 'a histogram per vhost');
+    const t = totalsOf(j);
+    assert.deepEqual([t.exchanges, t.failures, t.flows, t.flowFailures], [6, 1, 1, 1]);
+    const auto = parseAuto(views.auto);
+    assert.deepEqual([auto.AlexaLinkExchanges, auto.AlexaLinkFailures, auto.AlexaLinkFlows, auto.AlexaLinkFlowFailures], ['6', '1', '1', '1'], '?auto sums the vhosts');
+    assert.ok(views.support.includes(`\n${A()}: authorization_code 4, refresh_token 0, other 0\n`), 'grant types of a.example');
+    assert.ok(views.support.includes(`\n${B()}: authorization_code 2, refresh_token 0, other 0\n`), 'grant types of b.example');
+    assert.match(views.support, /region EU {2}platform Android {2}flow error on b\.example:\d+ failed: state=kept error=access_denied/);
+    assert.match(views.support, /^ {2}Authorization URL: https:\/\/b\.example\/oauth\/authorize$/m, 'the URL Alexa is given, with the vhost\'s name');
+    for (const [name, text] of Object.entries(views)) if (name !== 'types') assert.deepEqual(secretsIn(text), [], `no secret in ${name}`);
+  });
+
+  // ServerName without a port (the usual way): the vhost serves on its
+  // <VirtualHost> address's port, and "host:port" should say that one
+  it('a name-based vhost is named host:port with the port it serves on', { todo: 'the module names it "a.example:0" (server_rec port of a ServerName without a port)' }, () => {
+    assert.deepEqual([A(), B()], [`a.example:${apache.port}`, `b.example:${apache.port}`]);
+  });
+
+  it('a graceful restart with one more vhost starts the counters again', async () => {
+    const before = await statusJson(apache);
+    await waitFor(async () => (await statusJson(apache)).now > before.since, { timeoutMs: 5000, what: 'a second to pass' });
+    writeFileSync(apache.conf, readFileSync(apache.conf, 'utf8').replace('# more vhosts', `<VirtualHost 127.0.0.1:${apache.port}>\n  ServerName c.example\n</VirtualHost>`));
+    const mark = await apache.graceful();
+    assert.match(apache.errorLogSince(mark), /ALX0402: status counters start again/);
+    const j = checkJsonSchema(await statusJson(apache));
+    assert.equal(j.vhosts.length, 4);
+    assert.ok(j.since > before.since, 'since moved');
+    for (const v of j.vhosts) assert.deepEqual(v.counters, zeroCounters(), `${v.name} starts at 0`);
+    assert.deepEqual(j.events, []);
+  });
+});
