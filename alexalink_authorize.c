@@ -357,6 +357,8 @@ static void count_redirect(request_rec *r, const alx_authz_rec *a,
                    : d->state == ALX_STATE_CHANGED ? "state_changed"
                    : d->implicit_in_query ? "implicit_in_query"
                    : d->flow == ALX_FLOW_UNKNOWN ? "flow_error" : "");
+    alx_stats_text(e.shape_in, sizeof(e.shape_in), "-");
+    alx_stats_text(e.shape_out, sizeof(e.shape_out), "-");
     alexalink_status_event(r, &e);
 }
 

@@ -213,7 +213,10 @@ static void exchange_event(request_rec *r, const alx_exchange_rec *x,
     alx_stats_text(e.client, sizeof(e.client),
                    alx_log_safe(r->pool, x->req.client_id, 47));
     alx_stats_text(e.region, sizeof(e.region), "-");
-    alx_stats_text(e.verdict, sizeof(e.verdict), x->verdict ? x->verdict : "-");
+    alx_stats_text(e.verdict, sizeof(e.verdict), apr_pstrcat(r->pool,
+                   x->verdict ? x->verdict : "-",
+                   cause && !strcmp(cause, "over_budget") ? ", over budget"
+                                                          : "", NULL));
     alx_stats_text(e.cause, sizeof(e.cause), cause ? cause : "");
     alx_stats_text(e.shape_in, sizeof(e.shape_in),
                    x->answer.shape_in ? x->answer.shape_in : "-");
@@ -250,7 +253,13 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
         alx_stats_count(st, vh, ALX_STAT_rewrite_replayed);
     if (x->grace.chained)
         alx_stats_count(st, vh, ALX_STAT_rewrite_chained);
-    if ((fail = failure(x->verdict_kind, &cause)) >= 0)
+    fail = failure(x->verdict_kind, &cause);
+    if (fail < 0 && x->verdict_kind == ALX_VERDICT_PASSTHROUGH
+        && r->status >= 400) {  /* an error page Alexa cannot read */
+        fail = ALX_STAT_fail_upstream_error;
+        cause = "upstream_error";
+    }
+    if (fail >= 0)
         alx_stats_count(st, vh, (alx_stat_e)fail);
     else if (r->status == HTTP_OK && grant
              && !strcmp(grant, "authorization_code"))
@@ -288,6 +297,15 @@ void alexalink_status_event(request_rec *r, alx_event_t *e)
 
 /* ---- the views ---------------------------------------------------------- */
 
+/* "name:port", the port a vhost serves on when its ServerName has none. */
+static const char *vhost_name(apr_pool_t *p, const server_rec *s)
+{
+    unsigned int port = s->port ? s->port
+                        : s->addrs ? s->addrs->host_port : 0;
+
+    return apr_psprintf(p, "%s:%u", s->server_hostname, port);
+}
+
 /* Every <Location> with an AlexaLink role, from core's per-server list,
  * and the longest refresh-grace window among the token ones. */
 static apr_array_header_t *locations(request_rec *r,
@@ -314,8 +332,7 @@ static apr_array_header_t *locations(request_rec *r,
                 || c->role == ALX_ROLE_OFF)
                 continue;
             l = apr_array_push(out);
-            l->vhost = apr_psprintf(r->pool, "%s:%u", vs->server_hostname,
-                                    (unsigned)vs->port);
+            l->vhost = vhost_name(r->pool, vs);
             l->path = d->d;
             l->role = c->role == ALX_ROLE_TOKEN ? "token" : "authorize";
             if (c->role == ALX_ROLE_TOKEN && c->refresh_grace > *window)
@@ -349,8 +366,7 @@ static int view(request_rec *r, alx_stats_snapshot_t *snap,
         return 0;
     names = apr_pcalloc(r->pool, sizeof(*names) * (snap->vhosts + 1));
     for (vs = ap_server_conf; vs && i < snap->vhosts; vs = vs->next, i++)
-        names[i] = apr_psprintf(r->pool, "%s:%u", vs->server_hostname,
-                                (unsigned)vs->port);
+        names[i] = vhost_name(r->pool, vs);
     for (; i < snap->vhosts; i++)
         names[i] = "-";
     memset(v, 0, sizeof(*v));
