@@ -87,6 +87,18 @@ describe('directives', { skip: moduleMissingReason() }, () => {
     assert.match(r.output, /AlexaLinkDomainList takes host names .* not 'bad\/path'/);
   });
 
+  it('AlexaLinkStatusEvents takes 1 to 100000 in the main server only', () => {
+    assert.equal(configTest('', { serverConf: 'AlexaLinkStatusEvents 500' }).code, 0);
+    for (const bad of ['0', '-1', '100001', '5x', 'many']) {
+      const r = configTest('', { serverConf: `AlexaLinkStatusEvents ${bad}` });
+      assert.notEqual(r.code, 0, `AlexaLinkStatusEvents ${bad} must fail`);
+      assert.match(r.output, new RegExp(`AlexaLinkStatusEvents takes a whole number from 1 to 100000, not '${bad}'`));
+    }
+    const inLoc = configTest(loc('AlexaLink token', 'AlexaLinkStatusEvents 5'));
+    assert.notEqual(inLoc.code, 0);
+    assert.match(inLoc.output, /AlexaLinkStatusEvents/);
+  });
+
   it('the module loads and a server-wide config without AlexaLink is accepted', () => {
     const r = configTest('ProxyPass /oauth/ http://127.0.0.1:9/\n');
     assert.equal(r.code, 0, r.output);
