@@ -110,6 +110,8 @@ ProxyPass /plain/ ${target}
 ProxyPass /alexa/ ${target}
 ProxyPass /replay/ ${target}
 ProxyPass /plain-json/ ${json}
+ProxyPass /login/ ${target}
+ProxyPass /login-plain/ ${target}
 ProxyPass /alexa-json/ ${json}
 # The same sections either way, so that only the module differs.
 <Location /alexa/>
@@ -119,6 +121,13 @@ ProxyPass /alexa-json/ ${json}
 <Location /alexa-json/>
   Require all granted
   ${module ? 'AlexaLink token' : ''}
+</Location>
+<Location /login/>
+  Require all granted
+  ${module ? 'AlexaLink authorize\n  AlexaLinkDomainList cdn.example.com' : ''}
+</Location>
+<Location /login-plain/>
+  Require all granted
 </Location>
 <Location /replay/>
   Require all granted
@@ -174,7 +183,10 @@ function body(grant, n, tag) {
   return `grant_type=refresh_token&refresh_token=bench-replayed-${run}${auth}`;
 }
 
-// pair: [name, A, B]; each side { apache, path, grant }.
+// What Alexa's authorization URL carries (the state is made up).
+const LOGIN_QUERY = 'response_type=code&client_id=alexa-skill&scope=profile&state=bench-state-0123456789&redirect_uri=https%3A%2F%2Fpitangui.amazon.com%2Fapi%2Fskill%2Flink%2FMBENCH';
+
+// pair: [name, A, B]; each side { apache, path, grant } (grant 'page': a GET).
 function pairs(loaded, bare) {
   const side = (apache, p, grant, label) => ({ apache, path: p, grant, label });
   return [
@@ -183,6 +195,7 @@ function pairs(loaded, bare) {
     ['code exchange, compliant JSON upstream', side(loaded, '/alexa-json/', 'code', 'AlexaLink token'), side(loaded, '/plain-json/', 'code', 'plain ProxyPass')],
     ['refresh exchange, compliant JSON upstream', side(loaded, '/alexa-json/', 'refresh', 'AlexaLink token'), side(loaded, '/plain-json/', 'refresh', 'plain ProxyPass')],
     ['grace replay', side(loaded, '/replay/', 'replay', 'answered from the store'), side(loaded, '/plain/', 'refresh', 'plain proxied refresh')],
+    ['login page (GET, 7.8 KB of HTML, an Alexa flow)', side(loaded, `/login/authorize?${LOGIN_QUERY}`, 'page', 'AlexaLink authorize'), side(loaded, `/login-plain/authorize?${LOGIN_QUERY}`, 'page', 'plain ProxyPass')],
     ['untouched location', side(loaded, '/plain/', 'code', 'module loaded'), side(bare, '/plain/', 'code', 'module not loaded')],
   ];
 }
@@ -191,6 +204,10 @@ function pairs(loaded, bare) {
 
 function luaScript(grant, tag) {
   const file = path.join(work, `${grant}-${tag}.lua`);
+  if (grant === 'page') {
+    writeFileSync(file, 'wrk.method = "GET"\n');
+    return file;
+  }
   const auth = `&client_id=${CLIENT}&client_secret=${SECRET}`;
   const make = grant === 'code'
     ? `"grant_type=authorization_code&code=bench-code-${tag}-" .. n .. "&redirect_uri=https%3A%2F%2Fpitangui.amazon.com%2Fapi%2Fskill%2Flink%2FMBENCH${auth}"`
@@ -248,7 +265,7 @@ async function runWrk() {
   const bare = await startApache(apacheConf('bare', await freePort(), upstream, { module: false }));
   console.log(`bench: machine: ${machine()}`);
   console.log(`bench: wrk -t1 -c${conns}, ${rounds} rounds of ${seconds} s per side, alternated A B A B; event MPM (2 children x 32 threads); upstream bench/upstream.c (form-encoded answers unless named JSON)`);
-  for (const [name, a, b] of pairs(loaded, bare).filter((x) => !process.env.BENCH_ONLY || x[0] === process.env.BENCH_ONLY)) {
+  for (const [name, a, b] of pairs(loaded, bare).filter((x) => !process.env.BENCH_ONLY || x[0].startsWith(process.env.BENCH_ONLY))) {
     await warm(a.apache, a, 20); await warm(b.apache, b, 20);
     const ra = [], rb = [];
     for (let i = 0; i < rounds; i++) {
@@ -270,14 +287,15 @@ async function runWrk() {
 
 function post(a, p, data, agent) {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: a.port, path: p, method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(data) } }, (res) => {
+    const page = data === null;
+    const req = http.request({ host: '127.0.0.1', port: a.port, path: p, method: page ? 'GET' : 'POST', agent, headers: page ? { 'user-agent': 'bench' } : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(data) } }, (res) => {
       let b = '';
       res.on('data', (d) => { b += d; });
       res.on('end', () => (res.statusCode === 200 ? resolve(b) : reject(new Error(`bench: ${p} answered ${res.statusCode}: ${b.slice(0, 200)}`))));
     });
     req.setTimeout(120000, () => req.destroy(new Error(`bench: ${p} timed out`)));
     req.on('error', reject);
-    req.end(data);
+    req.end(page ? undefined : data);
   });
 }
 
@@ -291,7 +309,7 @@ async function connection(side, n, tag) {
   const a = side.apache;
   const before = new Set(dumps(a));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  for (let i = 0; i < n; i++) await post(a, side.path, body(side.grant, i, tag), agent);
+  for (let i = 0; i < n; i++) await post(a, side.path, side.grant === 'page' ? null : body(side.grant, i, tag), agent);
   agent.destroy();
   if (!a.callgrind) return null;
   const file = await waitFor('the connection\'s callgrind dump', () => {
@@ -314,7 +332,7 @@ async function runInstructions() {
   loaded.callgrind = bare.callgrind = true;
   console.log(`bench: machine: ${machine()}`);
   console.log(`bench: instructions per request, valgrind --tool=callgrind on apache2 -X (prefork, one process), keep-alive client, ${rounds} rounds of ${n} requests per side alternated A B A B (median); upstream bench/upstream.c (form-encoded answers unless named JSON)`);
-  for (const [name, a, b] of pairs(loaded, bare)) {
+  for (const [name, a, b] of pairs(loaded, bare).filter((x) => !process.env.BENCH_ONLY || x[0].startsWith(process.env.BENCH_ONLY))) {
     await warm(a.apache, a, 30); await warm(b.apache, b, 30);
     const ia = [], ib = [];
     for (let i = 0; i < rounds; i++) {
@@ -333,7 +351,8 @@ async function runInstructions() {
 
 // Anything above notice in an error log is worth a look.
 function report(a) {
-  const lines = read(path.join(a.dir, 'error.log')).split('\n').filter((l) => /\[[\w:]*(warn|error|crit|alert|emerg)\]/.test(l));
+  // the login page pair's plain HTTP, port and page findings are expected
+  const lines = read(path.join(a.dir, 'error.log')).split('\n').filter((l) => /\[[\w:]*(warn|error|crit|alert|emerg)\]/.test(l) && !/ALX03(04|05|10|11):/.test(l));
   for (const l of lines.slice(0, 5)) console.log(`bench: ${path.basename(a.dir)} error log: ${l.slice(0, 300)}`);
 }
 

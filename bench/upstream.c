@@ -2,7 +2,8 @@
  * thread per connection, a fixed form-encoded answer (the slowest path
  * through the module: converted, TTL raised). A refresh grant gets a
  * rotated refresh token so that the module records it. With "json", the
- * answers are JSON that Alexa takes as they are (nothing to fix).
+ * answers are JSON that Alexa takes as they are (nothing to fix). A GET
+ * gets a login page (about 6 KB of HTML: styles, scripts, a form).
  * Usage: upstream PORTFILE [json]  (listens on 127.0.0.1, an ephemeral
  * port written to PORTFILE). Not part of the module. */
 #define _GNU_SOURCE
@@ -37,6 +38,41 @@ static const char JSON_REFRESH[] =
     "\"token_type\":\"Bearer\",\"expires_in\":3600,"
     "\"refresh_token\":\"bench-rotated-token-fedcba9876543210\","
     "\"scope\":\"profile\"}";
+
+/* A login page as such pages come: a head full of links, inline CSS and
+ * script, a form; a few external hosts for the scanner to find. */
+#define ROW "<div class=row><label for=f%d>Field</label><input id=f%d " \
+    "name=f%d autocomplete=off><img src=\"/static/icon.png\" " \
+    "srcset=\"/static/icon.png 1x, /static/icon@2x.png 2x\" alt=\"\"></div>\n"
+static char page[8192];
+
+static void make_page(void)
+{
+    size_t n = (size_t)snprintf(page, sizeof(page), "%s",
+        "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8>"
+        "<meta name=viewport content=\"width=device-width, initial-scale=1\">"
+        "<title>Sign in</title>\n"
+        "<link rel=stylesheet href=\"https://cdn.example.com/site.css\">\n"
+        "<link rel=icon href=\"/favicon.ico\">\n"
+        "<style>body{font-family:sans-serif;background:url(/static/bg.png)}"
+        ".row{margin:.5em 0}label{display:block}input{width:100%}"
+        "@media (max-width:600px){body{margin:0}}</style>\n"
+        "<script src=\"https://cdn.example.com/app.js\" defer></script>\n"
+        "<script>window.addEventListener('load', function () {"
+        " var f = document.forms[0]; if (f && f.user) f.user.focus(); "
+        "if (location.hash.length > 1 && location.hash.indexOf('<') < 0) "
+        "document.title = 'Sign in'; });</script>\n"
+        "</head><body><main><h1>Sign in to Example</h1>\n"
+        "<form method=post action=\"/oauth/authorize/login\">\n");
+    int i;
+
+    for (i = 0; i < 40 && n < sizeof(page) - 512; i++)
+        n += (size_t)snprintf(page + n, sizeof(page) - n, ROW, i, i, i);
+    snprintf(page + n, sizeof(page) - n, "%s",
+             "<button type=submit>Sign in</button></form>\n"
+             "<p><a href=\"/help\">Help</a> <a href=\"/privacy\">Privacy"
+             "</a></p></main></body></html>\n");
+}
 
 static int send_all(int fd, const char *b, size_t n)
 {
@@ -96,13 +132,24 @@ static void *serve(void *arg)
                 goto done;
             have += (size_t)r;
         }
-        answer = memmem(buf + head, (size_t)body, "grant_type=refresh_token",
-                        24) ? refresh_body : code_body;
-        n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Type: %s"
-                     "\r\nCache-Control: no-store\r\nContent-Length: %zu\r\n"
-                     "\r\n%s", content_type, strlen(answer), answer);
-        if (send_all(fd, out, (size_t)n) != 0)
-            goto done;
+        if (!strncmp(buf, "GET ", 4)) {
+            n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Type:"
+                         " text/html; charset=utf-8\r\nContent-Length: %zu"
+                         "\r\n\r\n", strlen(page));
+            if (send_all(fd, out, (size_t)n) != 0
+                || send_all(fd, page, strlen(page)) != 0)
+                goto done;
+        } else {
+            answer = memmem(buf + head, (size_t)body,
+                            "grant_type=refresh_token", 24) ? refresh_body
+                                                            : code_body;
+            n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Type: "
+                         "%s\r\nCache-Control: no-store\r\nContent-Length: "
+                         "%zu\r\n\r\n%s", content_type, strlen(answer),
+                         answer);
+            if (send_all(fd, out, (size_t)n) != 0)
+                goto done;
+        }
         memmove(buf, buf + need, have - need);
         have -= need;
     }
@@ -121,6 +168,7 @@ int main(int argc, char **argv)
 
     if (argc < 2)
         return 2;
+    make_page();
     if (argc > 2 && !strcmp(argv[2], "json")) {
         code_body = JSON_CODE;
         refresh_body = JSON_REFRESH;

@@ -731,10 +731,6 @@ static int tag_is(const alx_html_t *h, const char *name)
     return !h->tag_over && strcmp(h->tag, name) == 0;
 }
 
-static int attr_is(const alx_html_t *h, const char *name)
-{
-    return !h->attr_over && strcmp(h->attr, name) == 0;
-}
 
 /* Whether the tag is one of tags (space-separated; NULL: any). */
 static int tag_in(const alx_html_t *h, const char *tags)
@@ -758,27 +754,30 @@ static int tag_in(const alx_html_t *h, const char *tags)
  * script besides. */
 typedef struct {
     const char *name;
+    apr_size_t len;
     const char *tags;       /* only on these, or NULL */
     unsigned char kind;
 } alx_attr_kind_t;
 
+#define ATTR(name, tags, kind) {name, sizeof(name) - 1, tags, kind}
+
 static const alx_attr_kind_t attr_kinds[] = {
-    {"src", NULL, V_URL},
-    {"srcset", NULL, V_SRCSET},
-    {"style", NULL, V_STYLE},
-    {"href", "base", V_BASE_HREF},
-    {"href", NULL, V_URL},
-    {"http-equiv", "meta", V_EQUIV},
-    {"action", NULL, V_URL},
-    {"formaction", NULL, V_URL},
-    {"poster", NULL, V_URL},
-    {"data", NULL, V_URL},
-    {"background", NULL, V_URL},
-    {"xlink:href", NULL, V_URL},
-    {"imagesrcset", NULL, V_SRCSET},
-    {"content", "meta", V_CONTENT},
-    {"target", "a form base area", V_TARGET},
-    {NULL, NULL, V_IGNORE}
+    ATTR("src", NULL, V_URL),
+    ATTR("srcset", NULL, V_SRCSET),
+    ATTR("style", NULL, V_STYLE),
+    ATTR("href", "base", V_BASE_HREF),
+    ATTR("href", NULL, V_URL),
+    ATTR("http-equiv", "meta", V_EQUIV),
+    ATTR("action", NULL, V_URL),
+    ATTR("formaction", NULL, V_URL),
+    ATTR("poster", NULL, V_URL),
+    ATTR("data", NULL, V_URL),
+    ATTR("background", NULL, V_URL),
+    ATTR("xlink:href", NULL, V_URL),
+    ATTR("imagesrcset", NULL, V_SRCSET),
+    ATTR("content", "meta", V_CONTENT),
+    ATTR("target", "a form base area", V_TARGET),
+    {NULL, 0, NULL, V_IGNORE}
 };
 
 /* '=' after an attribute name: what its value feeds. */
@@ -795,7 +794,9 @@ static void attr_begin(alx_html_t *h)
         return;
     }
     for (a = attr_kinds; a->name; a++)
-        if (attr_is(h, a->name) && tag_in(h, a->tags)) {
+        if (a->len == h->attr_len && a->name[0] == h->attr[0]
+            && !h->attr_over && !memcmp(h->attr, a->name, a->len)
+            && tag_in(h, a->tags)) {
             kind = a->kind;
             break;
         }
