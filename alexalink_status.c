@@ -209,14 +209,15 @@ static void exchange_event(request_rec *r, const alx_exchange_rec *x,
     e.failed = (unsigned char)failed;
     e.ms = (apr_int32_t)x->ms;
     alx_stats_text(e.what, sizeof(e.what),
-                   alx_log_safe(r->pool, x->req.grant_type, 31));
+                   x->req.grant_type ? x->req.grant_type : "-");
     alx_stats_text(e.client, sizeof(e.client),
-                   alx_log_safe(r->pool, x->req.client_id, 47));
+                   x->req.client_id ? x->req.client_id : "-");
     alx_stats_text(e.region, sizeof(e.region), "-");
-    alx_stats_text(e.verdict, sizeof(e.verdict), apr_pstrcat(r->pool,
-                   x->verdict ? x->verdict : "-",
-                   cause && !strcmp(cause, "over_budget") ? ", over budget"
-                                                          : "", NULL));
+    alx_stats_text(e.verdict, sizeof(e.verdict),
+                   cause && !strcmp(cause, "over_budget")
+                   ? apr_pstrcat(r->pool, x->verdict ? x->verdict : "-",
+                                 ", over budget", NULL)
+                   : x->verdict ? x->verdict : "-");
     alx_stats_text(e.cause, sizeof(e.cause), cause ? cause : "");
     alx_stats_text(e.shape_in, sizeof(e.shape_in),
                    x->answer.shape_in ? x->answer.shape_in : "-");

@@ -207,18 +207,27 @@ apr_int64_t alx_stats_percentile(const alx_stats_vhost_t *v, double q)
     return 2 * (apr_int64_t)alx_stats_bucket_ms[ALX_STATS_BUCKETS - 1];
 }
 
+/* Bytes a view may show as they are: printable ASCII but the five that
+ * need escaping somewhere ('"', '<', '>', '&', '\\'). */
+#define SAFE_ROW(a) a, a, a, a, a, a, a, a, a, a, a, a, a, a, a, a
+static const unsigned char text_safe[256] = {
+    SAFE_ROW(0), SAFE_ROW(0),
+    /* ' ' .. '/' */ 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    /* '0' .. '?' */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1,
+    SAFE_ROW(1),
+    /* 'P' .. '_' */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+    SAFE_ROW(1),
+    /* 'p' .. DEL */ 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0
+};
+
 void alx_stats_text(char *dst, apr_size_t size, const char *src)
 {
     apr_size_t i;
 
     if (!dst || !size)
         return;
-    for (i = 0; src && src[i] && i + 1 < size; i++) {
-        unsigned char c = (unsigned char)src[i];
-
-        dst[i] = (c < 0x20 || c >= 0x7f || c == '"' || c == '<' || c == '>'
-                  || c == '&' || c == '\\') ? '?' : (char)c;
-    }
+    for (i = 0; src && src[i] && i + 1 < size; i++)
+        dst[i] = text_safe[(unsigned char)src[i]] ? src[i] : '?';
     dst[i] = '\0';
 }
 
