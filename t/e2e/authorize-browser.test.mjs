@@ -289,4 +289,46 @@ describe('AlexaLink authorize in a real browser', { skip: moduleMissingReason() 
       await finish({ apache: own, allow: ['ALX0310', 'ALX0311'].map(alx) });
     }
   });
+
+  it('login pages that break the rules, visited twice: each host and popup named exactly once, each dropped state each time', async () => {
+    const own = await startApache({
+      locations: `ProxyPass /oauth/ ${up.url}/oauth/
+<Location /oauth/authorize>
+  AlexaLink authorize
+  AlexaLinkDomainList cdn.example.com
+</Location>
+`,
+    });
+    let logs;
+    try {
+      for (let visit = 0; visit < 2; visit++) {
+        const s = await session(own);
+        try {
+          await go(s, `/oauth/authorize/page/external?${authorizeQuery()}`, own);
+          await go(s, `/oauth/authorize/page/popup?${authorizeQuery()}&next=drop`, own);
+          await quiet('signing in on the popup page', async () => {
+            await s.page.fill('input[name=user]', 'alice');
+            await s.page.fill('input[name=password]', 'correct horse');
+            await Promise.all([s.page.waitForURL(onAlexa, { timeout: 15000 }), s.page.click('button')]);
+          });
+          const { query } = await landed(s);
+          assert.equal(query.get('state'), null, 'a later step is named, not rewritten');
+          assertSameText(query.get('code'), LOGIN_CODE, 'code');
+        } finally {
+          await s.close();
+        }
+      }
+      await own.waitErrorLog(/ALX0308[\s\S]*ALX0308/, null, 'both flows back to Alexa');
+    } finally {
+      logs = await finish({ apache: own, allow: ['ALX0302', 'ALX0304', 'ALX0305', 'ALX0310', 'ALX0311'].map(alx) });
+    }
+    const lines = (tag, re) => logs.errorLog.split('\n').filter((l) => l.includes(`${tag}: `) && re.test(l)).length;
+    for (const host of ['scripts.evil.example', 'fonts.example.net', 'styles.example.org', 'img.example.org', 'inline.example.org', 'srcset.example.org', 'post.example.org'])
+      assert.equal(lines('ALX0304', new RegExp(` ${host.replace(/\./g, '\\.')} \\(`)), 1, `${host} named once`);
+    assert.equal(lines('ALX0304', /cdn\.example\.com/), 0, 'the listed domain is not named');
+    assert.equal(lines('ALX0305', /target=_blank/), 1, 'target=_blank named once');
+    assert.equal(lines('ALX0305', /window\.open/), 1, 'window.open named once');
+    assert.equal(lines('ALX0302', /dropped the state .*later step of the login/), 2, 'each dropped state named, once per flow');
+    assert.equal(tagCount(logs.errorLog, 'ALX0310'), 1, 'plain HTTP named once');
+  });
 });
