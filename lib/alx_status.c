@@ -719,6 +719,26 @@ static void heading(text_t *t, const char *title, char underline)
     add(t, line);
 }
 
+/* The Developer Console's "Account Linking Type", as the flows and
+ * exchanges seen here say it: code exchanges or code flows mean
+ * Authorization Code Grant, implicit flows Implicit Grant. */
+static void linking_type(text_t *t, const alx_stats_snapshot_t *s)
+{
+    unsigned int i, codes = 0, code_flows = 0, implicit = 0;
+
+    for (i = 0; i < s->vhosts; i++)
+        codes += s->vhost[i].counter[ALX_STAT_exchange_code];
+    for (i = 0; i < s->nevents; i++)
+        if (s->event[i].kind == ALX_EVENT_FLOW) {
+            code_flows += !strncmp(s->event[i].what, "code", 5);
+            implicit += !strncmp(s->event[i].what, "implicit", 9);
+        }
+    addf(t, "Account Linking Type seen: %s%s%s\n",
+         codes || code_flows ? "Authorization Code Grant" : "",
+         (codes || code_flows) && implicit ? " and " : "",
+         implicit ? "Implicit Grant" : !(codes || code_flows) ? "none yet" : "");
+}
+
 char *alx_status_support(apr_pool_t *p, const alx_status_view_t *v)
 {
     const alx_stats_snapshot_t *s = v->snap;
@@ -784,6 +804,7 @@ char *alx_status_support(apr_pool_t *p, const alx_status_view_t *v)
              s->vhost[i].counter[ALX_STAT_exchange_other]);
     if (!s->vhosts)
         add(&t, "(no vhost)\n");
+    linking_type(&t, s);
 
     heading(&t, "Recent failed flows and exchanges", '-');
     for (i = 0; i < s->nevents; i++) {

@@ -502,6 +502,8 @@ static void test_support(const alx_status_view_t *v)
     ok(has(s, "\nNext suspects the module cannot see\n") && has(s, "AcceptGrant")
        && has(s, "Domain List"), "support: next suspects after code exchanges");
     ok(!has(s, "<script"), "support: hostile client not printed");
+    ok(has(s, "\nAccount Linking Type seen: Authorization Code Grant"),
+       "support: the account linking type from the code exchanges");
 
     memcpy(vh, v->snap->vhost, sizeof(vh));
     vh[0].counter[ALX_STAT_code_ok] = 0;
