@@ -728,7 +728,7 @@ static int entity_byte(alx_html_t *h, char c)
 
 static int tag_is(const alx_html_t *h, const char *name)
 {
-    return !h->tag_over && strcmp(h->tag, name) == 0;
+    return !h->tag_over && h->tag[0] == name[0] && strcmp(h->tag, name) == 0;
 }
 
 
@@ -940,7 +940,8 @@ static void tag_end(alx_html_t *h)
         return;
     }
     for (i = 0; i < sizeof(raw_elements) / sizeof(raw_elements[0]); i++)
-        if (strcmp(h->tag, raw_elements[i].name) == 0) {
+        if (h->tag[0] == raw_elements[i].name[0]
+            && strcmp(h->tag, raw_elements[i].name) == 0) {
             h->state = S_RAW;
             h->raw_name = raw_elements[i].name;
             h->raw_len = (unsigned char)strlen(h->raw_name);
