@@ -12,7 +12,6 @@
 #include "alx_html.h"
 #include "alx_stats.h"
 
-#include <openssl/evp.h>
 
 #define ALX_FLOW_LIFETIME apr_time_from_sec(600)   /* a login's length */
 #define ALX_PAGE_GAP      apr_time_from_sec(3600)  /* repeated findings */
@@ -30,14 +29,6 @@ typedef struct {
     alx_authz_rec *a;
     alx_html_t *scanner;
 } alx_page_ctx;
-
-/* The port the request came in on: vhosts that share a ServerName without
- * a port are still told apart. */
-static const char *vhost_of(request_rec *r)
-{
-    return apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
-                        (unsigned)r->connection->local_addr->port);
-}
 
 /* httpd ends every line logged for a request with ", referer: ..." and a
  * login form's Referer is the login page's URL, Alexa's state in it: the
@@ -62,7 +53,7 @@ static void restore_referer(request_rec *r, const char *v)
 static int once(request_rec *r, const char *what, const char *key,
                 apr_interval_time_t interval)
 {
-    return alexalink_store_once(r, alx_once_key(vhost_of(r),
+    return alexalink_store_once(r, alx_once_key(alexalink_vhost_name(r->pool, r->server),
                                                 apr_pstrcat(r->pool, what, " ",
                                                             key, NULL)),
                                 interval);
@@ -75,12 +66,11 @@ static void flow_id(request_rec *r, unsigned char *id)
     const char *ua = apr_table_get(r->headers_in, "User-Agent");
     const char *key = apr_pstrcat(r->pool, "alexalink-flow", "\n",
                                   r->useragent_ip, "\n", ua ? ua : "", NULL);
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
+    unsigned char md[32];
 
-    if (!EVP_Digest(key, strlen(key), md, &n, EVP_sha256(), NULL)
-        || n < ALX_GRACE_ID_LEN)
-        memset(md, 0, sizeof(md));
+    if (alx_crypto_sha256(alexalink_server_conf_get(r->server)->crypto, key,
+                          strlen(key), md) != APR_SUCCESS)
+        memset(md, 0, sizeof(md));  /* no crypto in this child: one key */
     memcpy(id, md, ALX_GRACE_ID_LEN);
 }
 

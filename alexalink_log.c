@@ -78,8 +78,7 @@ static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
     if (x->answer_json || a->kind != ALX_KIND_TOKEN || a->ttl_in < 0
         || a->ttl_in >= ALX_ALEXA_MIN_TTL)
         return;
-    vhost = apr_psprintf(r->pool, "%s:%u", r->server->server_hostname,
-                         (unsigned)r->server->port);
+    vhost = alexalink_vhost_name(r->pool, r->server);
     if (!alexalink_store_once(r, alx_once_key(vhost, x->req.client_id),
                               ALX_HONEST_TTL_GAP))
         return;

@@ -14,6 +14,7 @@
 #include "mod_status.h"
 #include "alx_exchange.h"
 #include "alx_status.h"
+#include "alx_values.h"
 
 #define ALX_STATUS_MUTEX    "alexalink-status"
 #define ALX_STATUS_RETAINED "mod_alexalink-status-retained"
@@ -38,9 +39,7 @@ const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
     (void)cfg;
     if (err)
         return err;
-    n = apr_atoi64(arg);
-    if (!apr_isdigit(*arg) || n < 1 || n > ALX_STATUS_MAX_EVENTS
-        || arg[strspn(arg, "0123456789")])
+    if (alx_value_seconds(arg, ALX_STATUS_MAX_EVENTS, &n) != 0 || n < 1)
         return apr_psprintf(cmd->pool, "%s takes a whole number from 1 to "
                             "%d, not '%s'", cmd->cmd->name,
                             ALX_STATUS_MAX_EVENTS, arg);
@@ -298,15 +297,6 @@ void alexalink_status_event(request_rec *r, alx_event_t *e)
 
 /* ---- the views ---------------------------------------------------------- */
 
-/* "name:port", the port a vhost serves on when its ServerName has none. */
-static const char *vhost_name(apr_pool_t *p, const server_rec *s)
-{
-    unsigned int port = s->port ? s->port
-                        : s->addrs ? s->addrs->host_port : 0;
-
-    return apr_psprintf(p, "%s:%u", s->server_hostname, port);
-}
-
 /* Every <Location> with an AlexaLink role, from core's per-server list,
  * and the longest refresh-grace window among the token ones. */
 static apr_array_header_t *locations(request_rec *r,
@@ -333,7 +323,7 @@ static apr_array_header_t *locations(request_rec *r,
                 || c->role == ALX_ROLE_OFF)
                 continue;
             l = apr_array_push(out);
-            l->vhost = vhost_name(r->pool, vs);
+            l->vhost = alexalink_vhost_name(r->pool, vs);
             l->path = d->d;
             l->role = c->role == ALX_ROLE_TOKEN ? "token" : "authorize";
             if (c->role == ALX_ROLE_TOKEN && c->refresh_grace > *window)
@@ -367,7 +357,7 @@ static int view(request_rec *r, alx_stats_snapshot_t *snap,
         return 0;
     names = apr_pcalloc(r->pool, sizeof(*names) * (snap->vhosts + 1));
     for (vs = ap_server_conf; vs && i < snap->vhosts; vs = vs->next, i++)
-        names[i] = vhost_name(r->pool, vs);
+        names[i] = alexalink_vhost_name(r->pool, vs);
     for (; i < snap->vhosts; i++)
         names[i] = "-";
     memset(v, 0, sizeof(*v));

@@ -256,6 +256,17 @@ alx_request_rec *alexalink_request_slot(request_rec *r)
     return s;
 }
 
+/* A vhost as the log, the once-an-hour lines and the status page name it:
+ * "name:port", the port it serves on when its ServerName has none, so that
+ * vhosts sharing a name on other ports stay apart. */
+const char *alexalink_vhost_name(apr_pool_t *p, const server_rec *s)
+{
+    unsigned int port = s->port ? s->port
+                        : s->addrs ? s->addrs->host_port : 0;
+
+    return apr_psprintf(p, "%s:%u", s->server_hostname, port);
+}
+
 alx_server_conf *alexalink_server_conf_get(server_rec *s)
 {
     return ap_get_module_config(s->module_config, &alexalink_module);

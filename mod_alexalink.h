@@ -164,6 +164,7 @@ typedef struct {
 
 /* mod_alexalink.c */
 alx_request_rec *alexalink_request_slot(request_rec *r);
+const char *alexalink_vhost_name(apr_pool_t *p, const server_rec *s);
 alx_server_conf *alexalink_server_conf_get(server_rec *s);
 
 /* alexalink_token.c */

@@ -111,6 +111,7 @@ struct alx_crypto {
     EVP_MAC *hmac;
     EVP_MAC_CTX *hmac_sha256;   /* digest chosen, no key: duplicated */
     EVP_CIPHER *gcm;
+    EVP_MD *sha256;
 };
 
 static apr_status_t crypto_free(void *data)
@@ -120,6 +121,7 @@ static apr_status_t crypto_free(void *data)
     EVP_MAC_CTX_free(c->hmac_sha256);
     EVP_MAC_free(c->hmac);
     EVP_CIPHER_free(c->gcm);
+    EVP_MD_free(c->sha256);
     return APR_SUCCESS;
 }
 
@@ -136,11 +138,21 @@ apr_status_t alx_crypto_create(apr_pool_t *p, alx_crypto_t **out)
     c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
     c->hmac_sha256 = c->hmac ? EVP_MAC_CTX_new(c->hmac) : NULL;
     c->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (!c->hmac_sha256 || !EVP_MAC_CTX_set_params(c->hmac_sha256, params)
-        || !c->gcm)
+        || !c->gcm || !c->sha256)
         return APR_EGENERAL;
     *out = c;
     return APR_SUCCESS;
+}
+
+apr_status_t alx_crypto_sha256(const alx_crypto_t *c, const void *data,
+                               apr_size_t len, unsigned char *out)
+{
+    unsigned int n = 0;
+
+    return c && EVP_Digest(data, len, out, &n, c->sha256, NULL) && n == 32
+           ? APR_SUCCESS : APR_EGENERAL;
 }
 
 /* HMAC-SHA256(refresh_token, label | len | client_id | len | secret), from

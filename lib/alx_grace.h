@@ -17,6 +17,10 @@
 typedef struct alx_crypto alx_crypto_t;
 apr_status_t alx_crypto_create(apr_pool_t *p, alx_crypto_t **out);
 
+/* SHA-256 of len bytes into out[32], with the digest fetched once. */
+apr_status_t alx_crypto_sha256(const alx_crypto_t *c, const void *data,
+                               apr_size_t len, unsigned char *out);
+
 /* Both derived from the presented refresh token and the client's
  * credentials, with distinct labels, so that the store id reveals nothing
  * about the sealing key and another client (or the same client id with
