@@ -90,8 +90,9 @@ run_e2e event t/e2e/ ALX_MPM=event
 run_e2e prefork t/e2e/ ALX_MPM=prefork
 run_e2e asan t/e2e/ ALX_MPM=event ALX_MODULE="$root/build-asan/.libs/mod_alexalink.so" \
   ALX_PRELOAD="$(gcc -print-file-name=libasan.so)"
-# the refresh-grace files again with the store in a dbm file
-run_e2e dbm "t/e2e/grace-*.test.mjs" ALX_MPM=event ALX_CACHE=dbm
+# the refresh-grace files, the authorization flows (their own dbm file) and
+# the status page again with the store in a dbm file
+run_e2e dbm "t/e2e/grace-*.test.mjs t/e2e/authorize.test.mjs t/e2e/status.test.mjs" ALX_MPM=event ALX_CACHE=dbm
 
 # the Debian package: build, lintian, distcheck, install, one exchange, purge
 # (it installs into the machine's apache2 and puts it back as it was)

@@ -5,7 +5,7 @@
 // at a time, or gzip-encoded.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApache, alx, moduleMissingReason } from '../lib/apache.mjs';
+import { startApache, alx, moduleMissingReason, freePort } from '../lib/apache.mjs';
 import { request } from '../lib/http.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startLoginUpstream, LOGIN_CODE, LOGIN_TOKEN } from '../fixtures/login-upstream.mjs';
@@ -45,7 +45,7 @@ describe('AlexaLink authorize', { skip: moduleMissingReason() }, () => {
   before(async () => {
     up = await startLoginUpstream();
     apache = await startApache({
-      serverConf: 'LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so\n',
+      serverConf: 'LoadModule alias_module /usr/lib/apache2/modules/mod_alias.so\nLoadModule deflate_module /usr/lib/apache2/modules/mod_deflate.so\nLoadModule filter_module /usr/lib/apache2/modules/mod_filter.so\n',
       locations: `ProxyPass /oauth/ ${up.url}/oauth/
 ProxyPass /offline/ ${up.url}/oauth/authorize/
 ProxyPass /report/ ${up.url}/oauth/authorize/
@@ -63,6 +63,18 @@ ProxyPass /plain/ ${up.url}/oauth/authorize/
   AlexaLink authorize
   AlexaLinkForceOffline On
 </Location>
+ProxyPass /custom/ ${up.url}/oauth/authorize/
+<Location /custom/>
+  AlexaLink authorize
+  # the list replaces the default three
+  AlexaLinkRedirectHosts alexa.example.test pitangui.amazon.com
+  AlexaLinkDomainList *.example.org fonts.example.net
+</Location>
+ProxyPass /inflated/ ${up.url}/oauth/authorize/
+<Location /inflated/>
+  AlexaLink authorize
+  SetOutputFilter INFLATE
+</Location>
 <Location /report/>
   AlexaLink authorize
   AlexaLinkMode report
@@ -74,7 +86,7 @@ ProxyPass /plain/ ${up.url}/oauth/authorize/
     // this Apache listens on plain HTTP and a port other than 443: it says
     // so once (once an hour per vhost); state problems and findings are
     // what the tests provoke
-    const logs = await finish({ apache, up, allow: ['ALX0302', 'ALX0304', 'ALX0305', 'ALX0306', 'ALX0307', 'ALX0310', 'ALX0311'].map(alx) });
+    const logs = await finish({ apache, up, allow: ['ALX0301', 'ALX0302', 'ALX0304', 'ALX0305', 'ALX0306', 'ALX0307', 'ALX0310', 'ALX0311', 'ALX0314', 'ALX0315'].map(alx).concat([/proxy_http:error.*AH01110|proxy:error.*AH01102|AH01110|AH01102/]) });
     assert.equal(tagCount(logs.errorLog, 'ALX0310'), 1, 'plain HTTP is said once per vhost');
     assert.equal(tagCount(logs.errorLog, 'ALX0311'), 1, 'the port is said once per vhost');
   });
@@ -284,6 +296,59 @@ ProxyPass /plain/ ${up.url}/oauth/authorize/
     assert.match(log, /ALX0309: login page \/oauth\/authorize\/gzip\/popup not scanned for domains and popups: it comes gzip-encoded/);
   });
 
+  it('AlexaLinkRedirectHosts: a host of your own is an Alexa flow (region other), and the list replaces the default hosts', async () => {
+    const m = apache.mark();
+    const own = await get(apache, `/custom/drop?${authorizeQuery({ redirectUri: 'https://alexa.example.test/cb' })}`);
+    assert.equal(params(own.headers.location).query.state, STATE, 'restored for the listed host');
+    const log = await apache.waitErrorLog(alx('ALX0308'), m);
+    assert.match(log, /ALX0300: Alexa authorization flow: region=other/);
+    assert.match(log, /ALX0308: authorization redirect back to Alexa: region=other form=link flow=code state=dropped/);
+    const m2 = apache.mark();
+    const eu = await get(apache, `/custom/drop?${authorizeQuery({ redirectUri: LINK.EU })}`);
+    assert.equal(params(eu.headers.location).query.state, undefined, 'layla is not in this location\'s list');
+    await get(apache, `/oauth/authorize/keep?${authorizeQuery()}`);
+    await apache.waitErrorLog(alx('ALX0308'), m2);
+    assert.doesNotMatch(apache.errorLogSince(m2), /region=EU/);
+  });
+
+  it('AlexaLinkDomainList: *.example.org covers its subdomains, an exact entry only itself', async () => {
+    const m = apache.mark();
+    await get(apache, `/custom/page/external?${authorizeQuery()}&tag=wild`);
+    const log = await apache.waitErrorLog(/ALX0304: .*scripts\.wild\.evil\.example/, m);
+    await apache.waitErrorLog(/ALX0304: .*fonts\.wild\.example\.net/, m);
+    assert.doesNotMatch(apache.errorLogSince(m), /ALX0304: .*wild\.example\.org/, 'subdomains of example.org are listed');
+    assert.ok(log);
+  });
+
+  it('a page gzip-encoded upstream is scanned after mod_deflate\'s INFLATE', async () => {
+    const m = apache.mark();
+    const res = await get(apache, `/inflated/gzip/external?${authorizeQuery()}&tag=inflated`, { 'Accept-Encoding': 'gzip' });
+    assert.equal(res.headers['content-encoding'], undefined, 'INFLATE sent it plain');
+    assert.match(res.text, /Scripts\.inflated\.Evil\.Example/);
+    await apache.waitErrorLog(/ALX0304: .*scripts\.inflated\.evil\.example \(script src\)/, m);
+    assert.doesNotMatch(apache.errorLogSince(m), /ALX0309: login page \/inflated/);
+  });
+
+  it('an upstream that dies halfway through a login page: what arrived is scanned, no child dies', async () => {
+    const m = apache.mark();
+    await get(apache, `/oauth/authorize/cut/external?${authorizeQuery()}&tag=cut`).catch(() => null);
+    await apache.waitErrorLog(/ALX0304: .*scripts\.cut\.evil\.example/, m);
+    const after = await get(apache, `/oauth/authorize/keep?${authorizeQuery()}`);
+    assert.equal(after.status, 302, 'the server still answers');
+  });
+
+  it('an Alexa request without state, a redirect with neither code nor error, a malformed Location: each named', async () => {
+    const m = apache.mark();
+    await get(apache, `/oauth/authorize/drop?${authorizeQuery({ state: null })}`);
+    await apache.waitErrorLog(alx('ALX0301'), m);
+    const unknown = await get(apache, `/oauth/authorize/unknown?${authorizeQuery()}`);
+    assert.equal(params(unknown.headers.location).query.code, undefined);
+    await apache.waitErrorLog(/ALX0314: a redirect back to Alexa \(region NA\) carries neither code/, m);
+    const bad = await get(apache, `/oauth/authorize/malformed?${authorizeQuery()}`);
+    assert.match(bad.headers.location, /&code=%ZZ$/, 'passed unchanged');
+    await apache.waitErrorLog(/ALX0315: a malformed Location back to Alexa \(region NA\) passes unchanged/, m);
+  });
+
   it('the login page through the module is byte-identical to the page without it', async () => {
     const q = authorizeQuery();
     for (const kind of ['page/external', 'stream/popup', 'gzip/external']) {
@@ -292,5 +357,46 @@ ProxyPass /plain/ ${up.url}/oauth/authorize/
       assert.ok(a.body.equals(b.body), `${kind}: same bytes`);
       assert.equal(a.headers['content-type'], b.headers['content-type']);
     }
+  });
+});
+
+// Two vhosts on two ports with the same ServerName (no port in it): each is
+// its own vhost for the once-an-hour lines and on the status page.
+describe('vhosts sharing a ServerName are told apart', { skip: moduleMissingReason() }, () => {
+  let up;
+  let apache;
+  let second;
+  before(async () => {
+    up = await startLoginUpstream();
+    second = await freePort();
+    const site = (port) => `<VirtualHost 127.0.0.1:${port}>
+  ServerName login.example
+  ProxyPass /oauth/ ${up.url}/oauth/
+  <Location /oauth/authorize>
+    AlexaLink authorize
+  </Location>
+  <Location /st>
+    SetHandler alexalink-status
+  </Location>
+</VirtualHost>
+`;
+    apache = await startApache({ serverConf: ({ port }) => `Listen 127.0.0.1:${second}\n${site(port)}${site(second)}` });
+  });
+  after(async () => {
+    await finish({ apache, up, allow: ['ALX0310', 'ALX0311'].map(alx) });
+  });
+
+  it('port is said once for each of them, and the status page names each with its port', async () => {
+    const m = apache.mark();
+    for (const port of [apache.port, second, apache.port, second]) {
+      const res = await request({ port, path: `/oauth/authorize/keep?${authorizeQuery()}`, headers: { Host: 'login.example', 'User-Agent': UA } });
+      assert.equal(res.status, 302);
+    }
+    await apache.waitErrorLog(/ALX0311[\s\S]*ALX0311/, m, 'two ALX0311 lines');
+    const log = apache.errorLogSince(m);
+    assert.equal(tagCount(log, 'ALX0311'), 2, 'once per vhost, not once for both');
+    const st = JSON.parse((await request({ port: second, path: '/st?json', headers: { Host: 'login.example' } })).text);
+    const names = st.vhosts.map((v) => v.name);
+    assert.ok(names.includes(`login.example:${apache.port}`) && names.includes(`login.example:${second}`), names.join(' '));
   });
 });
