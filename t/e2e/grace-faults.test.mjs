@@ -114,8 +114,11 @@ describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: m
     assert.equal(up.grantOf(g.refresh_token).revoked, false);
   });
 
-  // the trickling answer takes 5 s: over budget, as it should say
-  allow.push(/ALX0100: .*status=200->200 .*refresh=rotated ms=5\d\d\d verdict=ok$/);
+  // the trickling answer takes 5 s: over budget, as it should say; on a
+  // loaded machine the duplicate that waits for it can pass the budget too
+  // (warn, as it should: seen at 6.4 s under the full suite on dbm)
+  allow.push(/ALX0100: .*status=200->200 .*refresh=rotated ms=5\d\d\d verdict=ok$/,
+             /ALX0100: .*status=-->200 .*refresh=replayed ms=\d{4,} verdict=replayed:duplicate$/);
 
   it('a flood of 3000 made-up refreshes does not cost a recorded answer', async () => {
     const g = up.issue(CLIENT_A);
