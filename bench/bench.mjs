@@ -173,8 +173,9 @@ async function stopApache(a) {
   await done;
 }
 
-// The form bodies Alexa sends. Refresh tokens are unique per request
-// (a repeat would be a replay); the replay pair repeats one on purpose.
+// The form bodies Alexa sends. Refresh tokens are unique per request and
+// per side (tag names both: a token one pair rotated, presented again by
+// the next pair, would be a replay); the replay pair repeats one on purpose.
 const run = `${process.pid}-${Date.now()}`;
 function body(grant, n, tag) {
   const auth = `&client_id=${CLIENT}&client_secret=${SECRET}`;
@@ -235,7 +236,7 @@ function parseWrk(out) {
 }
 
 function wrk(side, seconds, round, conns) {
-  const tag = `${side.label.replace(/\W+/g, '')}${round}`;
+  const tag = `${side.label.replace(/\W+/g, '')}${side.path.replace(/\W+/g, '')}${round}`;
   const script = luaScript(side.grant, tag);
   const r = spawnSync('wrk', ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', '-s', script, `${side.apache.url}${side.path}`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`wrk failed: ${r.stderr}`);
@@ -309,7 +310,7 @@ async function connection(side, n, tag) {
   const a = side.apache;
   const before = new Set(dumps(a));
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  for (let i = 0; i < n; i++) await post(a, side.path, side.grant === 'page' ? null : body(side.grant, i, tag), agent);
+  for (let i = 0; i < n; i++) await post(a, side.path, side.grant === 'page' ? null : body(side.grant, i, `${tag}${side.path.replace(/\W+/g, '')}`), agent);
   agent.destroy();
   if (!a.callgrind) return null;
   const file = await waitFor('the connection\'s callgrind dump', () => {
