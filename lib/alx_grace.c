@@ -95,16 +95,32 @@ static apr_int64_t to_i64(apr_uint64_t v)
 
 /* ---- derivation ---- */
 
-static int mac_field(EVP_MAC_CTX *mac, const char *s)
+/* label | len | s1 | len | s2, lengths as u32: the message of one derivation.
+ * Most fit the caller's buffer; longer ones are written to a malloc'd one
+ * (the caller frees *heap, cleansed: the secret is in it). 0 when a field
+ * is longer than its u32. */
+static apr_size_t mac_message(const char *label, const char *s1,
+                              const char *s2, unsigned char *buf,
+                              apr_size_t cap, unsigned char **heap)
 {
-    unsigned char prefix[4];
-    size_t n = s ? strlen(s) : 0;
+    size_t nl = strlen(label), n1 = s1 ? strlen(s1) : 0, n2 = s2 ? strlen(s2) : 0;
+    apr_size_t total = nl + 4 + n1 + 4 + n2;
+    unsigned char *m = buf;
 
-    if (n > 0xffffffffUL)
+    *heap = NULL;
+    if (n1 > 0xffffffffUL || n2 > 0xffffffffUL || n1 > APR_SIZE_MAX / 4
+        || n2 > APR_SIZE_MAX / 4)
         return 0;
-    put_u32(prefix, (apr_uint32_t)n);
-    return EVP_MAC_update(mac, prefix, sizeof(prefix))
-           && (n == 0 || EVP_MAC_update(mac, (const unsigned char *)s, n));
+    if (total > cap && !(m = *heap = malloc(total)))
+        return 0;
+    memcpy(m, label, nl);
+    put_u32(m + nl, (apr_uint32_t)n1);
+    if (n1)
+        memcpy(m + nl + 4, s1, n1);
+    put_u32(m + nl + 4 + n1, (apr_uint32_t)n2);
+    if (n2)
+        memcpy(m + nl + 8 + n1, s2, n2);
+    return total;
 }
 
 struct alx_crypto {
@@ -155,45 +171,47 @@ apr_status_t alx_crypto_sha256(const alx_crypto_t *c, const void *data,
            ? APR_SUCCESS : APR_EGENERAL;
 }
 
-/* HMAC-SHA256(refresh_token, label | len | client_id | len | secret), from
- * a context already keyed with the refresh token (consumed here). */
-static int mac_labelled(EVP_MAC_CTX *mac, const char *label,
+/* HMAC-SHA256(refresh_token, label | len | client_id | len | secret) into
+ * out, from a context keyed with the refresh token. EVP_MAC_init without a
+ * key starts the next MAC from the pads the first computed, so the three
+ * labels share one key setup and one context. */
+static int mac_labelled(EVP_MAC_CTX *keyed, const char *label,
                         const char *client_id, const char *client_secret,
                         unsigned char *out)
 {
+    unsigned char buf[256], *heap;
+    apr_size_t n = mac_message(label, client_id, client_secret, buf,
+                               sizeof(buf), &heap);
     size_t outlen = 0;
-    int good = mac != NULL
-               && EVP_MAC_update(mac, (const unsigned char *)label,
-                                 strlen(label))
-               && mac_field(mac, client_id)
-               && mac_field(mac, client_secret)
-               && EVP_MAC_final(mac, out, &outlen, 32)
+    int good = n > 0
+               && EVP_MAC_init(keyed, NULL, 0, NULL)
+               && EVP_MAC_update(keyed, heap ? heap : buf, n)
+               && EVP_MAC_final(keyed, out, &outlen, 32)
                && outlen == 32;
 
-    EVP_MAC_CTX_free(mac);
+    OPENSSL_cleanse(heap ? heap : buf, n);
+    free(heap);
     return good;
 }
 
-/* All share one key: its HMAC pads are computed once and the keyed context
- * duplicated for each label. */
 static int derive_all(const alx_crypto_t *c, const char *client_id,
                       const char *client_secret, const char *refresh_token,
                       alx_grace_keys_t *out, int claim)
 {
     EVP_MAC_CTX *keyed = c ? EVP_MAC_CTX_dup(c->hmac_sha256) : NULL;
-
     /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer. */
-    if (!keyed || !EVP_MAC_init(keyed, (const unsigned char *)refresh_token,
-                                strlen(refresh_token), NULL)
-        || !mac_labelled(EVP_MAC_CTX_dup(keyed), GRACE_ID_LABEL, client_id,
-                         client_secret, out->id)
-        || (claim && !mac_labelled(EVP_MAC_CTX_dup(keyed), GRACE_CLAIM_LABEL,
-                                   client_id, client_secret, out->claim_id))) {
-        EVP_MAC_CTX_free(keyed);
-        return 0;
-    }
-    return mac_labelled(keyed, GRACE_KEY_LABEL, client_id, client_secret,
-                        out->key);
+    int good = keyed != NULL
+               && EVP_MAC_init(keyed, (const unsigned char *)refresh_token,
+                               strlen(refresh_token), NULL)
+               && mac_labelled(keyed, GRACE_ID_LABEL, client_id,
+                               client_secret, out->id)
+               && (!claim || mac_labelled(keyed, GRACE_CLAIM_LABEL, client_id,
+                                          client_secret, out->claim_id))
+               && mac_labelled(keyed, GRACE_KEY_LABEL, client_id,
+                               client_secret, out->key);
+
+    EVP_MAC_CTX_free(keyed);
+    return good;
 }
 
 static void derive(const alx_crypto_t *c, const char *client_id,

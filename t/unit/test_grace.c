@@ -96,7 +96,7 @@ static int same_record(const alx_grace_record_t *a,
 static void expected_mac(const char *label, const char *id, const char *secret,
                          const char *token, unsigned char *out)
 {
-    unsigned char msg[256];
+    unsigned char msg[1024];
     apr_size_t n = 0, l;
     unsigned int outlen = 0;
     const char *field[2];
@@ -116,6 +116,31 @@ static void expected_mac(const char *label, const char *id, const char *secret,
         n += l;
     }
     HMAC(EVP_sha256(), token, (int)strlen(token), msg, n, out, &outlen);
+}
+
+/* A message past the derivation's stack buffer (a long secret), and a
+ * refresh token past SHA-256's block (HMAC hashes such a key first). */
+static void test_derive_long(apr_pool_t *p)
+{
+    char secret[301], token[101];
+    alx_grace_keys_t a, b;
+    unsigned char mac[32];
+
+    memset(secret, 's', sizeof(secret) - 1);
+    secret[sizeof(secret) - 1] = '\0';
+    memset(token, 't', sizeof(token) - 1);
+    token[sizeof(token) - 1] = '\0';
+    a = keys_of("long-client", secret, token);
+    expected_mac("alexalink grace id v1", "long-client", secret, token, mac);
+    is_str(hex(p, a.id, 32), hex(p, mac, 32), "a 300-byte secret: id");
+    expected_mac("alexalink grace key v1", "long-client", secret, token, mac);
+    is_str(hex(p, a.key, 32), hex(p, mac, 32), "a 300-byte secret: key");
+    expected_mac("alexalink grace claim v1", "long-client", secret, token, mac);
+    is_str(hex(p, a.claim_id, 32), hex(p, mac, 32),
+           "a 300-byte secret: claim id");
+    alx_grace_derive_lookup(crypto, "long-client", secret, token, &b);
+    ok(memcmp(a.id, b.id, 32) == 0 && memcmp(a.key, b.key, 32) == 0,
+       "lookup keys are the same id and key");
 }
 
 static void test_derive(apr_pool_t *p)
@@ -167,6 +192,7 @@ static void test_derive(apr_pool_t *p)
            "claim id = HMAC(token, claim label|len|id|len|secret)");
     ok(memcmp(k.claim_id, k.id, 32) != 0 && memcmp(k.claim_id, k.key, 32),
        "the claim id is neither the record id nor the key");
+    test_derive_long(p);
 }
 
 static void test_answers(apr_pool_t *p)
