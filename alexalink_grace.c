@@ -128,8 +128,7 @@ static int answer_from(request_rec *r, alx_exchange_rec *x,
     /* The log line's shape and TTL, from the record already parsed: the
      * replay differs only in expires_in's value. */
     ttl = alx_grace_replay_ttl(r->pool, rec, now);
-    x->answer.shape_out = alx_shape_json(r->pool,
-                                         alx_grace_body_json(r->pool, rec));
+    x->answer.shape_out = alx_grace_body_shape(r->pool, rec);
     x->answer.ttl_out = ttl >= 0 ? ttl : ALX_TTL_ABSENT;
     x->described = 1;
     /* info: the exchange line (notice) already says replayed */

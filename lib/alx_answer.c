@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "alx_answer.h"
+#include "alx_flat.h"
 #include "alx_json.h"
 #include "alx_form.h"
 #include "alx_shape.h"
@@ -530,14 +531,16 @@ static void send_json(apr_pool_t *p, const alx_answer_in_t *in,
     out->shape_out = alx_shape_json(p, v);
 }
 
-static void fix_ttl(const alx_answer_in_t *in, alx_answer_t *out, json_t *obj)
+/* What expires_in becomes (ALX_TTL_ABSENT: none is sent), from what the
+ * answer held: present or not, how it coerced (alx_ttl_coerce), its
+ * seconds. Both paths decide here and only apply the result. */
+static apr_int64_t ttl_decide(const alx_answer_in_t *in, alx_answer_t *out,
+                              int present, int how, apr_int64_t ttl)
 {
-    json_t *v = json_object_get(obj, "expires_in");
-    apr_int64_t ttl = ALX_TTL_ABSENT;
-    int how = 0;
-
-    if (v) {
-        how = alx_ttl_coerce(v, &ttl);
+    if (!present) {
+        ttl = ALX_TTL_ABSENT;
+    }
+    else {
         out->ttl_in = how < 0 ? ALX_TTL_INVALID : ttl;
         if (how == 1)
             out->fixes |= ALX_FIX_TTL_TYPE;
@@ -552,19 +555,28 @@ static void fix_ttl(const alx_answer_in_t *in, alx_answer_t *out, json_t *obj)
         ttl = in->min_ttl;
         out->fixes |= ALX_FIX_TTL_FLOOR;
     }
-    if (ttl >= 0) {
-        json_object_set_new(obj, "expires_in", json_integer(ttl));
-    }
-    else if (v) {
-        /* Unusable and nothing to put in its place: Alexa must not see it. */
-        json_object_del(obj, "expires_in");
+    /* Unusable and nothing to put in its place: Alexa must not see it. */
+    if (ttl < 0 && present)
         out->fixes |= ALX_FIX_TTL_TYPE;
-    }
     out->ttl_out = ttl;
     if (ttl == ALX_TTL_ABSENT)
         out->warnings |= ALX_WARN_NO_TTL;
     else if (ttl < ALX_ALEXA_MIN_TTL)
         out->warnings |= ALX_WARN_TTL_SHORT;
+    return ttl;
+}
+
+static void fix_ttl(const alx_answer_in_t *in, alx_answer_t *out, json_t *obj)
+{
+    json_t *v = json_object_get(obj, "expires_in");
+    apr_int64_t ttl = ALX_TTL_ABSENT;
+    int how = v ? alx_ttl_coerce(v, &ttl) : 0;
+
+    ttl = ttl_decide(in, out, v != NULL, how, ttl);
+    if (ttl >= 0)
+        json_object_set_new(obj, "expires_in", json_integer(ttl));
+    else if (v)
+        json_object_del(obj, "expires_in");
 }
 
 static void fix_token_type(alx_answer_t *out, json_t *obj)
@@ -578,12 +590,36 @@ static void fix_token_type(alx_answer_t *out, json_t *obj)
 }
 
 /* Refresh tokens are secrets: compare in constant time. */
-static int same_secret(const json_t *v, const char *presented)
+static int same_secret(const char *v, apr_size_t n, const char *presented)
 {
-    apr_size_t n = json_string_length(v);
+    return strlen(presented) == n && CRYPTO_memcmp(v, presented, n) == 0;
+}
 
-    return strlen(presented) == n
-           && CRYPTO_memcmp(json_string_value(v), presented, n) == 0;
+/* The refresh token's fate, from the answer's own (present: a non-empty
+ * string, value and len); *keep when the presented one is to be given
+ * back, which the caller does and then counts as ALX_FIX_REFRESH_KEPT. */
+static alx_refresh_e refresh_decide(const alx_answer_in_t *in,
+                                    alx_answer_t *out, int present,
+                                    const char *value, apr_size_t len,
+                                    int *keep)
+{
+    const char *grant = in->grant_type ? in->grant_type : "";
+    const char *presented = in->presented_refresh_token;
+
+    *keep = 0;
+    if (strcmp(grant, "refresh_token") != 0) {
+        if (!present && strcmp(grant, "authorization_code") == 0)
+            out->warnings |= ALX_WARN_NO_REFRESH;
+        return present ? ALX_REFRESH_FORWARDED : ALX_REFRESH_ABSENT;
+    }
+    if (present)
+        return presented && *presented && !same_secret(value, len, presented)
+               ? ALX_REFRESH_ROTATED : ALX_REFRESH_FORWARDED;
+    if (in->keep_refresh_token && presented && *presented) {
+        *keep = 1;
+        return ALX_REFRESH_KEPT;
+    }
+    return ALX_REFRESH_ABSENT;
 }
 
 static alx_refresh_e refresh_fate(const alx_answer_in_t *in, alx_answer_t *out,
@@ -591,23 +627,19 @@ static alx_refresh_e refresh_fate(const alx_answer_in_t *in, alx_answer_t *out,
 {
     json_t *v = json_object_get(obj, "refresh_token");
     int present = json_is_string(v) && json_string_length(v) > 0;
-    const char *grant = in->grant_type ? in->grant_type : "";
-    const char *presented = in->presented_refresh_token;
+    int keep;
+    alx_refresh_e fate = refresh_decide(in, out, present,
+                                        present ? json_string_value(v) : NULL,
+                                        present ? json_string_length(v) : 0,
+                                        &keep);
 
-    if (strcmp(grant, "refresh_token") != 0) {
-        if (!present && strcmp(grant, "authorization_code") == 0)
-            out->warnings |= ALX_WARN_NO_REFRESH;
-        return present ? ALX_REFRESH_FORWARDED : ALX_REFRESH_ABSENT;
-    }
-    if (present)
-        return presented && *presented && !same_secret(v, presented)
-               ? ALX_REFRESH_ROTATED : ALX_REFRESH_FORWARDED;
-    if (in->keep_refresh_token && presented && *presented
-        && json_object_set_new(obj, "refresh_token", json_string(presented)) == 0) {
-        out->fixes |= ALX_FIX_REFRESH_KEPT;
-        return ALX_REFRESH_KEPT;
-    }
-    return ALX_REFRESH_ABSENT;
+    if (!keep)
+        return fate;
+    if (json_object_set_new(obj, "refresh_token",
+                            json_string(in->presented_refresh_token)) != 0)
+        return ALX_REFRESH_ABSENT;   /* not UTF-8: it cannot be sent */
+    out->fixes |= ALX_FIX_REFRESH_KEPT;
+    return fate;
 }
 
 static void answer_token(apr_pool_t *p, const alx_answer_in_t *in,
@@ -674,8 +706,8 @@ static const char *error_code_of(const json_t *obj)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-void alx_answer_normalize(apr_pool_t *p, const alx_answer_in_t *in,
-                          alx_answer_t *out)
+void alx_answer_normalize_general(apr_pool_t *p, const alx_answer_in_t *in,
+                                  alx_answer_t *out)
 {
     apr_array_header_t *pairs;
     json_t *obj;
@@ -717,4 +749,138 @@ void alx_answer_normalize(apr_pool_t *p, const alx_answer_in_t *in,
         out->kind = ALX_KIND_OPAQUE;
         out->reason = reason ? reason : "no error code";
     }
+}
+
+/* ---- the fast path: a flat token answer ---- */
+
+/* alx_ttl_coerce for a flat member. */
+static int flat_ttl_coerce(const alx_flat_member_t *m, apr_int64_t *out)
+{
+    if (m->type == ALX_FLAT_INT) {
+        if (m->num < 0 || m->num > ALX_TTL_MAX)
+            return -1;
+        *out = m->num;
+        return 0;
+    }
+    if (m->type == ALX_FLAT_STR)
+        return ttl_from_text(m->str, m->str_len, out);
+    return -1;
+}
+
+/* Form pairs as a flat object, the first of duplicates winning (as
+ * parse_form); 0 when a name or value is not plain or there are too many. */
+static int flat_from_pairs(const apr_array_header_t *pairs, alx_flat_t *f)
+{
+    int i;
+
+    f->n = 0;
+    for (i = 0; i < pairs->nelts; i++) {
+        const alx_pair_t *pair = &APR_ARRAY_IDX(pairs, i, alx_pair_t);
+        apr_size_t nlen = strlen(pair->name), vlen = strlen(pair->value);
+
+        if (!alx_flat_plain(pair->name, nlen)
+            || !alx_flat_plain(pair->value, vlen))
+            return 0;
+        if (alx_flat_get(f, pair->name))
+            continue;
+        if (!alx_flat_set_str(f, pair->name, pair->value, vlen))
+            return 0;
+    }
+    return 1;
+}
+
+/* The body read into f as parse_body would read it, for a flat object or
+ * a form of plain pairs; 0 for anything else. */
+static int flat_body(apr_pool_t *p, const alx_answer_in_t *in, alx_flat_t *f,
+                     alx_answer_t *out)
+{
+    apr_array_header_t *pairs;
+    const char *err;
+    char first = first_byte(in->body, in->len);
+
+    if (media_is_json(in->content_type) || first == '{') {
+        if (!alx_flat_parse(in->body, in->len, f))
+            return 0;
+        out->format_in = ALX_BODY_JSON;
+        out->shape_in = alx_shape_flat(p, f);
+        return 1;
+    }
+    if (!(media_is(in->content_type, "application/x-www-form-urlencoded")
+          || ((media_absent(in->content_type)
+               || media_is(in->content_type, "text/plain"))
+              && alx_form_is_form_shaped(in->body, in->len)))
+        || alx_form_parse(p, in->body, in->len, &pairs, &err) != APR_SUCCESS
+        || !flat_from_pairs(pairs, f))
+        return 0;
+    out->format_in = ALX_BODY_FORM;
+    out->shape_in = alx_shape_form(p, pairs);
+    return 1;
+}
+
+/* answer_token on a flat object. Everything that could send it down
+ * another path is checked before out is touched: a token (a non-empty
+ * access_token string), room for the three members it may add, and a
+ * presented refresh token that can be written as it is. */
+int alx_answer_normalize_flat(apr_pool_t *p, const alx_answer_in_t *in,
+                              alx_answer_t *out)
+{
+    alx_flat_t f;
+    alx_answer_t a;
+    alx_flat_member_t *m;
+    apr_int64_t ttl = ALX_TTL_ABSENT;
+    const char *presented = in->presented_refresh_token;
+    int how = 0, keep;
+
+    if (in->status < 200 || in->status >= 300 || !in->body || in->len == 0
+        || (presented && !alx_flat_plain(presented, strlen(presented))))
+        return 0;
+    memset(&a, 0, sizeof(a));
+    if (!flat_body(p, in, &f, &a) || f.n > ALX_FLAT_MAX - 3)
+        return 0;
+    m = alx_flat_get(&f, "access_token");
+    if (!m || m->type != ALX_FLAT_STR || m->str_len == 0)
+        return 0;
+
+    a.kind = ALX_KIND_TOKEN;
+    a.status = 200;
+    a.ttl_in = ALX_TTL_ABSENT;
+    m = alx_flat_get(&f, "expires_in");
+    if (m)
+        how = flat_ttl_coerce(m, &ttl);
+    ttl = ttl_decide(in, &a, m != NULL, how, ttl);
+    if (ttl >= 0)
+        alx_flat_set_int(&f, "expires_in", ttl);
+    else if (m)
+        alx_flat_del(&f, "expires_in");
+
+    m = alx_flat_get(&f, "token_type");
+    if (!m || m->type != ALX_FLAT_STR || m->str_len == 0) {
+        alx_flat_set_str(&f, "token_type", "Bearer", 6);
+        a.fixes |= ALX_FIX_TOKEN_TYPE;
+    }
+
+    m = alx_flat_get(&f, "refresh_token");
+    if (m && !(m->type == ALX_FLAT_STR && m->str_len > 0))
+        m = NULL;
+    a.refresh = refresh_decide(in, &a, m != NULL, m ? m->str : NULL,
+                               m ? m->str_len : 0, &keep);
+    if (keep) {
+        alx_flat_set_str(&f, "refresh_token", presented, strlen(presented));
+        a.fixes |= ALX_FIX_REFRESH_KEPT;
+    }
+
+    if (in->status != 200)
+        a.fixes |= ALX_FIX_STATUS;
+    a.fixes |= header_fixes(in, a.format_in);
+    a.body = alx_flat_compact(p, &f, &a.len);
+    a.shape_out = alx_shape_flat(p, &f);
+    *out = a;
+    return 1;
+}
+
+void alx_answer_normalize(apr_pool_t *p, const alx_answer_in_t *in,
+                          alx_answer_t *out)
+{
+    if (!alx_answer_normalize_flat(p, in, out))
+        alx_answer_normalize_general(p, in, out);
 }

@@ -123,8 +123,19 @@ const char *alx_error_json(apr_pool_t *p, const char *error,
  * number, huge). */
 int alx_ttl_coerce(const json_t *v, apr_int64_t *out);
 
-/* The whole response-side decision. Never fails; everything allocated from p. */
+/* The whole response-side decision. Never fails; everything allocated from p.
+ * A token answer that is a flat object (alx_flat) or a form of plain pairs,
+ * nearly every one, is decided without jansson, to the same result. */
 void alx_answer_normalize(apr_pool_t *p, const alx_answer_in_t *in,
                           alx_answer_t *out);
+
+/* The two halves of alx_answer_normalize. The fast path returns 0 (out
+ * untouched) for an answer it does not take; when it takes one, the
+ * general path (through jansson) must come to the same result, field for
+ * field and byte for byte (test_answer, fuzz_answer). */
+int alx_answer_normalize_flat(apr_pool_t *p, const alx_answer_in_t *in,
+                              alx_answer_t *out);
+void alx_answer_normalize_general(apr_pool_t *p, const alx_answer_in_t *in,
+                                  alx_answer_t *out);
 
 #endif

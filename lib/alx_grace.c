@@ -14,6 +14,7 @@
 
 #include "alx_grace.h"
 #include "alx_json.h"
+#include "alx_shape.h"
 
 #define GRACE_MAGIC "ALXG"
 #define GRACE_MAGIC_LEN 4
@@ -52,6 +53,28 @@ json_t *alx_grace_body_json(apr_pool_t *p, alx_grace_record_t *rec)
         rec->parsed_from = rec->body;
     }
     return rec->parsed;
+}
+
+/* rec's body as a flat object, read once; NULL when it is not one. */
+static alx_flat_t *body_flat(apr_pool_t *p, alx_grace_record_t *rec)
+{
+    if (!rec || !rec->body)
+        return NULL;
+    if (rec->flat_from != rec->body) {
+        rec->flat = apr_palloc(p, sizeof(*rec->flat));
+        if (!alx_flat_parse(rec->body, rec->len, rec->flat))
+            rec->flat = NULL;
+        rec->flat_from = rec->body;
+    }
+    return rec->flat;
+}
+
+const char *alx_grace_body_shape(apr_pool_t *p, alx_grace_record_t *rec)
+{
+    alx_flat_t *f = body_flat(p, rec);
+
+    return f ? alx_shape_flat(p, f)
+             : alx_shape_json(p, alx_grace_body_json(p, rec));
 }
 
 /* ---- big-endian integers ---- */
@@ -494,49 +517,87 @@ alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
 }
 
 /* expires_in for a replay at now, from the recorded one (sent). */
-static json_int_t replay_left(const alx_grace_record_t *rec, json_int_t sent,
-                              apr_time_t now)
+static apr_int64_t replay_left(const alx_grace_record_t *rec,
+                               apr_int64_t sent, apr_time_t now)
 {
     /* A clock that went back never lengthens the lifetime. */
     apr_int64_t elapsed = elapsed_usec(now, rec->issued);
-    json_int_t seconds = elapsed > 0 ? elapsed / APR_USEC_PER_SEC : 0;
+    apr_int64_t seconds = elapsed > 0 ? elapsed / APR_USEC_PER_SEC : 0;
 
     return (sent <= 1 || seconds >= sent - 1) ? 1 : sent - seconds;
+}
+
+/* The recorded expires_in when it is an integer: from the flat reading
+ * when there is one, else from jansson's. */
+static int recorded_ttl(apr_pool_t *p, alx_grace_record_t *rec,
+                        apr_int64_t *sent)
+{
+    alx_flat_t *f = body_flat(p, rec);
+    const alx_flat_member_t *m;
+    json_t *v, *ttl;
+
+    if (f) {
+        m = alx_flat_get(f, "expires_in");
+        if (!m || m->type != ALX_FLAT_INT)
+            return 0;
+        *sent = m->num;
+        return 1;
+    }
+    v = alx_grace_body_json(p, rec);
+    ttl = v ? json_object_get(v, "expires_in") : NULL;
+    if (!json_is_integer(ttl))
+        return 0;
+    *sent = json_integer_value(ttl);
+    return 1;
 }
 
 apr_int64_t alx_grace_replay_ttl(apr_pool_t *p, alx_grace_record_t *rec,
                                  apr_time_t now)
 {
-    json_t *v = alx_grace_body_json(p, rec);
-    json_t *ttl = v ? json_object_get(v, "expires_in") : NULL;
+    apr_int64_t sent;
 
-    return json_is_integer(ttl)
-           ? replay_left(rec, json_integer_value(ttl), now) : -1;
+    return recorded_ttl(p, rec, &sent) ? replay_left(rec, sent, now) : -1;
+}
+
+/* The replay of a flat record: a copy with expires_in set. */
+static const char *replay_flat(apr_pool_t *p, const alx_flat_t *f,
+                               apr_int64_t left, apr_size_t *len)
+{
+    alx_flat_t copy = *f;
+
+    alx_flat_set_int(&copy, "expires_in", left);   /* present: in place */
+    return alx_flat_compact(p, &copy, len);
 }
 
 apr_status_t alx_grace_replay_body(apr_pool_t *p, alx_grace_record_t *rec,
                                    apr_time_t now,
                                    const char **body, apr_size_t *len)
 {
-    json_t *v = alx_grace_body_json(p, rec);
+    json_t *v;
     json_t *ttl;
+    apr_int64_t sent;
     int set;
 
     *body = NULL;
     *len = 0;
-    if (!v)
+    if (!body_flat(p, rec) && !alx_grace_body_json(p, rec))
         return APR_EINVAL;
-    ttl = json_object_get(v, "expires_in");
-    if (!json_is_integer(ttl)) {
+    if (!recorded_ttl(p, rec, &sent)) {
         *body = rec->body;
         *len = rec->len;
         return APR_SUCCESS;
     }
+    if (rec->flat) {
+        *body = replay_flat(p, rec->flat, replay_left(rec, sent, now), len);
+        return APR_SUCCESS;
+    }
     /* The cached object is changed for the dump and put back after, so
      * that its other readers still see the record. */
+    v = rec->parsed;
+    ttl = json_object_get(v, "expires_in");
     json_incref(ttl);
-    set = json_object_set_new(v, "expires_in", json_integer(
-                              replay_left(rec, json_integer_value(ttl), now)));
+    set = json_object_set_new(v, "expires_in",
+                              json_integer(replay_left(rec, sent, now)));
     *body = set == 0 ? alx_json_compact(p, v, len) : NULL;
     json_object_set_new(v, "expires_in", ttl);
     return *body ? APR_SUCCESS : APR_ENOMEM;
@@ -544,9 +605,17 @@ apr_status_t alx_grace_replay_body(apr_pool_t *p, alx_grace_record_t *rec,
 
 const char *alx_grace_successor(apr_pool_t *p, alx_grace_record_t *rec)
 {
-    json_t *v = alx_grace_body_json(p, rec);
-    json_t *token = v ? json_object_get(v, "refresh_token") : NULL;
+    alx_flat_t *f = body_flat(p, rec);
+    const alx_flat_member_t *m;
+    json_t *v, *token;
 
+    if (f) {
+        m = alx_flat_get(f, "refresh_token");
+        return m && m->type == ALX_FLAT_STR
+               ? apr_pstrmemdup(p, m->str, m->str_len) : NULL;
+    }
+    v = alx_grace_body_json(p, rec);
+    token = v ? json_object_get(v, "refresh_token") : NULL;
     if (!json_is_string(token))
         return NULL;
     return apr_pstrmemdup(p, json_string_value(token),

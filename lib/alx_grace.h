@@ -7,6 +7,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "alx_flat.h"
+
 #define ALX_GRACE_ID_LEN  32
 #define ALX_GRACE_KEY_LEN 32
 
@@ -60,10 +62,18 @@ typedef struct {
      * reads it three times); parsed_from is the body it was parsed from */
     struct json_t *parsed;
     const char *parsed_from;
+    /* the same read as a flat object (alx_flat), as nearly every recorded
+     * answer is; NULL when it is not one (then jansson reads it) */
+    alx_flat_t *flat;
+    const char *flat_from;
 } alx_grace_record_t;
 
 /* rec's body as a JSON object (parsed once, the pool owns it), or NULL. */
 struct json_t *alx_grace_body_json(apr_pool_t *p, alx_grace_record_t *rec);
+
+/* The shape (alx_shape_json) of rec's body, "none" when it is not a JSON
+ * object. */
+const char *alx_grace_body_shape(apr_pool_t *p, alx_grace_record_t *rec);
 
 /* Seals rec: "ALXG" | 0x01 | 12-byte random nonce | AES-256-GCM ciphertext |
  * 16-byte tag, with the id as additional data. *out from the pool. */

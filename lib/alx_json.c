@@ -136,8 +136,8 @@ static apr_size_t utf8_valid(const unsigned char *s, apr_size_t avail,
  * no control, '"', '\\' or non-ASCII byte (a subtraction borrows into a
  * byte's top bit exactly when some byte is below the mark; a borrow from a
  * lower hit can flag more, which only sends us to the byte loop early). */
-static const unsigned char *plain_end(const unsigned char *s,
-                                      const unsigned char *lim)
+const unsigned char *alx_json_plain_end(const unsigned char *s,
+                                        const unsigned char *lim)
 {
     const apr_uint64_t ones = 0x0101010101010101ULL;
     const apr_uint64_t tops = 0x8080808080808080ULL;
@@ -195,7 +195,7 @@ static apr_status_t put_string(compact_buf_t *b, const char *str,
     for (;;) {
         unsigned char kind;
 
-        s = plain_end(s, lim);
+        s = alx_json_plain_end(s, lim);
         if (s == lim)
             break;
         kind = compact_char[*s];

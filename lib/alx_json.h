@@ -16,4 +16,9 @@ json_t *alx_json_own(apr_pool_t *p, json_t *v);
  * holds itself. */
 const char *alx_json_compact(apr_pool_t *p, const json_t *v, apr_size_t *len);
 
+/* Where the bytes from s that a JSON string holds as they are end (at lim,
+ * or at a control byte, '"', '\\' or a byte of 0x80 up), eight at a time. */
+const unsigned char *alx_json_plain_end(const unsigned char *s,
+                                        const unsigned char *lim);
+
 #endif

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "alx_shape.h"
+#include "alx_flat.h"
 #include "alx_form.h"
 
 #define ALX_SHAPE_KEY_MAX 32
@@ -109,19 +110,20 @@ static int key_is(char c, int what)
  * an upstream could put a token in a key, and a key shown verbatim would
  * leak it; any other key is ?(its length). It is copied while it is checked,
  * so a name costs one pass. */
-static char *put_key(char *d, const char *key)
+static char *put_key(char *d, const char *key, apr_size_t len)
 {
     apr_size_t n = 0;
 
-    if (key_is(key[0], KEY_START)) {
+    if (len > 0 && key_is(key[0], KEY_START)) {
         d[0] = key[0];
-        for (n = 1; n < ALX_SHAPE_KEY_MAX && key_is(key[n], KEY_BYTE); n++)
+        for (n = 1; n < len && n < ALX_SHAPE_KEY_MAX
+                    && key_is(key[n], KEY_BYTE); n++)
             d[n] = key[n];
-        if (key[n] == '\0')
+        if (n == len)
             return d + n;
     }
     *d = '?';
-    return put_count(d + 1, n + strlen(key + n));
+    return put_count(d + 1, len);
 }
 
 static char *put_type(char *d, const json_t *v)
@@ -167,12 +169,48 @@ const char *alx_shape_json(apr_pool_t *p, const json_t *v)
 
         if (!first)
             *d++ = ',';
-        d = put_key(d, json_object_iter_key(it));
+        d = put_key(d, json_object_iter_key(it),
+                    strlen(json_object_iter_key(it)));
         *d++ = ':';
         d = put_type(d, json_object_iter_value(it));
         if (!shape_took(&b, d))
             break;
         first = 0;
+    }
+    return shape_finish(&b);
+}
+
+static char *put_flat_type(char *d, const alx_flat_member_t *m)
+{
+    switch (m->type) {
+    case ALX_FLAT_STR:
+        return put_count(put_word(d, "str", 3), m->str_len);
+    case ALX_FLAT_INT:
+        return put_word(d, "int", 3);
+    case ALX_FLAT_TRUE:
+    case ALX_FLAT_FALSE:
+        return put_word(d, "bool", 4);
+    default:
+        return put_word(d, "null", 4);
+    }
+}
+
+const char *alx_shape_flat(apr_pool_t *p, const alx_flat_t *f)
+{
+    alx_shape_buf_t b;
+    int i;
+
+    shape_start(p, &b, "json{");
+    for (i = 0; i < f->n; i++) {
+        char *d = b.buf + b.len;
+
+        if (i > 0)
+            *d++ = ',';
+        d = put_key(d, f->m[i].key, f->m[i].key_len);
+        *d++ = ':';
+        d = put_flat_type(d, &f->m[i]);
+        if (!shape_took(&b, d))
+            break;
     }
     return shape_finish(&b);
 }
@@ -189,7 +227,8 @@ const char *alx_shape_form(apr_pool_t *p, const apr_array_header_t *pairs)
 
         if (i > 0)
             *d++ = ',';
-        d = put_key(d, pair->name ? pair->name : "");
+        d = put_key(d, pair->name ? pair->name : "",
+                    pair->name ? strlen(pair->name) : 0);
         *d++ = ':';
         d = put_count(put_word(d, "str", 3),
                       pair->value ? strlen(pair->value) : 0);

@@ -6,6 +6,8 @@
 #include <apr_tables.h>
 #include <jansson.h>
 
+#include "alx_flat.h"
+
 /* Longest shape returned; longer ones end in "...". */
 #define ALX_SHAPE_MAX 480
 
@@ -15,6 +17,10 @@
  * Keys are shown only when they match [a-z_][a-z0-9_]{0,31}; any other key
  * (it could be a token an upstream put in a key) is shown as ?(N bytes). */
 const char *alx_shape_json(apr_pool_t *p, const json_t *v);
+
+/* The same for a flat object (alx_flat): alx_shape_json of the object
+ * jansson reads from the same text. */
+const char *alx_shape_flat(apr_pool_t *p, const alx_flat_t *f);
 
 /* form{name:str(N),...} for alx_pair_t pairs, same key rule. */
 const char *alx_shape_form(apr_pool_t *p, const apr_array_header_t *pairs);

@@ -32,12 +32,116 @@ static alx_answer_in_t in_of(int status, const char *content_type,
     return in;
 }
 
+/* Every answer run() decides, the fast path's and the general path's
+ * results are compared (test_fast_agrees reports them). */
+static int runs_flat, runs_disagree;
+
+static int same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The fast path's result is the general path's, to the byte. */
+static int same_answer(const alx_answer_t *f, const alx_answer_t *g)
+{
+    return f->kind == g->kind && f->status == g->status
+           && f->len == g->len && same_text(f->body, g->body)
+           && f->format_in == g->format_in
+           && same_text(f->shape_in, g->shape_in)
+           && same_text(f->shape_out, g->shape_out)
+           && f->ttl_in == g->ttl_in && f->ttl_out == g->ttl_out
+           && f->refresh == g->refresh
+           && same_text(f->error_in, g->error_in)
+           && same_text(f->error_out, g->error_out)
+           && f->fixes == g->fixes && f->warnings == g->warnings
+           && same_text(f->reason, g->reason);
+}
+
 static alx_answer_t run(apr_pool_t *p, const alx_answer_in_t *in)
 {
-    alx_answer_t a;
+    alx_answer_t a, general;
 
     alx_answer_normalize(p, in, &a);
+    if (alx_answer_normalize_flat(p, in, &a)) {
+        runs_flat++;
+        alx_answer_normalize_general(p, in, &general);
+        if (!same_answer(&a, &general)) {
+            runs_disagree++;
+            printf("#   fast and general disagree: '%s' / '%s'\n",
+                   a.body ? a.body : "(null)",
+                   general.body ? general.body : "(null)");
+        }
+    }
     return a;
+}
+
+/* Which answers the fast path takes, and that it agrees with the general
+ * path on every one above. */
+static void test_fast_path(apr_pool_t *p)
+{
+    static const struct {
+        const char *content_type, *body;
+        int status, taken;
+        const char *name;
+    } cases[] = {
+        { CT_JSON, "{\"access_token\":\"a\",\"expires_in\":3600}", 200, 1,
+          "a flat JSON token" },
+        { NULL, "{\"access_token\":\"a\"}", 200, 1,
+          "JSON by its first byte" },
+        { CT_FORM, "access_token=a&expires_in=300&token_type=bearer", 200, 1,
+          "a form token" },
+        { "text/plain", "access_token=a&token_type=bearer", 200, 1,
+          "a form-shaped text/plain token" },
+        { CT_JSON, "{\"access_token\":\"a\",\"expires_in\":3600}", 201, 1,
+          "a 201 token" },
+        { CT_JSON, "{\"access_token\":\"a\\/b\"}", 200, 0,
+          "an escape: jansson's" },
+        { CT_JSON, "{\"access_token\":\"a\",\"expires_in\":1.5}", 200, 0,
+          "a real: jansson's" },
+        { CT_JSON, "{\"access_token\":\"a\",\"x\":{}}", 200, 0,
+          "nesting: jansson's" },
+        { CT_FORM, "access_token=%C3%A9", 200, 0,
+          "a non-ASCII form value: jansson's" },
+        { CT_FORM, "access_token=a%22b", 200, 0,
+          "a form value that needs an escape: jansson's" },
+        { CT_JSON, "{\"error\":\"invalid_grant\"}", 400, 0,
+          "an error: jansson's" },
+        { CT_JSON, "{\"error\":\"invalid_grant\"}", 200, 0,
+          "no access_token: jansson's" },
+        { CT_JSON, "{\"access_token\":\"\"}", 200, 0,
+          "an empty access_token: jansson's" },
+        { CT_JSON, "{\"access_token\":7}", 200, 0,
+          "a number access_token: jansson's" },
+        { CT_JSON, "{\"access_token\":\"a\"}", 500, 0,
+          "a 5xx: jansson's" },
+        { "text/html", "<html>", 200, 0, "HTML: jansson's" },
+    };
+    size_t i;
+    alx_answer_t a;
+    alx_answer_in_t in;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        in = in_of(cases[i].status, cases[i].content_type, cases[i].body);
+        is_int(alx_answer_normalize_flat(p, &in, &a), cases[i].taken,
+               "fast path %s: %s", cases[i].taken ? "takes" : "leaves",
+               cases[i].name);
+        (void)run(p, &in);
+    }
+    in = in_of(200, CT_JSON, "{\"access_token\":\"a\"}");
+    in.grant_type = "refresh_token";
+    in.presented_refresh_token = "caf\xc3\xa9";
+    ok(!alx_answer_normalize_flat(p, &in, &a),
+       "fast path leaves an answer whose presented refresh token needs "
+       "escaping");
+    in.presented_refresh_token = "RT-plain";
+    a = run(p, &in);
+    ok(a.refresh == ALX_REFRESH_KEPT
+       && strstr(a.body, "\"refresh_token\":\"RT-plain\"") != NULL,
+       "fast path gives back the presented refresh token");
+    ok(runs_flat >= 40, "the fast path took %d of the answers above",
+       runs_flat);
+    is_int(runs_disagree, 0, "fast and general paths agree on all %d",
+           runs_flat);
 }
 
 /* No secret in anything that reaches a log line. */
@@ -1013,6 +1117,7 @@ int main(void)
     test_error_standard();
     test_error_json(p);
     test_ttl_coerce();
+    test_fast_path(p);
     apr_pool_destroy(p);
     apr_terminate();
     return tap_done();

@@ -707,6 +707,41 @@ static void test_parsed_once(apr_pool_t *p)
     r.len = 3;
     ok(alx_grace_body_json(p, &r) == NULL, "not an object: none");
     is_int((int)alx_grace_replay_ttl(p, &r, T0), -1, "not an object: -1");
+    is_str(alx_grace_body_shape(p, &r), "none", "not an object: shape none");
+}
+
+/* A flat record is read without jansson, once for its readers; any other
+ * is read by jansson, to the same results. */
+static void test_flat_record(apr_pool_t *p)
+{
+    alx_grace_record_t r = answered(ANSWER), j;
+    const char *fbody, *jbody;
+    apr_size_t flen, jlen;
+    alx_flat_t *first;
+
+    is_str(alx_grace_successor(p, &r), SUCCESSOR, "flat: successor");
+    first = r.flat;
+    ok(first != NULL, "flat: read as a flat object");
+    alx_grace_replay_body(p, &r, T0 + 90 * SEC, &fbody, &flen);
+    is_int((int)alx_grace_replay_ttl(p, &r, T0 + 90 * SEC), 3510,
+           "flat: replay TTL");
+    ok(r.flat == first && r.parsed == NULL,
+       "flat: read once, jansson never asked");
+    is_str(alx_grace_body_shape(p, &r), "json{access_token:str(23),"
+           "token_type:str(6),expires_in:int,refresh_token:str(22),"
+           "scope:str(3)}", "flat: shape");
+    /* the same answer with an escape, which only jansson reads */
+    j = answered("{\"access_token\":\"" ACCESS "\",\"token_type\":\"Bearer\","
+                 "\"expires_in\":3600,\"refresh_token\":\"" SUCCESSOR
+                 "\",\"scope\":\"a\\u0020b\"}");
+    alx_grace_replay_body(p, &j, T0 + 90 * SEC, &jbody, &jlen);
+    ok(j.flat == NULL && j.parsed != NULL, "escaped: read by jansson");
+    ok(flen == jlen && memcmp(fbody, jbody, flen) == 0,
+       "flat and jansson replays are the same bytes");
+    is_str(alx_grace_body_shape(p, &j), alx_grace_body_shape(p, &r),
+           "flat and jansson shapes agree");
+    is_str(alx_grace_successor(p, &j), alx_grace_successor(p, &r),
+           "flat and jansson successors agree");
 }
 
 static void test_replay_body(apr_pool_t *p)
@@ -883,6 +918,7 @@ int main(void)
     test_expired();
     test_replay_body(p);
     test_parsed_once(p);
+    test_flat_record(p);
     test_successor(p);
     test_sealed_max(p);
     test_answers(p);
