@@ -52,20 +52,21 @@ static int exchange_level(const alx_exchange_rec *x, int over_budget)
     return a->fixes ? APLOG_NOTICE : APLOG_INFO;
 }
 
+/* Added, not set: the log hook runs once per request and nothing else
+ * writes these, and setn would first look through every note. */
 static void set_notes(request_rec *r, const alx_exchange_rec *x)
 {
     apr_table_t *n = r->notes;
 
-    apr_table_setn(n, "alexalink-grant",
+    apr_table_addn(n, "alexalink-grant",
                    alx_log_safe(r->pool, x->req.grant_type, 32));
-    apr_table_setn(n, "alexalink-shape-in",
+    apr_table_addn(n, "alexalink-shape-in",
                    x->answer.shape_in ? x->answer.shape_in : "-");
-    apr_table_setn(n, "alexalink-shape-out",
+    apr_table_addn(n, "alexalink-shape-out",
                    x->answer.shape_out ? x->answer.shape_out : "-");
-    apr_table_setn(n, "alexalink-verdict", x->verdict ? x->verdict : "-");
-    apr_table_setn(n, "alexalink-ms", apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                                   x->ms));
-    apr_table_setn(n, "alexalink-refresh", alx_refresh_name(x->answer.refresh));
+    apr_table_addn(n, "alexalink-verdict", x->verdict ? x->verdict : "-");
+    apr_table_addn(n, "alexalink-ms", apr_off_t_toa(r->pool, (apr_off_t)x->ms));
+    apr_table_addn(n, "alexalink-refresh", alx_refresh_name(x->answer.refresh));
 }
 
 /* Raising expires_in makes linking succeed, but the token still dies when

@@ -218,10 +218,10 @@ static void exchange_event(request_rec *r, const alx_exchange_rec *x,
                                  ", over budget", NULL)
                    : x->verdict ? x->verdict : "-");
     alx_stats_text(e.cause, sizeof(e.cause), cause ? cause : "");
-    alx_stats_text(e.shape_in, sizeof(e.shape_in),
-                   x->answer.shape_in ? x->answer.shape_in : "-");
-    alx_stats_text(e.shape_out, sizeof(e.shape_out),
-                   x->answer.shape_out ? x->answer.shape_out : "-");
+    alx_stats_shape(e.shape_in, sizeof(e.shape_in),
+                    x->answer.shape_in ? x->answer.shape_in : "-");
+    alx_stats_shape(e.shape_out, sizeof(e.shape_out),
+                    x->answer.shape_out ? x->answer.shape_out : "-");
     alexalink_status_event(r, &e);
 }
 

@@ -753,6 +753,10 @@ void alx_answer_normalize_general(apr_pool_t *p, const alx_answer_in_t *in,
 
 /* ---- the fast path: a flat token answer ---- */
 
+/* The fixes that change a token answer's members. */
+#define ALX_FIX_BODY (ALX_FIX_TTL_TYPE | ALX_FIX_TTL_FLOOR | ALX_FIX_TTL_DEFAULT \
+                      | ALX_FIX_TOKEN_TYPE | ALX_FIX_REFRESH_KEPT)
+
 /* alx_ttl_coerce for a flat member. */
 static int flat_ttl_coerce(const alx_flat_member_t *m, apr_int64_t *out)
 {
@@ -873,7 +877,10 @@ int alx_answer_normalize_flat(apr_pool_t *p, const alx_answer_in_t *in,
         a.fixes |= ALX_FIX_STATUS;
     a.fixes |= header_fixes(in, a.format_in);
     a.body = alx_flat_compact(p, &f, &a.len);
-    a.shape_out = alx_shape_flat(p, &f);
+    /* members unchanged (expires_in at most set to its own value): the
+     * shape read in is the shape sent */
+    a.shape_out = a.format_in == ALX_BODY_JSON && !(a.fixes & ALX_FIX_BODY)
+                  ? a.shape_in : alx_shape_flat(p, &f);
     *out = a;
     return 1;
 }

@@ -19,6 +19,9 @@ static const unsigned char hex_plus1[256] = {
     0, 11, 12, 13, 14, 15, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0    /* a-f */
 };
 
+/* Up to this many pairs, alx_form_duplicate compares each with each. */
+#define ALX_FORM_FEW 12
+
 #define ALX_FORM_BAD_ESCAPE "bad percent-encoding in form"
 #define ALX_FORM_NUL_ESCAPE "percent-encoded NUL in form"
 #define ALX_FORM_NUL_BYTE "NUL byte in form"
@@ -239,7 +242,20 @@ const char *alx_form_duplicate(const apr_array_header_t *pairs)
     apr_hash_t *seen;
     int i;
 
-    if (pairs->nelts < 2 || apr_pool_create(&scratch, pairs->pool) != APR_SUCCESS)
+    if (pairs->nelts < 2)
+        return NULL;
+    /* A token request has four to six pairs: comparing them all is cheaper
+     * than a pool and a hash, which stay for a body of many (no n^2). */
+    if (pairs->nelts <= ALX_FORM_FEW) {
+        int j;
+
+        for (i = 1; i < pairs->nelts; i++)
+            for (j = 0; j < i; j++)
+                if (strcmp(pair[i].name, pair[j].name) == 0)
+                    return pair[i].name;
+        return NULL;
+    }
+    if (apr_pool_create(&scratch, pairs->pool) != APR_SUCCESS)
         return NULL;
     seen = apr_hash_make(scratch);
     for (i = 0; i < pairs->nelts && !found; i++) {

@@ -222,13 +222,26 @@ static const unsigned char text_safe[256] = {
 
 void alx_stats_text(char *dst, apr_size_t size, const char *src)
 {
-    apr_size_t i;
+    apr_size_t i, n;
 
     if (!dst || !size)
         return;
-    for (i = 0; src && src[i] && i + 1 < size; i++)
+    n = src ? strnlen(src, size - 1) : 0;
+    for (i = 0; i < n; i++)
         dst[i] = text_safe[(unsigned char)src[i]] ? src[i] : '?';
-    dst[i] = '\0';
+    dst[n] = '\0';
+}
+
+void alx_stats_shape(char *dst, apr_size_t size, const char *shape)
+{
+    apr_size_t n;
+
+    if (!dst || !size)
+        return;
+    n = shape ? strnlen(shape, size - 1) : 0;
+    if (n)
+        memcpy(dst, shape, n);
+    dst[n] = '\0';
 }
 
 static const struct {

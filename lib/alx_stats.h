@@ -142,6 +142,10 @@ void alx_stats_latency(alx_stats_t *st, unsigned int vhost, apr_int64_t ms);
  * '"' '<' '>' '&' '\\' as '?', so every view can print it as it is. */
 void alx_stats_text(char *dst, apr_size_t size, const char *src);
 
+/* The same for a shape (alx_shape_*), copied as it is: a shape holds only
+ * bytes alx_stats_text keeps ([a-z0-9_{}():,?.-]), by construction. */
+void alx_stats_shape(char *dst, apr_size_t size, const char *shape);
+
 /* The caller holds its lock: writes the next ring slot. */
 void alx_stats_event(alx_stats_t *st, const alx_event_t *e);
 

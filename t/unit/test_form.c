@@ -264,6 +264,17 @@ static void test_get_count_duplicate(void)
     is_str(alx_form_duplicate(parse("")), NULL, "duplicate: empty");
     is_str(alx_form_duplicate(parse("flag&flag")), "flag",
            "duplicate: names without '='");
+    /* both sides of the switch from comparing to hashing (12 pairs) */
+    is_str(alx_form_duplicate(parse("a&b&c&d&e&f&g&h&i&j&k&a")), "a",
+           "duplicate: 12 pairs, last repeats the first");
+    is_str(alx_form_duplicate(parse("a&b&c&d&e&f&g&h&i&j&k&l")), NULL,
+           "duplicate: 12 distinct pairs");
+    is_str(alx_form_duplicate(parse("a&b&c&d&e&f&g&h&i&j&k&l&a")), "a",
+           "duplicate: 13 pairs, last repeats the first");
+    is_str(alx_form_duplicate(parse("a&b&c&d&e&f&g&h&i&j&k&l&m")), NULL,
+           "duplicate: 13 distinct pairs");
+    is_str(alx_form_duplicate(parse("a&b&c&d&e&f&g&h&i&j&k&l&m&l&b")), "l",
+           "duplicate: 15 pairs, the first name seen again");
 }
 
 static void test_set_remove(void)

@@ -191,6 +191,12 @@ static void test_text(void)
     is_str(field, "?script?\?\?\?x?\?\?\?\?", "markup, controls, non-ASCII as '?'");
     alx_stats_text(field, sizeof(field), "json{a:str(3)}->form");
     is_str(field, "json{a:str(3)}-?form", "'>' too");
+    alx_stats_shape(small, sizeof(small), "json{a:int}");
+    is_str(small, "json{", "shape: cut to size - 1");
+    alx_stats_shape(field, sizeof(field), "json{a:str(3),?(4):int}");
+    is_str(field, "json{a:str(3),?(4):int}", "shape: copied as it is");
+    alx_stats_shape(small, sizeof(small), NULL);
+    is_str(small, "", "shape: NULL is empty");
 }
 
 static void test_cause(void)
