@@ -13,6 +13,9 @@
 
 #define ALX_FLIGHT_ID_LEN     32
 #define ALX_FLIGHT_ANSWER_MAX 8192   /* a larger answer is not handed on */
+/* A claim is placed in, and looked for in, this many slots from where its
+ * id points (all of a smaller table). */
+#define ALX_FLIGHT_WINDOW     32
 
 typedef struct alx_flight alx_flight_t;
 
@@ -36,8 +39,9 @@ typedef enum {
  * live claim or a published answer for id is there (BUSY: *slot and
  * *ticket name it, and the caller must end with alx_flight_poll returning
  * ANSWERED or GONE, or alx_flight_leave). A claim past its expiry (its
- * request died) counts as none. When no slot is free, the oldest published
- * answer makes room: only live claims are never displaced. */
+ * request died) counts as none. When no slot of id's window is free, the
+ * window's oldest published answer makes room: only live claims are never
+ * displaced; FULL when the window holds only live claims. */
 alx_flight_claim_e alx_flight_claim(alx_flight_t *t, const unsigned char *id,
                                     apr_uint64_t *ticket, apr_time_t now,
                                     apr_time_t expiry, unsigned int *slot);

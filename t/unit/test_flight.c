@@ -167,6 +167,56 @@ static void test_expiry_and_extend(void)
     free(t);
 }
 
+/* A large table: an id is placed and found within its window, which
+ * wraps at the end of the table. */
+static void test_window(void)
+{
+    alx_flight_t *t = table(256);
+    unsigned char id[ALX_FLIGHT_ID_LEN], other[ALX_FLIGHT_ID_LEN];
+    apr_uint64_t tk, w;
+    unsigned int slot, first = 0, wslot, i;
+    int full = 0, placed = 1;
+
+    for (i = 0; i < ALX_FLIGHT_WINDOW + 1; i++) {
+        /* same first four bytes: the same window, the table's last slot
+         * (255 = 0xff % 256) and on from slot 0 */
+        memset(id, 0, sizeof(id));
+        id[3] = 0xff;
+        id[10] = (unsigned char)i;
+        tk = 100 + i;
+        switch (alx_flight_claim(t, id, &tk, T0, T0 + 60 * SEC, &slot)) {
+        case ALX_FLIGHT_CLAIMED:
+            if (i == 0)
+                first = slot;
+            if (i == 1 && slot != 0)
+                placed = 0;
+            break;
+        case ALX_FLIGHT_FULL:
+            full = i == ALX_FLIGHT_WINDOW;
+            break;
+        default:
+            placed = 0;
+        }
+    }
+    is_int(first, 255, "an id starts at the slot its bytes name");
+    ok(placed, "the window wraps to slot 0");
+    ok(full, "the window's %d live claims fill it", ALX_FLIGHT_WINDOW);
+    memset(id, 0, sizeof(id));
+    id[3] = 0xff;
+    id[10] = 31;
+    w = 0;
+    is_int(alx_flight_claim(t, id, &w, T0, T0 + 60 * SEC, &wslot),
+           ALX_FLIGHT_BUSY, "a claim past the wrap is found");
+    is_int(w, 131, "with its ticket");
+    memset(other, 0, sizeof(other));
+    other[3] = 0x80;
+    tk = 7;
+    is_int(alx_flight_claim(t, other, &tk, T0, T0 + 60 * SEC, &slot),
+           ALX_FLIGHT_CLAIMED, "another window still has room");
+    is_int(slot, 128, "in its own window");
+    free(t);
+}
+
 static void test_full(void)
 {
     alx_flight_t *t = table(2);
@@ -211,5 +261,6 @@ int main(void)
     test_no_waiters_and_release();
     test_expiry_and_extend();
     test_full();
+    test_window();
     return tap_done();
 }
