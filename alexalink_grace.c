@@ -54,22 +54,41 @@ static unsigned char *scratch(request_rec *r, alx_exchange_rec *x)
 
 /* APR_SUCCESS with *found, or the store's failure. A value that does not
  * open as an answered record (corrupt, another key's) counts as none. */
+/* The sealed bytes stored under id into the request's scratch buffer;
+ * *len 0 when there are none. */
+static apr_status_t fetch(request_rec *r, alx_exchange_rec *x,
+                          const unsigned char *id, unsigned int *len)
+{
+    apr_status_t rv;
+
+    *len = ALX_STORE_MAX_VALUE;
+    rv = alexalink_store_get(r, id, scratch(r, x), len);
+    if (rv == APR_NOTFOUND) {
+        *len = 0;
+        return APR_SUCCESS;
+    }
+    return rv;
+}
+
+/* The fetched bytes as an answered record (not a claim), opened with k. */
+static int open_fetched(request_rec *r, alx_exchange_rec *x,
+                        const alx_grace_keys_t *k, unsigned int len,
+                        alx_grace_record_t *rec)
+{
+    return len > 0
+           && alx_grace_open(r->pool, k, x->grace.buf, len, rec) == APR_SUCCESS
+           && !rec->pending;
+}
+
 static apr_status_t load(request_rec *r, alx_exchange_rec *x,
                          const alx_grace_keys_t *k, alx_grace_record_t *rec,
                          int *found)
 {
-    unsigned int len = ALX_STORE_MAX_VALUE;
-    apr_status_t rv;
+    unsigned int len;
+    apr_status_t rv = fetch(r, x, k->id, &len);
 
-    *found = 0;
-    rv = alexalink_store_get(r, k->id, scratch(r, x), &len);
-    if (rv == APR_NOTFOUND)
-        return APR_SUCCESS;
-    if (rv != APR_SUCCESS)
-        return rv;
-    *found = alx_grace_open(r->pool, k, x->grace.buf, len, rec) == APR_SUCCESS
-             && !rec->pending;
-    return APR_SUCCESS;
+    *found = rv == APR_SUCCESS && open_fetched(r, x, k, len, rec);
+    return rv;
 }
 
 static apr_status_t seal_record(request_rec *r, const alx_grace_keys_t *k,
@@ -164,15 +183,20 @@ static void walk(request_rec *r, alx_exchange_rec *x, apr_time_t deadline,
     alx_grace_record_t next;
     alx_grace_keys_t nk;
     const char *token;
-    int found;
+    unsigned int len;
 
     while (*hops < ALX_CHAIN_MAX && apr_time_now() < deadline) {
         token = alx_grace_successor(r->pool, rec);
         if (!token)
             return;
+        /* the id first; the key only for a successor that has a record */
+        alx_grace_derive_id(crypto(r), x->req.client_id,
+                            x->req.client_secret, token, &nk);
+        if (fetch(r, x, nk.id, &len) != APR_SUCCESS || len == 0)
+            return;
         alx_grace_derive_lookup(crypto(r), x->req.client_id,
                                 x->req.client_secret, token, &nk);
-        if (load(r, x, &nk, &next, &found) != APR_SUCCESS || !found)
+        if (!open_fetched(r, x, &nk, len, &next))
             return;
         *k = nk;
         *rec = next;

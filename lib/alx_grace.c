@@ -217,9 +217,13 @@ static int mac_labelled(EVP_MAC_CTX *keyed, const char *label,
     return good;
 }
 
+/* What a derivation makes besides the id. */
+#define DERIVE_CLAIM 1
+#define DERIVE_KEY   2
+
 static int derive_all(const alx_crypto_t *c, const char *client_id,
                       const char *client_secret, const char *refresh_token,
-                      alx_grace_keys_t *out, int claim)
+                      alx_grace_keys_t *out, int what)
 {
     EVP_MAC_CTX *keyed = c ? EVP_MAC_CTX_dup(c->hmac_sha256) : NULL;
     /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer. */
@@ -228,10 +232,12 @@ static int derive_all(const alx_crypto_t *c, const char *client_id,
                                strlen(refresh_token), NULL)
                && mac_labelled(keyed, GRACE_ID_LABEL, client_id,
                                client_secret, out->id)
-               && (!claim || mac_labelled(keyed, GRACE_CLAIM_LABEL, client_id,
-                                          client_secret, out->claim_id))
-               && mac_labelled(keyed, GRACE_KEY_LABEL, client_id,
-                               client_secret, out->key);
+               && (!(what & DERIVE_CLAIM)
+                   || mac_labelled(keyed, GRACE_CLAIM_LABEL, client_id,
+                                   client_secret, out->claim_id))
+               && (!(what & DERIVE_KEY)
+                   || mac_labelled(keyed, GRACE_KEY_LABEL, client_id,
+                                   client_secret, out->key));
 
     EVP_MAC_CTX_free(keyed);
     return good;
@@ -239,14 +245,16 @@ static int derive_all(const alx_crypto_t *c, const char *client_id,
 
 static void derive(const alx_crypto_t *c, const char *client_id,
                    const char *client_secret, const char *refresh_token,
-                   alx_grace_keys_t *out, int claim)
+                   alx_grace_keys_t *out, int what)
 {
     out->crypto = c;
     memset(out->claim_id, 0, sizeof(out->claim_id));
+    if (!(what & DERIVE_KEY))
+        memset(out->key, 0, sizeof(out->key));
     /* No way to report it: random keys find nothing and open nothing, which
      * the glue sees as an empty store and proxies. */
     if (!derive_all(c, client_id, client_secret,
-                    refresh_token ? refresh_token : "", out, claim)
+                    refresh_token ? refresh_token : "", out, what)
         && (apr_generate_random_bytes(out->id, sizeof(out->id))
             || apr_generate_random_bytes(out->key, sizeof(out->key))
             || apr_generate_random_bytes(out->claim_id,
@@ -261,12 +269,20 @@ void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
                       const char *client_secret, const char *refresh_token,
                       alx_grace_keys_t *out)
 {
-    derive(c, client_id, client_secret, refresh_token, out, 1);
+    derive(c, client_id, client_secret, refresh_token, out,
+           DERIVE_CLAIM | DERIVE_KEY);
 }
 
 void alx_grace_derive_lookup(const alx_crypto_t *c, const char *client_id,
                              const char *client_secret,
                              const char *refresh_token, alx_grace_keys_t *out)
+{
+    derive(c, client_id, client_secret, refresh_token, out, DERIVE_KEY);
+}
+
+void alx_grace_derive_id(const alx_crypto_t *c, const char *client_id,
+                         const char *client_secret, const char *refresh_token,
+                         alx_grace_keys_t *out)
 {
     derive(c, client_id, client_secret, refresh_token, out, 0);
 }

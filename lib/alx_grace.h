@@ -48,6 +48,13 @@ void alx_grace_derive_lookup(const alx_crypto_t *c, const char *client_id,
                              const char *client_secret,
                              const char *refresh_token, alx_grace_keys_t *out);
 
+/* The id alone (key and claim_id zeroed): enough to learn whether a record
+ * is there; most successors a replay looks up have none, and the key is
+ * derived only for one that does. */
+void alx_grace_derive_id(const alx_crypto_t *c, const char *client_id,
+                         const char *client_secret, const char *refresh_token,
+                         alx_grace_keys_t *out);
+
 typedef struct {
     int pending;              /* an in-flight claim, not an answer yet */
     apr_uint64_t claim;       /* random number of the claim (pending only) */

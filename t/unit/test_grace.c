@@ -141,6 +141,12 @@ static void test_derive_long(apr_pool_t *p)
     alx_grace_derive_lookup(crypto, "long-client", secret, token, &b);
     ok(memcmp(a.id, b.id, 32) == 0 && memcmp(a.key, b.key, 32) == 0,
        "lookup keys are the same id and key");
+    memset(&b, 0x77, sizeof(b));
+    alx_grace_derive_id(crypto, "long-client", secret, token, &b);
+    ok(memcmp(a.id, b.id, 32) == 0, "the id alone is the same id");
+    memset(mac, 0, sizeof(mac));
+    ok(memcmp(b.key, mac, 32) == 0 && memcmp(b.claim_id, mac, 32) == 0,
+       "the id alone: key and claim id zeroed");
 }
 
 static void test_derive(apr_pool_t *p)
