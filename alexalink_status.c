@@ -16,7 +16,6 @@
 #include "alx_status.h"
 #include "alx_values.h"
 
-#define ALX_STATUS_MUTEX    "alexalink-status"
 #define ALX_STATUS_RETAINED "mod_alexalink-status-retained"
 #define ALX_STATUS_HANDLER  "alexalink-status"
 #define ALX_STATUS_EVENTS   200
@@ -26,7 +25,6 @@ typedef struct {
     apr_shm_t *shm;
     unsigned int vhosts;
     unsigned int events;
-    apr_global_mutex_t *mutex;
 } alx_status_retained_t;
 
 const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
@@ -45,15 +43,6 @@ const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
                             ALX_STATUS_MAX_EVENTS, arg);
     sc->status_events = (int)n;
     return NULL;
-}
-
-int alexalink_status_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                apr_pool_t *ptemp)
-{
-    (void)plog;
-    (void)ptemp;
-    return ap_mutex_register(pconf, ALX_STATUS_MUTEX, NULL, APR_LOCK_DEFAULT,
-                             0);
 }
 
 /* Counters survive a graceful restart unless the number of vhosts or of
@@ -80,14 +69,6 @@ int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     size = alx_stats_size(vhosts, events);
     if (!(ret = ap_retained_data_get(ALX_STATUS_RETAINED)))
         ret = ap_retained_data_create(ALX_STATUS_RETAINED, sizeof(*ret));
-    if (!ret->mutex
-        && (rv = ap_global_mutex_create(&ret->mutex, NULL, ALX_STATUS_MUTEX,
-                                        NULL, s, s->process->pool, 0))
-           != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0400: cannot create "
-                     "the status page's mutex");
-        return !OK;
-    }
     if (ret->shm && ret->vhosts == vhosts && ret->events == events)
         st = alx_stats_attach(pconf, apr_shm_baseaddr_get(ret->shm), size,
                               vhosts, events);
@@ -111,30 +92,9 @@ int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         st = alx_stats_init(pconf, apr_shm_baseaddr_get(ret->shm), size,
                             vhosts, events, apr_time_now());
     }
-    for (vs = s; vs; vs = vs->next) {
-        alexalink_server_conf_get(vs)->stats = st;
-        alexalink_server_conf_get(vs)->stats_mutex = ret->mutex;
-    }
-    return OK;
-}
-
-void alexalink_status_child_init(apr_pool_t *p, server_rec *s)
-{
-    alx_server_conf *sc = alexalink_server_conf_get(s);
-    apr_global_mutex_t *m = sc->stats_mutex;
-    server_rec *vs;
-
-    if (!m)
-        return;
-    if (apr_global_mutex_child_init(&m, apr_global_mutex_lockfile(m), p)
-        != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0403: cannot attach "
-                     "to the status page's mutex; recent events are not "
-                     "recorded in this process");
-        m = NULL;
-    }
     for (vs = s; vs; vs = vs->next)
-        alexalink_server_conf_get(vs)->stats_mutex = m;
+        alexalink_server_conf_get(vs)->stats = st;
+    return OK;
 }
 
 /* ---- counting ---------------------------------------------------------- */
@@ -277,22 +237,19 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
     exchange_event(r, x, fail >= 0 || over, cause);
 }
 
-/* The ring is written under the mutex; an event that cannot take it is
- * dropped (the counters still count). */
+/* The ring takes events without a lock (alx_stats_event): a global mutex
+ * on every exchange is what a busy server queues on. */
 void alexalink_status_event(request_rec *r, alx_event_t *e)
 {
     alx_server_conf *sc = alexalink_server_conf_get(r->server);
     const char *ua = apr_table_get(r->headers_in, "User-Agent");
 
-    if (!sc->stats || !sc->stats_mutex)
+    if (!sc->stats)
         return;
     e->at = apr_time_now();
     e->vhost = (apr_uint16_t)sc->vhost_index;
     alx_stats_text(e->platform, sizeof(e->platform), alx_stats_platform(ua));
-    if (apr_global_mutex_lock(sc->stats_mutex) != APR_SUCCESS)
-        return;
     alx_stats_event(sc->stats, e);
-    apr_global_mutex_unlock(sc->stats_mutex);
 }
 
 /* ---- the views ---------------------------------------------------------- */
@@ -348,13 +305,7 @@ static int view(request_rec *r, alx_stats_snapshot_t *snap,
 
     if (!sc->stats)
         return 0;
-    if (sc->stats_mutex && apr_global_mutex_lock(sc->stats_mutex)
-                           == APR_SUCCESS) {
-        alx_stats_snapshot(r->pool, sc->stats, snap);
-        apr_global_mutex_unlock(sc->stats_mutex);
-    }
-    else
-        return 0;
+    alx_stats_snapshot(r->pool, sc->stats, snap);
     names = apr_pcalloc(r->pool, sizeof(*names) * (snap->vhosts + 1));
     for (vs = ap_server_conf; vs && i < snap->vhosts; vs = vs->next, i++)
         names[i] = alexalink_vhost_name(r->pool, vs);

@@ -297,15 +297,12 @@ static void child_init(apr_pool_t *p, server_rec *s)
     for (vs = s; vs; vs = vs->next)
         alexalink_server_conf_get(vs)->crypto = crypto;
     alexalink_store_child_init(p, s);
-    alexalink_status_child_init(p, s);
 }
 
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_pre_config(alexalink_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_pre_config(alexalink_status_pre_config, NULL, NULL,
-                       APR_HOOK_MIDDLE);
     alexalink_status_register_hooks();
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -114,7 +114,6 @@ typedef struct {
     int status_events;          /* AlexaLinkStatusEvents (main server) */
     unsigned int vhost_index;   /* this server's block of the counters */
     alx_stats_t *stats;         /* set for every server in post_config */
-    apr_global_mutex_t *stats_mutex; /* the recent-events ring's */
 } alx_server_conf;
 
 /* Refresh-grace state of one token request. */
@@ -249,11 +248,8 @@ alx_authz_rec *alexalink_authz_get(request_rec *r);
 /* alexalink_status.c: the status page and what it counts */
 const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
                                         const char *arg);
-int alexalink_status_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                apr_pool_t *ptemp);
 int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s);
-void alexalink_status_child_init(apr_pool_t *p, server_rec *s);
 void alexalink_status_register_hooks(void);
 void alexalink_status_count(request_rec *r, alx_stat_e counter);
 void alexalink_status_event(request_rec *r, alx_event_t *e);

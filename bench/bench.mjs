@@ -106,6 +106,7 @@ CustomLog "${dir}/access.log" common
 KeepAlive On
 MaxKeepAliveRequests 0
 ${module && process.env.BENCH_CACHE ? `AlexaLinkCache ${process.env.BENCH_CACHE}` : ''}
+${module && process.env.BENCH_CONF ? process.env.BENCH_CONF : ''}
 ProxyPass /plain/ ${target}
 ProxyPass /alexa/ ${target}
 ProxyPass /replay/ ${target}

@@ -1,4 +1,5 @@
 /* Shared status counters and the recent-events ring (lib/alx_stats.h). */
+#include <stddef.h>
 #include <string.h>
 
 #include <apr_atomic.h>
@@ -124,18 +125,44 @@ void alx_stats_latency(alx_stats_t *st, unsigned int vhost, apr_int64_t ms)
     apr_atomic_add64(&v->latency_sum_ms, (apr_uint64_t)ms);
 }
 
+/* Everything in an event after its time and number. */
+#define ALX_EVENT_BODY offsetof(alx_event_t, vhost)
+
 void alx_stats_event(alx_stats_t *st, const alx_event_t *e)
 {
     alx_stats_head_t *h = st->head;
-    apr_uint32_t next = h->next;
+    apr_uint32_t n, was, seq;
     alx_event_t *slot;
 
     if (!h->events)
         return;
-    slot = &st->ring[next % h->events];
-    *slot = *e;
-    slot->seq = next + 1;
-    h->next = next + 1;
+    n = apr_atomic_inc32(&h->next);
+    slot = &st->ring[n % h->events];
+    was = apr_atomic_read32(&slot->seq);
+    if (was == ALX_EVENT_WRITING
+        || apr_atomic_cas32(&slot->seq, ALX_EVENT_WRITING, was) != was)
+        return;
+    /* the numbers skip the two marks when they wrap */
+    seq = n + 1;
+    if (seq == 0 || seq == ALX_EVENT_WRITING)
+        seq = 1;
+    memcpy((char *)slot + ALX_EVENT_BODY, (const char *)e + ALX_EVENT_BODY,
+           sizeof(*e) - ALX_EVENT_BODY);
+    slot->at = e->at;
+    apr_atomic_set32(&slot->seq, seq);
+}
+
+/* slot into out when it holds a whole event of the ring's last `events`
+ * before next: its number is read before and after the copy. */
+static int event_copy(alx_event_t *slot, apr_uint32_t next,
+                      apr_uint32_t events, alx_event_t *out)
+{
+    apr_uint32_t before = apr_atomic_read32(&slot->seq);
+
+    if (before == 0 || before == ALX_EVENT_WRITING || next - before >= events)
+        return 0;
+    memcpy(out, (const void *)slot, sizeof(*out));
+    return apr_atomic_read32(&slot->seq) == before;
 }
 
 void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
@@ -171,13 +198,10 @@ void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
 
     n = next < events ? next : events;
     out->event = apr_pcalloc(p, sizeof(*out->event) * (n ? n : 1));
-    for (i = 0; i < n; i++) {
-        const alx_event_t *e = &st->ring[(next - 1 - i) % events];
-
-        if (e->seq == 0)
-            continue;
-        out->event[out->nevents++] = *e;
-    }
+    for (i = 0; i < n; i++)
+        if (event_copy(&st->ring[(next - 1 - i) % events], next, events,
+                       &out->event[out->nevents]))
+            out->nevents++;
 }
 
 apr_int64_t alx_stats_percentile(const alx_stats_vhost_t *v, double q)

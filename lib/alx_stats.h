@@ -85,9 +85,11 @@ typedef enum {
 } alx_event_kind_e;
 
 #define ALX_EVENT_TEXT 128
+#define ALX_EVENT_WRITING 0xffffffffu
 typedef struct {
     apr_time_t at;
-    apr_uint32_t seq;           /* 0: slot never written */
+    volatile apr_uint32_t seq;  /* the event's number, 1 up; 0: never
+                                   written; ALX_EVENT_WRITING: being written */
     apr_uint16_t vhost;
     unsigned char kind;         /* alx_event_kind_e */
     unsigned char failed;
@@ -147,10 +149,14 @@ void alx_stats_text(char *dst, apr_size_t size, const char *src);
 void alx_stats_shape(char *dst, apr_size_t size, const char *shape);
 
 /* The caller holds its lock: writes the next ring slot. */
+/* Adds e to the ring without a lock, from any thread of any child: a slot
+ * is taken with an atomic increment and marked while it is written; a
+ * writer that finds its slot still being written (the ring came round
+ * during a write) drops its event. */
 void alx_stats_event(alx_stats_t *st, const alx_event_t *e);
 
 /* A copy of everything, for one view: counters read once each, the ring
- * newest first (the caller holds its lock while this copies the ring). */
+ * newest first; an event being written while it is copied is left out. */
 typedef struct {
     alx_stats_head_t head;
     unsigned int vhosts;

@@ -305,6 +305,88 @@ static void test_threads(void)
            "bucket exact");
 }
 
+/* Writers without a lock against a reader: every event a snapshot shows
+ * is whole (its fields all carry the same number), and a slot being
+ * written is never shown. */
+#define RING_EVENTS 20000
+
+typedef struct {
+    alx_stats_t *st;
+    int base;
+} ring_job_t;
+
+static void *APR_THREAD_FUNC ring_writer(apr_thread_t *t, void *data)
+{
+    ring_job_t *job = data;
+    alx_event_t e;
+    int i;
+
+    memset(&e, 0, sizeof(e));
+    for (i = 0; i < RING_EVENTS; i++) {
+        int n = job->base + i;
+
+        e.ms = n;
+        snprintf(e.what, sizeof(e.what), "w%d", n);
+        snprintf(e.client, sizeof(e.client), "c%d", n);
+        snprintf(e.shape_out, sizeof(e.shape_out), "s%d", n);
+        alx_stats_event(job->st, &e);
+    }
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static int event_whole(const alx_event_t *e)
+{
+    char want[48];
+
+    snprintf(want, sizeof(want), "w%d", (int)e->ms);
+    if (strcmp(e->what, want) != 0)
+        return 0;
+    snprintf(want, sizeof(want), "c%d", (int)e->ms);
+    if (strcmp(e->client, want) != 0)
+        return 0;
+    snprintf(want, sizeof(want), "s%d", (int)e->ms);
+    return strcmp(e->shape_out, want) == 0;
+}
+
+static void test_ring_threads(void)
+{
+    alx_stats_t *st = fresh(1, 8);
+    apr_thread_t *threads[THREADS];
+    ring_job_t jobs[THREADS];
+    apr_status_t rv = APR_SUCCESS, trv;
+    alx_stats_snapshot_t snap;
+    apr_pool_t *scratch;
+    unsigned int i, seen = 0, torn = 0, snaps = 0;
+
+    for (i = 0; i < THREADS && rv == APR_SUCCESS; i++) {
+        jobs[i].st = st;
+        jobs[i].base = (int)i * RING_EVENTS;
+        rv = apr_thread_create(&threads[i], NULL, ring_writer, &jobs[i], pool);
+    }
+    ok(rv == APR_SUCCESS, "4 writers started");
+    apr_pool_create(&scratch, pool);
+    do {
+        alx_stats_snapshot(scratch, st, &snap);
+        for (i = 0; i < snap.nevents; i++) {
+            seen++;
+            if (!event_whole(&snap.event[i]))
+                torn++;
+        }
+        apr_pool_clear(scratch);
+    } while (++snaps < 2000 && snap.head.next < THREADS * RING_EVENTS);
+    for (i = 0; i < THREADS; i++)
+        apr_thread_join(&trv, threads[i]);
+    ok(seen > 0, "the reader saw events while they were written (%u)", seen);
+    is_int(torn, 0, "no event shown half written");
+    alx_stats_snapshot(pool, st, &snap);
+    is_int(snap.head.next, THREADS * RING_EVENTS, "every event took a number");
+    is_int(snap.nevents, 8, "the ring is full after");
+    for (i = 0; i < snap.nevents && event_whole(&snap.event[i]); i++)
+        ;
+    is_int(i, 8, "and every event in it whole");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -318,6 +400,7 @@ int main(void)
     test_cause();
     test_platform();
     test_threads();
+    test_ring_threads();
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
