@@ -106,16 +106,21 @@ static apr_status_t seal_record(request_rec *r, const alx_grace_keys_t *k,
     return rv;
 }
 
+/* window: a new record, counted for the survival figures (0: a rewrite of
+ * one, not counted). */
 static apr_status_t save(request_rec *r, const alx_grace_keys_t *k,
-                         const alx_grace_record_t *rec, apr_time_t expiry)
+                         const alx_grace_record_t *rec, apr_time_t expiry,
+                         apr_interval_time_t window)
 {
     unsigned char *sealed;
     unsigned int len;
     apr_status_t rv = seal_record(r, k, rec, &sealed, &len);
 
-    return rv == APR_SUCCESS ? alexalink_store_put(r, k->id, expiry, sealed,
-                                                   len)
-                             : rv;
+    if (rv != APR_SUCCESS)
+        return rv;
+    return window ? alexalink_store_put_record(r, k->id, expiry, sealed, len,
+                                               window)
+                  : alexalink_store_put(r, k->id, expiry, sealed, len);
 }
 
 /* ---- answering from records -------------------------------------------- */
@@ -737,13 +742,12 @@ static void record(request_rec *r, alx_exchange_rec *x)
     rec.sent_ttl = a->ttl_out >= 0 ? a->ttl_out : -1;
     rec.body = a->body;
     rec.len = a->len;
-    if (save(r, &x->grace.sent, &rec, now + window) != APR_SUCCESS)
+    if (save(r, &x->grace.sent, &rec, now + window, window) != APR_SUCCESS)
         return;
     x->grace.recorded = 1;
-    alexalink_store_recorded(r, x->grace.sent.id, now + window, window);
     if (x->grace.chained) {
         rec.replays = x->grace.replays;
-        save(r, &x->grace.presented, &rec, now + window);
+        save(r, &x->grace.presented, &rec, now + window, 0);
     }
 }
 

@@ -721,18 +721,17 @@ static void log_loss(request_rec *r, alx_store_t *st,
                       survival > 0 ? (window_s + survival - 1) / survival : 1);
 }
 
-void alexalink_store_recorded(request_rec *r, const unsigned char *id,
-                              apr_time_t expiry, apr_interval_time_t window)
+/* The bookkeeping of a record just written (how long records survive),
+ * the mutex held. */
+static void recorded_locked(request_rec *r, alx_store_t *st,
+                            const unsigned char *id, apr_time_t expiry,
+                            apr_interval_time_t window)
 {
-    alx_store_t *st = store_of(r);
     alx_probe_baton_t b = {r, st, NULL};
-    alx_store_shared_t *sh;
+    alx_store_shared_t *sh = st->shared;
     apr_interval_time_t interval = window / ALX_PROBES;
     apr_time_t now = apr_time_now();
 
-    if (!st || lock(st) != APR_SUCCESS)
-        return;
-    sh = st->shared;
     if (interval < apr_time_from_sec(1))
         interval = apr_time_from_sec(1);
     alexalink_status_recorded(r);
@@ -748,7 +747,33 @@ void alexalink_store_recorded(request_rec *r, const unsigned char *id,
             log_loss(r, st, window);
         }
     }
+}
+
+/* A record and its bookkeeping under one hold of the mutex when the
+ * provider needs it anyway: each hold is a system call with a file or
+ * semaphore lock, and a queue under load. */
+apr_status_t alexalink_store_put_record(request_rec *r,
+                                        const unsigned char *id,
+                                        apr_time_t expiry,
+                                        const unsigned char *data,
+                                        unsigned int len,
+                                        apr_interval_time_t window)
+{
+    alx_store_t *st = store_of(r);
+    apr_status_t rv;
+
+    if (!st)
+        return APR_ENOTIMPL;
+    if (!st->lock_all && (rv = raw_put(r, st, id, expiry, data, len))
+                         != APR_SUCCESS)
+        return rv;
+    if ((rv = lock(st)) != APR_SUCCESS)
+        return st->lock_all ? failed(r, st, rv, "lock") : APR_SUCCESS;
+    rv = st->lock_all ? raw_put(r, st, id, expiry, data, len) : APR_SUCCESS;
+    if (rv == APR_SUCCESS)
+        recorded_locked(r, st, id, expiry, window);
     unlock(st);
+    return rv;
 }
 
 int alexalink_store_once(request_rec *r, apr_uint64_t key,

@@ -229,10 +229,15 @@ void alexalink_store_flight_unlock(request_rec *r);
 /* Counts and logs (once a minute) a claim the full table refused. */
 void alexalink_store_flight_full(request_rec *r);
 
-/* A record was written under id until expiry: maybe a probe, maybe time to
- * look whether earlier records were pushed out before their window. */
-void alexalink_store_recorded(request_rec *r, const unsigned char *id,
-                              apr_time_t expiry, apr_interval_time_t window);
+/* alexalink_store_put of a new record, and its bookkeeping (maybe a probe,
+ * maybe time to look whether earlier records were pushed out before their
+ * window) in the same hold of the mutex. */
+apr_status_t alexalink_store_put_record(request_rec *r,
+                                        const unsigned char *id,
+                                        apr_time_t expiry,
+                                        const unsigned char *data,
+                                        unsigned int len,
+                                        apr_interval_time_t window);
 
 /* True when key was not said within interval by any child (and now is). */
 int alexalink_store_once(request_rec *r, apr_uint64_t key,

@@ -93,7 +93,8 @@ function apacheConf(name, port, upstream, { module, single }) {
   const conf = `ServerRoot "${dir}"
 DefaultRuntimeDir "${dir}"
 PidFile "${dir}/httpd.pid"
-Mutex default:${dir}
+# as Debian's apache2.conf: every mutex a file lock unless named
+Mutex file:${dir} default
 Listen 127.0.0.1:${port}
 ServerName 127.0.0.1:${port}
 ${mpm}
