@@ -784,6 +784,8 @@ int alexalink_store_once(request_rec *r, apr_uint64_t key,
 
     if (!st)
         return 1;
+    if (alx_once_recent(&st->shared->once, key, apr_time_now(), interval))
+        return 0;   /* said already: no lock for the common answer */
     if (lock(st) != APR_SUCCESS)
         return 1;
     due = alx_once_due(&st->shared->once, key, apr_time_now(), interval);

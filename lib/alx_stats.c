@@ -152,14 +152,16 @@ void alx_stats_event(alx_stats_t *st, const alx_event_t *e)
     apr_atomic_set32(&slot->seq, seq);
 }
 
-/* slot into out when it holds a whole event of the ring's last `events`
- * before next: its number is read before and after the copy. */
+/* slot into out when it holds a whole event not older than the ring's
+ * last `events` before next (a newer one, written since next was read,
+ * is kept): its number is read before and after the copy. */
 static int event_copy(alx_event_t *slot, apr_uint32_t next,
                       apr_uint32_t events, alx_event_t *out)
 {
     apr_uint32_t before = apr_atomic_read32(&slot->seq);
 
-    if (before == 0 || before == ALX_EVENT_WRITING || next - before >= events)
+    if (before == 0 || before == ALX_EVENT_WRITING
+        || (apr_int32_t)(next - before) >= (apr_int32_t)events)
         return 0;
     memcpy(out, (const void *)slot, sizeof(*out));
     return apr_atomic_read32(&slot->seq) == before;

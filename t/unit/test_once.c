@@ -34,5 +34,16 @@ int main(void)
     ok(!alx_once_due(&o, 1000 + ALX_ONCE_SLOTS - 1,
                      T0 + 2 * HOUR + 200, HOUR),
        "the newest keys stay");
+
+    /* the lock-free look: said within the interval, or ask alx_once_due */
+    ok(alx_once_recent(&o, 1000 + ALX_ONCE_SLOTS - 1, T0 + 2 * HOUR + 300,
+                       HOUR), "recent: a key said within the hour");
+    ok(!alx_once_recent(&o, 1000 + ALX_ONCE_SLOTS - 1, T0 + 4 * HOUR, HOUR),
+       "recent: not after the hour");
+    ok(!alx_once_recent(&o, 424242, T0 + 2 * HOUR + 300, HOUR),
+       "recent: not a key never said");
+    ok(alx_once_recent(&o, a, T0 + 2 * HOUR + 101, HOUR)
+       && !alx_once_due(&o, a, T0 + 2 * HOUR + 101, HOUR),
+       "recent and due agree");
     return tap_done();
 }
