@@ -25,10 +25,11 @@ static void check_shape(const char *s)
     const char *c;
 
     check(s != NULL && strlen(s) <= ALX_SHAPE_MAX + 3);
-    for (c = s; *c; c++)
+    for (c = s; *c; c++) {
         check(*c > 0x20 && *c < 0x7f && !(*c >= 'A' && *c <= 'Z'));
         /* the status page copies shapes as they are (alx_stats_shape) */
         check(!strchr("\"<>&\\", *c));
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
