@@ -78,7 +78,7 @@ const LOG_FORMAT = ACCESS_FIELDS.map((f) => ({
 
 // mpmTuning: { prefork: 'StartServers 60\n...', event: '...' } replaces the
 // default process/thread lines of that MPM (the LoadModule line stays).
-export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null, module = MODULE }) {
+export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null, module = MODULE, mutex = `Mutex default:${dir}` }) {
   const lm = (name, file) => `LoadModule ${name} ${path.join(MODDIR, file)}`;
   const tuned = mpmTuning && mpmTuning[mpm];
   const mpmConf = tuned ? `${lm(`mpm_${mpm}_module`, `mod_mpm_${mpm}.so`)}\n${tuned}` : mpm === 'prefork'
@@ -104,7 +104,7 @@ MaxRequestWorkers 32`;
 ServerRoot "${dir}"
 DefaultRuntimeDir "${dir}"
 PidFile "${dir}/httpd.pid"
-Mutex default:${dir}
+${mutex}
 GracefulShutdownTimeout 10
 ${process.env.ALX_CORE_DIR ? `CoreDumpDirectory "${process.env.ALX_CORE_DIR}"` : ''}
 Listen 127.0.0.1:${port}
@@ -181,13 +181,13 @@ export async function startApache(opts = {}) {
   throw lastErr;
 }
 
-async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null, module = MODULE } = {}) {
+async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null, module = MODULE, mutex } = {}) {
   const dir = makeDir();
   const port = await freePort();
   const conf = path.join(dir, 'httpd.conf');
   const resolved = typeof locations === 'function' ? locations({ port }) : locations;
   const resolvedServer = typeof serverConf === 'function' ? serverConf({ port, dir }) : serverConf;
-  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf: resolvedServer, withModule, mpmTuning, module }));
+  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf: resolvedServer, withModule, mpmTuning, module, ...(mutex === undefined ? {} : { mutex }) }));
   const errorFile = path.join(dir, 'error.log');
   const accessFile = path.join(dir, 'access.log');
   let output = '';
