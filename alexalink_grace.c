@@ -52,8 +52,6 @@ static unsigned char *scratch(request_rec *r, alx_exchange_rec *x)
     return x->grace.buf;
 }
 
-/* APR_SUCCESS with *found, or the store's failure. A value that does not
- * open as an answered record (corrupt, another key's) counts as none. */
 /* The sealed bytes stored under id into the request's scratch buffer;
  * *len 0 when there are none. */
 static apr_status_t fetch(request_rec *r, alx_exchange_rec *x,
@@ -80,6 +78,8 @@ static int open_fetched(request_rec *r, alx_exchange_rec *x,
            && !rec->pending;
 }
 
+/* APR_SUCCESS with *found, or the store's failure. A value that does not
+ * open as an answered record (corrupt, another key's) counts as none. */
 static apr_status_t load(request_rec *r, alx_exchange_rec *x,
                          const alx_grace_keys_t *k, alx_grace_record_t *rec,
                          int *found)
