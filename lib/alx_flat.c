@@ -9,8 +9,6 @@
 /* 18 digits always fit 64 bits; a longer integer goes to jansson, which
  * knows where its range ends. */
 #define FLAT_DIGITS_MAX 18
-/* "-9223372036854775808" */
-#define FLAT_INT_TEXT_MAX 20
 
 static const char *skip_ws(const char *s, const char *end)
 {
@@ -206,26 +204,6 @@ void alx_flat_del(alx_flat_t *f, const char *key)
     f->n--;
 }
 
-/* As alx_json_compact's integers (jansson's "%" JSON_INTEGER_FORMAT). */
-static char *put_int(char *d, apr_int64_t i)
-{
-    char digits[FLAT_INT_TEXT_MAX + 1], *s = digits + sizeof(digits);
-    apr_uint64_t u = (apr_uint64_t)i;
-    apr_size_t n;
-
-    if (i < 0)
-        u = 0 - u;
-    do {
-        *--s = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (i < 0)
-        *--s = '-';
-    n = (apr_size_t)(digits + sizeof(digits) - s);
-    memcpy(d, s, n);
-    return d + n;
-}
-
 static char *put_quoted(char *d, const char *s, apr_size_t len)
 {
     *d++ = '"';
@@ -242,7 +220,7 @@ static apr_size_t compact_max(const alx_flat_t *f)
 
     for (i = 0; i < f->n; i++)
         n += f->m[i].key_len + 4 + (f->m[i].type == ALX_FLAT_STR
-                                    ? f->m[i].str_len + 2 : FLAT_INT_TEXT_MAX);
+                                    ? f->m[i].str_len + 2 : ALX_JSON_INT_MAX);
     return n;
 }
 
@@ -265,7 +243,7 @@ const char *alx_flat_compact(apr_pool_t *p, const alx_flat_t *f,
             d = put_quoted(d, m->str, m->str_len);
             break;
         case ALX_FLAT_INT:
-            d = put_int(d, m->num);
+            d = alx_json_put_int(d, m->num);
             break;
         case ALX_FLAT_TRUE:
             memcpy(d, "true", 4);

@@ -223,20 +223,34 @@ static apr_status_t put_string(compact_buf_t *b, const char *str,
 
 /* "%" JSON_INTEGER_FORMAT without a formatter; the magnitude is taken
  * unsigned so the most negative value has one too. */
-static apr_status_t put_integer(compact_buf_t *b, json_int_t i)
+char *alx_json_put_int(char *d, apr_int64_t i)
 {
-    char digits[24], *d = digits + sizeof(digits);
-    unsigned long long u = (unsigned long long)i;
+    char digits[ALX_JSON_INT_MAX], *s = digits + sizeof(digits);
+    apr_uint64_t u = (apr_uint64_t)i;
+    apr_size_t n;
 
     if (i < 0)
-        u = 0ULL - u;
+        u = 0 - u;
     do {
-        *--d = (char)('0' + u % 10);
+        *--s = (char)('0' + u % 10);
         u /= 10;
     } while (u);
     if (i < 0)
-        *--d = '-';
-    return buf_put(b, d, (apr_size_t)(digits + sizeof(digits) - d));
+        *--s = '-';
+    n = (apr_size_t)(digits + sizeof(digits) - s);
+    memcpy(d, s, n);
+    return d + n;
+}
+
+static apr_status_t put_integer(compact_buf_t *b, json_int_t i)
+{
+    apr_status_t rv = buf_reserve(b, ALX_JSON_INT_MAX);
+
+    if (rv != APR_SUCCESS)
+        return rv;
+    b->len = (apr_size_t)(alx_json_put_int(b->buf + b->len, (apr_int64_t)i)
+                          - b->buf);
+    return APR_SUCCESS;
 }
 
 /* jansson's dtostr: "%.17g" (a real printf is the only way to get the same

@@ -21,4 +21,11 @@ const char *alx_json_compact(apr_pool_t *p, const json_t *v, apr_size_t *len);
 const unsigned char *alx_json_plain_end(const unsigned char *s,
                                         const unsigned char *lim);
 
+/* The longest integer's text, "-9223372036854775808". */
+#define ALX_JSON_INT_MAX 20
+
+/* i as JSON writes it (jansson's "%" JSON_INTEGER_FORMAT) at d, which has
+ * room for ALX_JSON_INT_MAX bytes; the byte after it. */
+char *alx_json_put_int(char *d, apr_int64_t i);
+
 #endif
