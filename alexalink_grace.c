@@ -7,6 +7,10 @@
  * on a store a fleet shares, under their own id. Decisions on one record are
  * alx_grace_decide's (lib/). */
 
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+
 #include "mod_alexalink.h"
 #include "alx_form.h"
 #include "alx_shape.h"
@@ -21,6 +25,12 @@
 #define ALX_CLAIM_SETTLE  apr_time_from_msec(10)
 /* A runaway guard only: a chain is followed to its end within the budget. */
 #define ALX_CHAIN_MAX     100000
+/* How long an answer that could be neither recorded nor handed on (it
+ * passed through compressed or oversize, or its record failed) keeps the
+ * token from the upstream: the retries of the next seconds get 503. */
+#define ALX_REFUSE_FOR    apr_time_from_sec(30)
+/* A refusal's mark on a shared store: a sealed answer with this status. */
+#define ALX_REFUSED_STATUS 0
 
 typedef enum {
     ALX_FLIGHT_GO = 0,   /* ours: ask the upstream */
@@ -29,6 +39,15 @@ typedef enum {
                             us: look at the records again */
     ALX_FLIGHT_ALONE     /* no single flight (store failure): ask upstream */
 } alx_flight_step_e;
+
+/* A claim's holder runs while its pid does (kill with signal 0 only asks;
+ * EPERM still means there is such a process). */
+static int holder_alive(void *baton, apr_uint32_t owner)
+{
+    (void)baton;
+    return kill((pid_t)owner, 0) == 0 || errno == EPERM;
+}
+
 
 static const alx_crypto_t *crypto(request_rec *r)
 {
@@ -180,6 +199,27 @@ static void wait_timeout(request_rec *r, alx_exchange_rec *x)
                   "rather than let the upstream see the token twice");
 }
 
+/* The first request's answer exists but is not to be had (see
+ * ALX_REFUSE_FOR): 503, never the upstream. */
+static void refused(request_rec *r, alx_exchange_rec *x, apr_time_t until)
+{
+    apr_int64_t left = apr_time_sec(until - apr_time_now()) + 1;
+
+    answer_json(r, x, HTTP_SERVICE_UNAVAILABLE, NULL,
+                alx_error_json(r->pool, "temporarily_unavailable",
+                               "the same refresh token was just refreshed; "
+                               "try again later"), ALX_VERDICT_UNRECORDABLE,
+                NULL);
+    x->retry_after = left < 1 ? 1 : left;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0218: a refresh "
+                  "token was presented again within seconds of an answer "
+                  "that passed through unread or could not be recorded "
+                  "(compressed, over AlexaLinkMaxBody, or the store "
+                  "failed); answered 503 rather than let the upstream see "
+                  "the token twice. Make the upstream answer uncompressed "
+                  "and within AlexaLinkMaxBody");
+}
+
 /* Follows successors from *rec to the newest record: its answer carries the
  * tokens the client should hold now. Bounded by the deadline. */
 static void walk(request_rec *r, alx_exchange_rec *x, apr_time_t deadline,
@@ -293,8 +333,22 @@ static int from_records(request_rec *r, alx_exchange_rec *x,
 
         if (!successor)
             return 0;
+        /* an answer made by refreshing on the client's behalf is a replay,
+         * counted once however often this request looks again */
+        if (!x->grace.chain_counted) {
+            count.k = &x->grace.presented;
+            if (alexalink_store_update(r, x->grace.presented.id, scratch(r, x),
+                                       ALX_STORE_MAX_VALUE, count_replay,
+                                       &count) != APR_SUCCESS
+                || count.result == ALX_COUNT_GONE)
+                return 0;
+            if (count.result == ALX_COUNT_EXHAUSTED) {
+                log_exhausted(r, count.replays);
+                return 0;
+            }
+            x->grace.chain_counted = 1;
+        }
         x->grace.chained = 1;
-        x->grace.replays = first.replays;
         alx_grace_derive(crypto(r), x->req.client_id, x->req.client_secret,
                          successor, k);
         *token = successor;
@@ -358,8 +412,8 @@ static alx_flight_step_e wait_flight(request_rec *r, alx_exchange_rec *x,
 
         if (!(t = alexalink_store_flight_lock(r)))
             return ALX_FLIGHT_ALONE;
-        got = alx_flight_poll(t, slot, ticket, now, buf, ALX_STORE_MAX_VALUE,
-                              &len);
+        got = alx_flight_poll(t, slot, ticket, now, holder_alive, NULL, buf,
+                              ALX_STORE_MAX_VALUE, &len);
         if (got == ALX_FLIGHT_WAITING && late)
             alx_flight_leave(t, slot, ticket);
         alexalink_store_flight_unlock(r);
@@ -368,6 +422,10 @@ static alx_flight_step_e wait_flight(request_rec *r, alx_exchange_rec *x,
                    ? ALX_FLIGHT_DONE : ALX_FLIGHT_AGAIN;
         if (got == ALX_FLIGHT_GONE)
             return ALX_FLIGHT_AGAIN;
+        if (got == ALX_FLIGHT_REFUSED) {
+            refused(r, x, now + ALX_REFUSE_FOR);
+            return ALX_FLIGHT_DONE;
+        }
         if (late) {
             wait_timeout(r, x);
             return ALX_FLIGHT_DONE;
@@ -378,7 +436,12 @@ static alx_flight_step_e wait_flight(request_rec *r, alx_exchange_rec *x,
 
 /* ---- across servers sharing redis or memcached -------------------------- */
 
-typedef enum { ALX_REMOTE_OURS = 0, ALX_REMOTE_BUSY, ALX_REMOTE_ANSWER } alx_remote_e;
+typedef enum {
+    ALX_REMOTE_OURS = 0,
+    ALX_REMOTE_BUSY,
+    ALX_REMOTE_ANSWER,
+    ALX_REMOTE_REFUSED   /* a refusal's mark (ALX_REFUSED_STATUS) */
+} alx_remote_e;
 
 typedef struct {
     request_rec *r;
@@ -391,15 +454,26 @@ typedef struct {
     unsigned int publish_len;
 } alx_remote_baton_t;
 
-/* What the claim id holds: ours, another server's claim, or an answer. */
+/* What the claim id holds: ours, another server's claim, an answer or a
+ * refusal. An answer is for the waiters that saw the claim; a request that
+ * comes after it (claiming) passes it over: a non-rotating answer is never
+ * kept for later requests, and a rotating one is in the records. */
 static alx_remote_e remote_state(alx_remote_baton_t *b,
-                                 const unsigned char *data, unsigned int len)
+                                 const unsigned char *data, unsigned int len,
+                                 int claiming)
 {
     alx_grace_record_t rec;
+    const char *ct, *body;
+    apr_size_t body_len;
+    int status;
 
     if (alx_grace_is_answer(data, len)) {
+        if (alx_grace_open_answer(b->r->pool, b->k, data, len, &status, &ct,
+                                  &body, &body_len) == APR_SUCCESS
+            && status == ALX_REFUSED_STATUS)
+            return ALX_REMOTE_REFUSED;
         b->len = len;
-        return ALX_REMOTE_ANSWER;
+        return claiming ? ALX_REMOTE_OURS : ALX_REMOTE_ANSWER;
     }
     if (alx_grace_open(b->r->pool, b->k, data, len, &rec) == APR_SUCCESS
         && rec.pending && rec.claim != b->ticket)
@@ -419,7 +493,7 @@ static alx_store_change_e remote_claim_fn(void *baton,
     unsigned char *sealed;
 
     if (data) {
-        b->result = remote_state(b, data, len);
+        b->result = remote_state(b, data, len, 1);
         if (b->result != ALX_REMOTE_OURS)
             return ALX_STORE_KEEP;
     }
@@ -469,7 +543,7 @@ static alx_remote_e remote_look(request_rec *r, alx_exchange_rec *x,
     if (alexalink_store_get(r, b->k->claim_id, scratch(r, x), &len)
         != APR_SUCCESS)
         return ALX_REMOTE_OURS;   /* gone or failing: plain proxying */
-    return remote_state(b, x->grace.buf, len);
+    return remote_state(b, x->grace.buf, len, 0);
 }
 
 static void finish_local(request_rec *r, alx_exchange_rec *x,
@@ -504,6 +578,11 @@ static alx_flight_step_e remote_flight(request_rec *r, alx_exchange_rec *x,
         return ALX_FLIGHT_GO;
     }
     for (;;) {
+        if (state == ALX_REMOTE_REFUSED) {
+            finish_local(r, x, NULL, 0);
+            refused(r, x, apr_time_now() + ALX_REFUSE_FOR);
+            return ALX_FLIGHT_DONE;
+        }
         if (state == ALX_REMOTE_ANSWER) {
             finish_local(r, x, x->grace.buf, b.len);
             return take_answer(r, x, k, x->grace.buf, b.len)
@@ -571,7 +650,8 @@ static alx_flight_step_e take_flight(request_rec *r, alx_exchange_rec *x,
         != APR_SUCCESS || !(t = alexalink_store_flight_lock(r)))
         return ALX_FLIGHT_ALONE;
     got = alx_flight_claim(t, k->claim_id, &ticket, now,
-                           now + claim_life(r), &slot);
+                           now + claim_life(r), (apr_uint32_t)getpid(),
+                           holder_alive, NULL, &slot);
     alexalink_store_flight_unlock(r);
     if (got == ALX_FLIGHT_FULL) {
         alexalink_store_flight_full(r);
@@ -632,6 +712,46 @@ static void report_only(request_rec *r, alx_exchange_rec *x,
                       "grant)");
 }
 
+/* The request that held the token may have recorded its answer and let
+ * its claim go between our look at the records and our claim: a record
+ * is always written before its claim ends, so one more look, claim in
+ * hand, cannot miss it. */
+static int recorded_meanwhile(request_rec *r, alx_exchange_rec *x,
+                              const alx_grace_keys_t *k)
+{
+    alx_grace_record_t rec;
+    alx_grace_action_e action;
+    int found;
+
+    if (load(r, x, k, &rec, &found) != APR_SUCCESS || !found)
+        return 0;
+    action = alx_grace_decide(&rec, apr_time_now(),
+                              alexalink_conf_refresh_grace(x->conf),
+                              alexalink_conf_grace_replays(x->conf),
+                              alexalink_conf_time_budget(x->conf));
+    return action == ALX_GRACE_REPLAY || action == ALX_GRACE_DUPLICATE
+           || action == ALX_GRACE_CHAIN;
+}
+
+#ifdef ALX_TEST_HOOKS
+/* Test builds only (configure --enable-test-hooks): a request header
+ * holds this request between its look at the records and its claim, so a
+ * test can force the interleaving the second look is for. */
+static void test_pause(request_rec *r)
+{
+    const char *ms = apr_table_get(r->headers_in, "X-Alexalink-Test-Pause");
+
+    if (!ms)
+        return;
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "ALX0219: test hook: "
+                  "held %s ms between the look at the records and the claim",
+                  alx_log_safe(r->pool, ms, 8));
+    apr_sleep(apr_time_from_msec(apr_atoi64(ms)));
+}
+#else
+#define test_pause(r) ((void)0)
+#endif
+
 int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
                                  const char **body, apr_size_t *len)
 {
@@ -654,9 +774,15 @@ int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
     do {
         if (from_records(r, x, deadline, &k, &token))
             return DONE;
+        test_pause(r);
         step = take_flight(r, x, &k, deadline);
         if (step == ALX_FLIGHT_DONE)
             return DONE;
+        if (step == ALX_FLIGHT_GO && !x->grace.looked_again++
+            && recorded_meanwhile(r, x, &k)) {
+            alexalink_grace_release(r, x);
+            step = ALX_FLIGHT_AGAIN;
+        }
     } while (step == ALX_FLIGHT_AGAIN && apr_time_now() < deadline);
     if (step == ALX_FLIGHT_AGAIN) {
         wait_timeout(r, x);
@@ -698,17 +824,24 @@ static void finish_local(request_rec *r, alx_exchange_rec *x,
     alexalink_store_flight_unlock(r);
 }
 
+/* Publishes answer at our claim id until expiry (NULL: removes the
+ * claim). */
 static void finish_remote(request_rec *r, alx_exchange_rec *x,
-                          const unsigned char *answer, unsigned int len)
+                          const unsigned char *answer, unsigned int len,
+                          apr_time_t expiry)
 {
-    alx_remote_baton_t b = {r, &x->grace.sent, x->grace.ticket,
-                            apr_time_now() + alexalink_conf_time_budget(
-                                x->conf),
+    alx_remote_baton_t b = {r, &x->grace.sent, x->grace.ticket, expiry,
                             ALX_REMOTE_OURS, 0, answer, len};
 
     if (!x->grace.remote_claimed)
         return;
     x->grace.remote_claimed = 0;
+    if (alexalink_store_update(r, x->grace.sent.claim_id, scratch(r, x),
+                               ALX_STORE_MAX_VALUE, remote_finish_fn, &b)
+        == APR_SUCCESS || !answer)
+        return;
+    /* not published: at least the claim must not outlive us */
+    b.publish = NULL;
     alexalink_store_update(r, x->grace.sent.claim_id, scratch(r, x),
                            ALX_STORE_MAX_VALUE, remote_finish_fn, &b);
 }
@@ -744,11 +877,10 @@ static void record(request_rec *r, alx_exchange_rec *x)
     rec.len = a->len;
     if (save(r, &x->grace.sent, &rec, now + window, window) != APR_SUCCESS)
         return;
+    /* a chained refresh leaves the presented token's record as it is (its
+     * window never moves): a later presentation follows the chain to this
+     * one */
     x->grace.recorded = 1;
-    if (x->grace.chained) {
-        rec.replays = x->grace.replays;
-        save(r, &x->grace.presented, &rec, now + window, 0);
-    }
 }
 
 /* True when no duplicate waits on our local claim: it ends here, and no
@@ -771,6 +903,37 @@ static int alone(request_rec *r, alx_exchange_rec *x)
     return none;
 }
 
+/* The answer exists but nobody else may have it: it passed through unread
+ * (compressed, oversize), or it rotated and was not recorded. */
+static int unrecordable(const alx_exchange_rec *x, const char *body)
+{
+    return !body || (x->answer.kind == ALX_KIND_TOKEN
+                     && x->answer.refresh == ALX_REFRESH_ROTATED
+                     && !x->grace.recorded);
+}
+
+/* Ends our claims as a refusal (ALX_REFUSE_FOR): the token must not go
+ * upstream again while an answer we cannot give exists. */
+static void refuse(request_rec *r, alx_exchange_rec *x)
+{
+    apr_time_t until = apr_time_now() + ALX_REFUSE_FOR;
+    unsigned char *mark;
+    unsigned int mark_len;
+    alx_flight_t *t;
+
+    if (x->grace.claimed && (t = alexalink_store_flight_lock(r))) {
+        alx_flight_refuse(t, x->grace.slot, x->grace.ticket, until);
+        x->grace.claimed = 0;
+        alexalink_store_flight_unlock(r);
+    }
+    if (x->grace.remote_claimed
+        && alx_grace_seal_answer(r->pool, &x->grace.sent, ALX_REFUSED_STATUS,
+                                 NULL, "", 0, &mark, &mark_len)
+           == APR_SUCCESS)
+        finish_remote(r, x, mark, mark_len, until);
+    alexalink_grace_release(r, x);
+}
+
 void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
                                   int status, const char *content_type,
                                   const char *body, apr_size_t len)
@@ -781,13 +944,18 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
     if (!x->grace.active)
         return;
     record(r, x);
-    if (body && (x->grace.remote_claimed || !alone(r, x))
+    if (unrecordable(x, body)) {
+        refuse(r, x);
+        return;
+    }
+    if ((x->grace.remote_claimed || !alone(r, x))
         && alx_grace_seal_answer(r->pool, &x->grace.sent, status,
                                  content_type, body, len, &sealed,
                                  &sealed_len) != APR_SUCCESS)
         sealed = NULL;
     finish_local(r, x, sealed, sealed_len);
-    finish_remote(r, x, sealed, sealed_len);
+    finish_remote(r, x, sealed, sealed_len, apr_time_now()
+                  + alexalink_conf_time_budget(x->conf));
 }
 
 /* Ends our claims without an answer (the request ended otherwise). Each
@@ -795,5 +963,5 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
 void alexalink_grace_release(request_rec *r, alx_exchange_rec *x)
 {
     finish_local(r, x, NULL, 0);
-    finish_remote(r, x, NULL, 0);
+    finish_remote(r, x, NULL, 0, 0);
 }

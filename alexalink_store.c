@@ -484,7 +484,8 @@ static apr_status_t unframe(request_rec *r, alx_store_t *st, apr_status_t rv,
         return rv;
     if (rv != APR_SUCCESS)
         return failed(r, st, rv, "read");
-    if (*len <= ALX_EXPIRY_LEN || *len > cap)
+    if (*len <= ALX_EXPIRY_LEN || *len > cap
+        || frame_expiry(buf) <= apr_time_now())
         return APR_NOTFOUND;
     *len -= ALX_EXPIRY_LEN;
     memmove(buf, buf + ALX_EXPIRY_LEN, *len);
@@ -534,8 +535,15 @@ static apr_status_t raw_put(request_rec *r, alx_store_t *st,
                             const unsigned char *id, apr_time_t expiry,
                             const unsigned char *data, unsigned int len)
 {
+    /* redis and memcached keep whole seconds, cut down: a value would go
+     * before its time, and one meant to live less than a second is refused.
+     * The provider keeps it a second longer; the frame holds the real
+     * expiry, and unframe() enforces it. */
+    apr_time_t now = apr_time_now();
     apr_status_t rv = st->provider->store(st->instance, r->server, id,
-                                          ALX_GRACE_ID_LEN, expiry,
+                                          ALX_GRACE_ID_LEN,
+                                          (expiry > now ? expiry : now)
+                                          + apr_time_from_sec(1),
                                           frame(r->pool, expiry, data, len),
                                           len + ALX_EXPIRY_LEN, r->pool);
 

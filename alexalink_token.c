@@ -241,7 +241,9 @@ int alexalink_token_handler(request_rec *r)
     if (x->answer_content_type)   /* a waiter gets the first answer's type */
         ap_set_content_type(r, x->answer_content_type);
     if (x->answer_status == HTTP_SERVICE_UNAVAILABLE)
-        apr_table_setn(r->headers_out, "Retry-After", "1");
+        apr_table_setn(r->headers_out, "Retry-After", x->retry_after > 1
+                       ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                      x->retry_after) : "1");
     if (x->answer_status == HTTP_UNAUTHORIZED)
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Basic realm=\"token\"");

@@ -110,6 +110,7 @@ typedef struct {
     alx_store_t *store;     /* set for every server in post_config */
     module *proxy_module;   /* mod_proxy, when loaded (alexalink_proxy.c) */
     void *proxy_get_worker; /* its ap_proxy_get_worker */
+    void *proxy_get_balancer; /* its ap_proxy_get_balancer */
     const alx_crypto_t *crypto; /* this process's, set in child_init */
     int status_events;          /* AlexaLinkStatusEvents (main server) */
     unsigned int vhost_index;   /* this server's block of the counters */
@@ -130,7 +131,8 @@ typedef struct {
     alx_grace_keys_t presented; /* keys of the token the client presented */
     alx_grace_keys_t sent;      /* keys of the token sent upstream */
     const char *sent_token;     /* refresh token sent upstream */
-    int replays;                /* carried into a chained record */
+    int chain_counted;          /* the chained refresh counted a replay */
+    int looked_again;           /* at the records, claim in hand */
     unsigned char *buf;         /* ALX_STORE_MAX_VALUE, reused while polling */
 } alx_grace_state_t;
 
@@ -142,6 +144,7 @@ typedef struct {
     const char *answer_json;    /*   a rejection, replay or wait timeout */
     const char *answer_verdict; /*   rejected:<reason>, replayed, ... */
     alx_verdict_e answer_verdict_kind;
+    apr_int64_t retry_after;   /* seconds, for a 503 of our own (0: 1) */
     const char *answer_content_type; /* NULL: JSON */
     int described;              /* its shape and TTL are set (a replay) */
     int truncated;              /* the upstream did not finish its answer */

@@ -20,7 +20,9 @@
     X(WOULD_REJECT, "would-reject") /* :truncated, report mode */ \
     X(REPLAYED, "replayed")         /* [:duplicate] from the grace store */ \
     X(TRUNCATED, "truncated")       /* the upstream broke off */ \
-    X(IN_FLIGHT_TIMEOUT, "in-flight-timeout") /* a duplicate waited too long */
+    X(IN_FLIGHT_TIMEOUT, "in-flight-timeout") /* a duplicate waited too long */ \
+    X(UNRECORDABLE, "unrecordable") /* 503: the token's answer passed through
+                                       unread moments ago */
 
 #define ALX_VERDICT_ENUM(id, name) ALX_VERDICT_##id,
 typedef enum { ALX_VERDICTS(ALX_VERDICT_ENUM) ALX_VERDICT_COUNT } alx_verdict_e;

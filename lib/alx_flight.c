@@ -6,16 +6,20 @@
 
 #define FLIGHT_MAGIC 0x414c5846u   /* "ALXF" */
 
-typedef enum { SLOT_FREE = 0, SLOT_CLAIM, SLOT_ANSWER } slot_state_e;
+/* REFUSED: answered, but the answer is not to be had (see
+ * alx_flight_refuse). */
+typedef enum { SLOT_FREE = 0, SLOT_CLAIM, SLOT_ANSWER, SLOT_REFUSED } slot_state_e;
 
 typedef struct {
     unsigned char id[ALX_FLIGHT_ID_LEN];
     apr_uint64_t ticket;      /* of the claim that holds the slot */
     apr_time_t expiry;        /* claim: until; answer: published until */
+    apr_time_t made;          /* claim: when (ALX_FLIGHT_HOLD_MAX) */
+    apr_interval_time_t life; /* claim: renewed by this much */
     apr_uint32_t waiters;
     apr_uint32_t state;
     apr_uint32_t answer_len;
-    apr_uint32_t unused;
+    apr_uint32_t owner;       /* claim: the holder's pid */
 } slot_t;
 
 /* The slot headers come first, the answers after them, so that formatting
@@ -63,6 +67,19 @@ static int live(const slot_t *s, apr_time_t now)
     return s->state != SLOT_FREE && s->expiry > now;
 }
 
+/* live(), and a claim past its time whose holder still runs is renewed. */
+static int holds(slot_t *s, apr_time_t now, alx_flight_alive_fn alive,
+                 void *baton)
+{
+    if (live(s, now))
+        return 1;
+    if (s->state != SLOT_CLAIM || !alive || !s->owner
+        || now - s->made >= ALX_FLIGHT_HOLD_MAX || !alive(baton, s->owner))
+        return 0;
+    s->expiry = now + s->life;
+    return 1;
+}
+
 static void free_slot(slot_t *s)
 {
     s->state = SLOT_FREE;
@@ -94,7 +111,9 @@ static unsigned int window_start(const alx_flight_t *t, const unsigned char *id)
 
 alx_flight_claim_e alx_flight_claim(alx_flight_t *t, const unsigned char *id,
                                     apr_uint64_t *ticket, apr_time_t now,
-                                    apr_time_t expiry, unsigned int *slot)
+                                    apr_time_t expiry, apr_uint32_t owner,
+                                    alx_flight_alive_fn alive, void *baton,
+                                    unsigned int *slot)
 {
     unsigned int n, i, window = t->slots < ALX_FLIGHT_WINDOW
                                 ? t->slots : ALX_FLIGHT_WINDOW;
@@ -107,12 +126,13 @@ alx_flight_claim_e alx_flight_claim(alx_flight_t *t, const unsigned char *id,
     for (n = 0, i = window_start(t, id); n < window;
          n++, i = i + 1 == t->slots ? 0 : i + 1) {
         s = &t->slot[i];
-        if (!live(s, now)) {
+        if (!holds(s, now, alive, baton)) {
             if (free_i < 0)
                 free_i = (int)i;
             continue;
         }
-        if (memcmp(s->id, id, ALX_FLIGHT_ID_LEN) == 0) {
+        if (s->state != SLOT_ANSWER
+            && memcmp(s->id, id, ALX_FLIGHT_ID_LEN) == 0) {
             s->waiters++;
             *ticket = s->ticket;
             *slot = i;
@@ -133,6 +153,9 @@ alx_flight_claim_e alx_flight_claim(alx_flight_t *t, const unsigned char *id,
         *ticket = 1;
     s->ticket = *ticket;
     s->expiry = expiry;
+    s->made = now;
+    s->life = expiry > now ? expiry - now : 0;
+    s->owner = owner;
     s->state = SLOT_CLAIM;
     *slot = (unsigned int)free_i;
     return ALX_FLIGHT_CLAIMED;
@@ -177,6 +200,19 @@ int alx_flight_finish(alx_flight_t *t, unsigned int slot, apr_uint64_t ticket,
     return 1;
 }
 
+int alx_flight_refuse(alx_flight_t *t, unsigned int slot, apr_uint64_t ticket,
+                      apr_time_t until)
+{
+    slot_t *s = held(t, slot, ticket);
+
+    if (!s || s->state != SLOT_CLAIM)
+        return 0;
+    s->answer_len = 0;
+    s->expiry = until;
+    s->state = SLOT_REFUSED;
+    return 1;
+}
+
 static void stop_waiting(slot_t *s)
 {
     if (s->waiters > 0)
@@ -185,6 +221,7 @@ static void stop_waiting(slot_t *s)
 
 alx_flight_poll_e alx_flight_poll(alx_flight_t *t, unsigned int slot,
                                   apr_uint64_t ticket, apr_time_t now,
+                                  alx_flight_alive_fn alive, void *baton,
                                   unsigned char *buf, apr_size_t cap,
                                   apr_size_t *len)
 {
@@ -193,12 +230,17 @@ alx_flight_poll_e alx_flight_poll(alx_flight_t *t, unsigned int slot,
     *len = 0;
     if (!s)
         return ALX_FLIGHT_GONE;
-    if (s->expiry <= now || (s->state == SLOT_ANSWER && s->answer_len > cap)) {
+    if (!holds(s, now, alive, baton)
+        || (s->state == SLOT_ANSWER && s->answer_len > cap)) {
         stop_waiting(s);
         return ALX_FLIGHT_GONE;
     }
     if (s->state == SLOT_CLAIM)
         return ALX_FLIGHT_WAITING;
+    if (s->state == SLOT_REFUSED) {
+        stop_waiting(s);
+        return ALX_FLIGHT_REFUSED;
+    }
     memcpy(buf, answer_of(t, slot), s->answer_len);
     *len = s->answer_len;
     stop_waiting(s);

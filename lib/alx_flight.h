@@ -19,6 +19,16 @@
 
 typedef struct alx_flight alx_flight_t;
 
+/* Whether the process that holds a claim still runs. A claim whose time is
+ * up lives on, renewed, while its holder does (an upstream that trickles
+ * its headers, or waits longer than any timeout the module can see, keeps
+ * its request alive): only a holder that died leaves a claim to expire. */
+typedef int (*alx_flight_alive_fn)(void *baton, apr_uint32_t owner);
+
+/* However alive its holder, a claim ends this long after it was made (a
+ * dead holder's pid taken by a new process must not keep it for ever). */
+#define ALX_FLIGHT_HOLD_MAX   apr_time_from_sec(600)
+
 /* Bytes a table of this many slots needs (slots >= 1). */
 apr_size_t alx_flight_size(unsigned int slots);
 
@@ -35,16 +45,29 @@ typedef enum {
     ALX_FLIGHT_FULL          /* no slot free: proceed without single flight */
 } alx_flight_claim_e;
 
-/* Claims id with ticket (a random, non-zero number) until expiry, unless a
- * live claim or a published answer for id is there (BUSY: *slot and
- * *ticket name it, and the caller must end with alx_flight_poll returning
- * ANSWERED or GONE, or alx_flight_leave). A claim past its expiry (its
- * request died) counts as none. When no slot of id's window is free, the
- * window's oldest published answer makes room: only live claims are never
- * displaced; FULL when the window holds only live claims. */
+/* Claims id with ticket (a random, non-zero number) for owner (a pid) until
+ * expiry (renewed by as much while its owner runs), unless a live claim or a refusal for id is there (BUSY:
+ * *slot and *ticket name it, and the caller must end with alx_flight_poll
+ * returning anything but WAITING, or alx_flight_leave). A published answer
+ * is for the duplicates that waited on it, not for a request that comes
+ * after it: it is passed over. A claim past its expiry counts as none
+ * unless alive (may be NULL) says its owner still runs. When no slot of
+ * id's window is free, the window's oldest published answer makes room:
+ * only live claims and refusals are never displaced; FULL when the window
+ * holds only those. */
 alx_flight_claim_e alx_flight_claim(alx_flight_t *t, const unsigned char *id,
                                     apr_uint64_t *ticket, apr_time_t now,
-                                    apr_time_t expiry, unsigned int *slot);
+                                    apr_time_t expiry, apr_uint32_t owner,
+                                    alx_flight_alive_fn alive, void *baton,
+                                    unsigned int *slot);
+
+/* Ends our claim as answered but not to be handed on (the answer passed
+ * through unread, or a rotation could not be recorded): until `until`, its
+ * waiters and any request for id get REFUSED, so the token does not go
+ * upstream again while its answer exists. False when the slot was no
+ * longer ours. */
+int alx_flight_refuse(alx_flight_t *t, unsigned int slot, apr_uint64_t ticket,
+                      apr_time_t until);
 
 /* Moves our claim's expiry (a slow upstream is still sending). False when
  * the slot is no longer ours. */
@@ -68,20 +91,23 @@ int alx_flight_finish(alx_flight_t *t, unsigned int slot, apr_uint64_t ticket,
 typedef enum {
     ALX_FLIGHT_WAITING = 0,  /* still with the upstream */
     ALX_FLIGHT_ANSWERED,     /* the answer was copied out; no longer waiting */
-    ALX_FLIGHT_GONE          /* released or expired without an answer for us
+    ALX_FLIGHT_GONE,         /* released or expired without an answer for us
                                 (or too large for buf); no longer waiting */
+    ALX_FLIGHT_REFUSED       /* answered, not to be handed on (see
+                                alx_flight_refuse); no longer waiting */
 } alx_flight_poll_e;
 
-/* A waiter's look at the slot it waits on. */
+/* A waiter's look at the slot it waits on (alive as for the claim). */
 alx_flight_poll_e alx_flight_poll(alx_flight_t *t, unsigned int slot,
                                   apr_uint64_t ticket, apr_time_t now,
+                                  alx_flight_alive_fn alive, void *baton,
                                   unsigned char *buf, apr_size_t cap,
                                   apr_size_t *len);
 
 /* A waiter gives up (its own time is up). */
 void alx_flight_leave(alx_flight_t *t, unsigned int slot, apr_uint64_t ticket);
 
-/* Live claims and published answers at now. */
+/* Live claims and published answers (refusals among them) at now. */
 void alx_flight_count(const alx_flight_t *t, apr_time_t now,
                       unsigned int *claims, unsigned int *answers);
 

@@ -527,12 +527,14 @@ alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
     elapsed = elapsed_usec(now, rec->issued);
     if (elapsed >= window)
         return ALX_GRACE_PROXY;
+    /* a refresh on the client's behalf is a replay too: only a duplicate
+     * of the first answer goes uncounted */
+    if (elapsed > burst && rec->replays >= max_replays)
+        return ALX_GRACE_EXHAUSTED;
     if (alx_grace_expired(rec, now))
         return ALX_GRACE_CHAIN;
     if (elapsed <= burst)
         return ALX_GRACE_DUPLICATE;
-    if (rec->replays >= max_replays)
-        return ALX_GRACE_EXHAUSTED;
     return ALX_GRACE_REPLAY;
 }
 

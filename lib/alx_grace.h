@@ -108,11 +108,13 @@ typedef enum {
  * upstream_ttl (sent_ttl when the upstream sent none) at or before now. */
 int alx_grace_expired(const alx_grace_record_t *rec, apr_time_t now);
 
-/* rec NULL: PROXY. pending: WAIT. now - issued >= window: PROXY.
- * The successor access token expired (issued + upstream_ttl, or sent_ttl
- * when the upstream sent none, at or before now): CHAIN. now - issued <=
- * burst: DUPLICATE (simultaneous duplicates do not count as replays).
- * replays >= max_replays: EXHAUSTED. Otherwise REPLAY. */
+/* rec NULL: PROXY. pending: WAIT. now - issued >= window: PROXY (a
+ * record's window starts once, when it is first written). Past burst,
+ * replays >= max_replays: EXHAUSTED (a refresh on the client's behalf
+ * counts as a replay). The successor access token expired (issued +
+ * upstream_ttl, or sent_ttl when the upstream sent none, at or before
+ * now): CHAIN. now - issued <= burst: DUPLICATE (simultaneous duplicates
+ * do not count as replays). Otherwise REPLAY. */
 alx_grace_action_e alx_grace_decide(const alx_grace_record_t *rec,
                                     apr_time_t now,
                                     apr_interval_time_t window,

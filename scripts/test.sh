@@ -44,7 +44,7 @@ count_node "$logdir/static.log"
 
 step "unit tests under ASan/UBSan"
 mkdir -p build-asan
-[ -f build-asan/Makefile ] || (cd build-asan && ../configure --enable-sanitizers --enable-werror >/dev/null)
+[ -f build-asan/Makefile ] || (cd build-asan && ../configure --enable-sanitizers --enable-test-hooks --enable-werror >/dev/null)
 if ! ASAN_OPTIONS=detect_leaks=1 make -C build-asan -j2 all > "$logdir/asan-build.log" 2>&1 || ! ASAN_OPTIONS=detect_leaks=1 make -C build-asan -j2 check > "$logdir/unit-asan.log" 2>&1; then
   cat "$logdir/unit-asan.log"; cat build-asan/test-suite.log 2>/dev/null || true
   echo "tests: $passed passed, 1 failed"; exit 1
@@ -88,7 +88,7 @@ run_e2e() {   # name, files (a directory or a glob), then env assignments
 
 run_e2e event t/e2e/ ALX_MPM=event
 run_e2e prefork t/e2e/ ALX_MPM=prefork
-run_e2e asan t/e2e/ ALX_MPM=event ALX_MODULE="$root/build-asan/.libs/mod_alexalink.so" \
+run_e2e asan t/e2e/ ALX_MPM=event ALX_TEST_HOOKS=1 ALX_MODULE="$root/build-asan/.libs/mod_alexalink.so" \
   ALX_PRELOAD="$(gcc -print-file-name=libasan.so)"
 # the refresh-grace files, the authorization flows (their own dbm file) and
 # the status page again with the store in a dbm file

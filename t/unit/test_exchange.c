@@ -453,7 +453,7 @@ static void test_names(apr_pool_t *p)
     static const char *const verdicts[] = {
         "-", "ok", "rewritten", "would-rewrite", "upstream-error",
         "server-error", "unusable", "passthrough", "rejected", "would-reject",
-        "replayed", "truncated", "in-flight-timeout"
+        "replayed", "truncated", "in-flight-timeout", "unrecordable"
     };
     static const char *const refreshes[] = {
         "-", "rotated", "kept", "forwarded", "absent", "replayed"

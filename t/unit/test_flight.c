@@ -53,11 +53,11 @@ static void test_claim_and_wait(void)
     apr_size_t len;
 
     id_of(id, 1);
-    is_int(alx_flight_claim(t, id, &mine, T0, T0 + 60 * SEC, &slot),
+    is_int(alx_flight_claim(t, id, &mine, T0, T0 + 60 * SEC, 0, NULL, NULL, &slot),
            ALX_FLIGHT_CLAIMED, "first request claims");
     is_int(mine, 77, "its ticket kept");
     is_int((int)alx_flight_waiters(t, slot, mine), 0, "nobody waits yet");
-    is_int(alx_flight_claim(t, id, &theirs, T0 + SEC, T0 + 61 * SEC, &wslot),
+    is_int(alx_flight_claim(t, id, &theirs, T0 + SEC, T0 + 61 * SEC, 0, NULL, NULL, &wslot),
            ALX_FLIGHT_BUSY, "a duplicate finds the claim");
     is_int((int)alx_flight_waiters(t, slot, mine), 1, "one duplicate waits");
     is_int((int)alx_flight_waiters(t, slot, other), 0,
@@ -65,7 +65,7 @@ static void test_claim_and_wait(void)
     is_int((int)alx_flight_waiters(t, 9, mine), 0, "no such slot: none");
     is_int(wslot, slot, "the same slot");
     is_int(theirs, 77, "the holder's ticket");
-    is_int(alx_flight_poll(t, wslot, theirs, T0 + SEC, buf, sizeof(buf), &len),
+    is_int(alx_flight_poll(t, wslot, theirs, T0 + SEC, NULL, NULL, buf, sizeof(buf), &len),
            ALX_FLIGHT_WAITING, "still with the upstream");
     alx_flight_count(t, T0 + SEC, &claims, &answers);
     is_int(claims, 1, "one live claim");
@@ -78,20 +78,67 @@ static void test_claim_and_wait(void)
        "the holder publishes its answer");
     ok(!alx_flight_finish(t, slot, mine, T0 + 5 * SEC, NULL, 0),
        "twice: no longer a claim");
-    is_int(alx_flight_poll(t, wslot, theirs, T0 + 2 * SEC, buf, sizeof(buf),
+    is_int(alx_flight_poll(t, wslot, theirs, T0 + 2 * SEC, NULL, NULL, buf, sizeof(buf),
                            &len), ALX_FLIGHT_ANSWERED, "the waiter gets it");
     ok(len == 7 && memcmp(buf, "{\"a\":1}", 7) == 0, "the exact bytes");
     theirs = 0;
-    is_int(alx_flight_claim(t, id, &theirs, T0 + 3 * SEC, T0 + 63 * SEC,
-                            &wslot), ALX_FLIGHT_BUSY,
-           "a late duplicate finds the published answer");
-    is_int(alx_flight_poll(t, wslot, theirs, T0 + 3 * SEC, buf, 3, &len),
-           ALX_FLIGHT_GONE, "too small a buffer: gone, not truncated");
-    is_int(len, 0, "nothing copied");
-    theirs = 0;
-    is_int(alx_flight_claim(t, id, &theirs, T0 + 5 * SEC, T0 + 65 * SEC,
+    is_int(alx_flight_claim(t, id, &theirs, T0 + 3 * SEC, T0 + 63 * SEC, 0, NULL, NULL,
                             &wslot), ALX_FLIGHT_CLAIMED,
-           "after linger_until the token is free again");
+           "a request after the answer passes it over: it was for the "
+           "waiters in flight (a non-rotating answer is never kept for later)");
+    ok(wslot != slot, "in a slot of its own, the answer left for its waiters");
+    free(t);
+}
+
+static int alive_yes(void *baton, apr_uint32_t owner)
+{
+    (*(int *)baton)++;
+    return owner == 4242;
+}
+
+static void test_refuse_and_alive(void)
+{
+    alx_flight_t *t = table(4);
+    unsigned char id[ALX_FLIGHT_ID_LEN], buf[64];
+    apr_uint64_t a = 5, b = 0, c = 0;
+    unsigned int slot, ws, s2;
+    apr_size_t len;
+    int asked = 0;
+
+    id_of(id, 3);
+    alx_flight_claim(t, id, &a, T0, T0 + 3 * SEC, 4242, alive_yes, &asked, &slot);
+    is_int(alx_flight_claim(t, id, &b, T0 + 5 * SEC, T0 + 8 * SEC, 7, alive_yes,
+                            &asked, &ws), ALX_FLIGHT_BUSY,
+           "past its time, a claim whose holder runs is still held");
+    ok(asked > 0, "the holder was asked after");
+    is_int(alx_flight_poll(t, ws, b, T0 + 7 * SEC, alive_yes, &asked, buf,
+                           sizeof(buf), &len), ALX_FLIGHT_WAITING,
+           "renewed by its life: the waiter still waits");
+    ok(alx_flight_refuse(t, slot, a, T0 + 30 * SEC), "the holder refuses");
+    ok(!alx_flight_refuse(t, slot, a, T0 + 30 * SEC), "twice: no longer a claim");
+    is_int(alx_flight_poll(t, ws, b, T0 + 8 * SEC, NULL, NULL, buf, sizeof(buf),
+                           &len), ALX_FLIGHT_REFUSED, "the waiter is refused");
+    is_int(alx_flight_claim(t, id, &c, T0 + 9 * SEC, T0 + 12 * SEC, 7, NULL, NULL,
+                            &s2), ALX_FLIGHT_BUSY, "a later request finds the refusal");
+    is_int(alx_flight_poll(t, s2, c, T0 + 9 * SEC, NULL, NULL, buf, sizeof(buf),
+                           &len), ALX_FLIGHT_REFUSED, "and is refused at once");
+    c = 0;
+    is_int(alx_flight_claim(t, id, &c, T0 + 30 * SEC, T0 + 33 * SEC, 7, NULL, NULL,
+                            &s2), ALX_FLIGHT_CLAIMED, "after it, the token is free");
+    b = 0;
+    id_of(id, 4);
+    a = 6;
+    alx_flight_claim(t, id, &a, T0, T0 + 3 * SEC, 99, alive_yes, &asked, &slot);
+    is_int(alx_flight_claim(t, id, &b, T0 + 4 * SEC, T0 + 7 * SEC, 7, alive_yes,
+                            &asked, &ws), ALX_FLIGHT_CLAIMED,
+           "a dead holder's claim ends with its time");
+    b = 0;
+    id_of(id, 5);
+    a = 8;
+    alx_flight_claim(t, id, &a, T0, T0 + 3 * SEC, 4242, alive_yes, &asked, &slot);
+    is_int(alx_flight_claim(t, id, &b, T0 + ALX_FLIGHT_HOLD_MAX, T0 + 3 * SEC
+                            + ALX_FLIGHT_HOLD_MAX, 7, alive_yes, &asked, &ws),
+           ALX_FLIGHT_CLAIMED, "however alive, no claim outlives ALX_FLIGHT_HOLD_MAX");
     free(t);
 }
 
@@ -104,7 +151,7 @@ static void test_no_waiters_and_release(void)
     apr_size_t len;
 
     id_of(id, 2);
-    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, &slot);
+    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, 0, NULL, NULL, &slot);
     ok(alx_flight_finish(t, slot, a, T0 + 5 * SEC,
                          (const unsigned char *)"x", 1), "finish");
     alx_flight_count(t, T0, &claims, &answers);
@@ -112,16 +159,16 @@ static void test_no_waiters_and_release(void)
        "no waiter: nothing published (a flood leaves nothing behind)");
 
     a = 6;
-    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, &slot);
-    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, &ws);
+    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, 0, NULL, NULL, &slot);
+    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, 0, NULL, NULL, &ws);
     ok(alx_flight_finish(t, slot, a, T0 + 5 * SEC, NULL, 0), "released");
-    is_int(alx_flight_poll(t, ws, b, T0, buf, sizeof(buf), &len),
+    is_int(alx_flight_poll(t, ws, b, T0, NULL, NULL, buf, sizeof(buf), &len),
            ALX_FLIGHT_GONE, "the waiter sees it gone");
 
     a = 7;
     b = 0;
-    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, &slot);
-    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, &ws);
+    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, 0, NULL, NULL, &slot);
+    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, 0, NULL, NULL, &ws);
     alx_flight_leave(t, ws, b);
     ok(alx_flight_finish(t, slot, a, T0 + 5 * SEC,
                          (const unsigned char *)"x", 1), "finish");
@@ -130,14 +177,14 @@ static void test_no_waiters_and_release(void)
 
     a = 8;
     b = 0;
-    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, &slot);
-    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, &ws);
+    alx_flight_claim(t, id, &a, T0, T0 + 60 * SEC, 0, NULL, NULL, &slot);
+    alx_flight_claim(t, id, &b, T0, T0 + 60 * SEC, 0, NULL, NULL, &ws);
     {
         static unsigned char big[ALX_FLIGHT_ANSWER_MAX + 1];
         ok(alx_flight_finish(t, slot, a, T0 + 5 * SEC, big, sizeof(big)),
            "finish with an answer too large");
     }
-    is_int(alx_flight_poll(t, ws, b, T0, buf, sizeof(buf), &len),
+    is_int(alx_flight_poll(t, ws, b, T0, NULL, NULL, buf, sizeof(buf), &len),
            ALX_FLIGHT_GONE, "too large to hand on: gone");
     free(t);
 }
@@ -151,15 +198,15 @@ static void test_expiry_and_extend(void)
     apr_size_t len;
 
     id_of(id, 3);
-    alx_flight_claim(t, id, &dead, T0, T0 + 30 * SEC, &slot);
+    alx_flight_claim(t, id, &dead, T0, T0 + 30 * SEC, 0, NULL, NULL, &slot);
     ok(alx_flight_extend(t, slot, dead, T0 + 40 * SEC), "extend our claim");
     ok(!alx_flight_extend(t, slot, 999, T0 + 50 * SEC), "not another's");
-    alx_flight_claim(t, id, &w, T0 + 35 * SEC, T0 + 90 * SEC, &ws);
-    is_int(alx_flight_poll(t, ws, w, T0 + 39 * SEC, buf, sizeof(buf), &len),
+    alx_flight_claim(t, id, &w, T0 + 35 * SEC, T0 + 90 * SEC, 0, NULL, NULL, &ws);
+    is_int(alx_flight_poll(t, ws, w, T0 + 39 * SEC, NULL, NULL, buf, sizeof(buf), &len),
            ALX_FLIGHT_WAITING, "extended: still held at 39 s");
-    is_int(alx_flight_poll(t, ws, w, T0 + 40 * SEC, buf, sizeof(buf), &len),
+    is_int(alx_flight_poll(t, ws, w, T0 + 40 * SEC, NULL, NULL, buf, sizeof(buf), &len),
            ALX_FLIGHT_GONE, "a dead request's claim ends at its expiry");
-    is_int(alx_flight_claim(t, id, &next, T0 + 40 * SEC, T0 + 100 * SEC, &s2),
+    is_int(alx_flight_claim(t, id, &next, T0 + 40 * SEC, T0 + 100 * SEC, 0, NULL, NULL, &s2),
            ALX_FLIGHT_CLAIMED, "and the token can be claimed again");
     ok(!alx_flight_finish(t, slot == s2 ? slot : s2, dead, T0 + 41 * SEC,
                           NULL, 0), "the dead claim's ticket changes nothing");
@@ -184,7 +231,7 @@ static void test_window(void)
         id[3] = 0xff;
         id[10] = (unsigned char)i;
         tk = 100 + i;
-        switch (alx_flight_claim(t, id, &tk, T0, T0 + 60 * SEC, &slot)) {
+        switch (alx_flight_claim(t, id, &tk, T0, T0 + 60 * SEC, 0, NULL, NULL, &slot)) {
         case ALX_FLIGHT_CLAIMED:
             if (i == 0)
                 first = slot;
@@ -205,13 +252,13 @@ static void test_window(void)
     id[3] = 0xff;
     id[10] = 31;
     w = 0;
-    is_int(alx_flight_claim(t, id, &w, T0, T0 + 60 * SEC, &wslot),
+    is_int(alx_flight_claim(t, id, &w, T0, T0 + 60 * SEC, 0, NULL, NULL, &wslot),
            ALX_FLIGHT_BUSY, "a claim past the wrap is found");
     is_int(w, 131, "with its ticket");
     memset(other, 0, sizeof(other));
     other[3] = 0x80;
     tk = 7;
-    is_int(alx_flight_claim(t, other, &tk, T0, T0 + 60 * SEC, &slot),
+    is_int(alx_flight_claim(t, other, &tk, T0, T0 + 60 * SEC, 0, NULL, NULL, &slot),
            ALX_FLIGHT_CLAIMED, "another window still has room");
     is_int(slot, 128, "in its own window");
     free(t);
@@ -228,19 +275,19 @@ static void test_full(void)
     id_of(a, 10);
     id_of(b, 11);
     id_of(c, 12);
-    alx_flight_claim(t, a, &ta, T0, T0 + 60 * SEC, &sa);
-    alx_flight_claim(t, b, &tb, T0, T0 + 60 * SEC, &sb);
-    is_int(alx_flight_claim(t, c, &tc, T0, T0 + 60 * SEC, &sc),
+    alx_flight_claim(t, a, &ta, T0, T0 + 60 * SEC, 0, NULL, NULL, &sa);
+    alx_flight_claim(t, b, &tb, T0, T0 + 60 * SEC, 0, NULL, NULL, &sb);
+    is_int(alx_flight_claim(t, c, &tc, T0, T0 + 60 * SEC, 0, NULL, NULL, &sc),
            ALX_FLIGHT_FULL, "two live claims fill two slots");
-    alx_flight_claim(t, a, &w, T0, T0 + 60 * SEC, &ws);
+    alx_flight_claim(t, a, &w, T0, T0 + 60 * SEC, 0, NULL, NULL, &ws);
     alx_flight_finish(t, sa, ta, T0 + 5 * SEC, (const unsigned char *)"x", 1);
-    is_int(alx_flight_claim(t, c, &tc, T0, T0 + 60 * SEC, &sc),
+    is_int(alx_flight_claim(t, c, &tc, T0, T0 + 60 * SEC, 0, NULL, NULL, &sc),
            ALX_FLIGHT_CLAIMED, "a published answer makes room");
     is_int(sc, sa, "in the answer's slot");
     {
         unsigned char buf[4];
         apr_size_t len;
-        is_int(alx_flight_poll(t, ws, w, T0, buf, sizeof(buf), &len),
+        is_int(alx_flight_poll(t, ws, w, T0, NULL, NULL, buf, sizeof(buf), &len),
                ALX_FLIGHT_GONE, "its waiter sees it gone");
     }
     ok(alx_flight_extend(t, sb, tb, T0 + 70 * SEC),
@@ -248,7 +295,7 @@ static void test_full(void)
     free(t);
     t = table(1);
     tc = 0;
-    is_int(alx_flight_claim(t, a, &tc, T0, T0 + 60 * SEC, &sc),
+    is_int(alx_flight_claim(t, a, &tc, T0, T0 + 60 * SEC, 0, NULL, NULL, &sc),
            ALX_FLIGHT_CLAIMED, "claim with a zero ticket");
     is_int(tc, 1, "a zero ticket becomes 1 (0 marks a free slot)");
     free(t);
@@ -259,6 +306,7 @@ int main(void)
     test_init();
     test_claim_and_wait();
     test_no_waiters_and_release();
+    test_refuse_and_alive();
     test_expiry_and_extend();
     test_full();
     test_window();

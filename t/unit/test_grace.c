@@ -647,8 +647,13 @@ static void test_decide(void)
     is_int(DECIDE(&r, T0), ALX_GRACE_CHAIN,
            "expires_in 0: chain even within the burst");
     r = at(5, 3600, MAXR);
-    is_int(DECIDE(&r, T0 + 6 * SEC), ALX_GRACE_CHAIN,
-           "expired and replays used up: chain comes first");
+    is_int(DECIDE(&r, T0 + 6 * SEC), ALX_GRACE_EXHAUSTED,
+           "expired and replays used up: exhausted (a chained refresh is "
+           "a replay)");
+    r = at(0, 3600, MAXR);
+    is_int(DECIDE(&r, T0), ALX_GRACE_CHAIN,
+           "expired and replays used up, within the burst: a duplicate "
+           "still chains");
     is_int(DECIDE(&r, T0 + WINDOW), ALX_GRACE_PROXY,
            "expired but out of window: proxy comes first");
 
