@@ -26,8 +26,8 @@
 /* A runaway guard only: a chain is followed to its end within the budget. */
 #define ALX_CHAIN_MAX     100000
 /* How long an answer that could be neither recorded nor handed on (it
- * passed through compressed or oversize, or its record failed) keeps the
- * token from the upstream: the retries of the next seconds get 503. */
+ * passed through compressed or oversize) keeps the token from the
+ * upstream: the retries of the next seconds get 503. */
 #define ALX_REFUSE_FOR    apr_time_from_sec(30)
 /* A refusal's mark on a shared store: a sealed answer with this status. */
 #define ALX_REFUSED_STATUS 0
@@ -214,8 +214,7 @@ static void refused(request_rec *r, alx_exchange_rec *x, apr_time_t until)
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0218: a refresh "
                   "token was presented again within seconds of an answer "
                   "that passed through unread or could not be recorded "
-                  "(compressed, over AlexaLinkMaxBody, or the store "
-                  "failed); answered 503 rather than let the upstream see "
+                  "(compressed, or over AlexaLinkMaxBody); answered 503 rather than let the upstream see "
                   "the token twice. Make the upstream answer uncompressed "
                   "and within AlexaLinkMaxBody");
 }
@@ -904,12 +903,12 @@ static int alone(request_rec *r, alx_exchange_rec *x)
 }
 
 /* The answer exists but nobody else may have it: it passed through unread
- * (compressed, oversize), or it rotated and was not recorded. */
-static int unrecordable(const alx_exchange_rec *x, const char *body)
+ * (compressed, oversize). A rotation the store failed to record is not
+ * refused: an outage of the store must never turn into failed token
+ * requests (its waiters still get the answer handed on). */
+static int unrecordable(const char *body)
 {
-    return !body || (x->answer.kind == ALX_KIND_TOKEN
-                     && x->answer.refresh == ALX_REFRESH_ROTATED
-                     && !x->grace.recorded);
+    return !body;
 }
 
 /* Ends our claims as a refusal (ALX_REFUSE_FOR): the token must not go
@@ -944,7 +943,7 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
     if (!x->grace.active)
         return;
     record(r, x);
-    if (unrecordable(x, body)) {
+    if (unrecordable(body)) {
         refuse(r, x);
         return;
     }

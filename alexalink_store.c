@@ -535,15 +535,16 @@ static apr_status_t raw_put(request_rec *r, alx_store_t *st,
                             const unsigned char *id, apr_time_t expiry,
                             const unsigned char *data, unsigned int len)
 {
-    /* redis and memcached keep whole seconds, cut down: a value would go
-     * before its time, and one meant to live less than a second is refused.
-     * The provider keeps it a second longer; the frame holds the real
+    /* redis and memcached are told whole seconds from now, cut down (a
+     * value meant to live less than one is refused), and memcached's clock
+     * ticks once a second: a value could go up to two seconds early. The
+     * provider keeps it two seconds longer; the frame holds the real
      * expiry, and unframe() enforces it. */
     apr_time_t now = apr_time_now();
     apr_status_t rv = st->provider->store(st->instance, r->server, id,
                                           ALX_GRACE_ID_LEN,
                                           (expiry > now ? expiry : now)
-                                          + apr_time_from_sec(1),
+                                          + apr_time_from_sec(2),
                                           frame(r->pool, expiry, data, len),
                                           len + ALX_EXPIRY_LEN, r->pool);
 
