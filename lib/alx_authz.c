@@ -664,6 +664,20 @@ void alx_authz_redirect_opts(apr_pool_t *p, const char *location,
     }
 }
 
+int alx_authz_implicit(const char *response_type)
+{
+    const char *w = response_type;
+
+    while (w && *w) {
+        apr_size_t n = strcspn(w, " ");
+
+        if (n == 5 && !strncmp(w, "token", 5))
+            return 1;
+        w += n + (w[n] == ' ');
+    }
+    return 0;
+}
+
 void alx_authz_request_parse(apr_pool_t *p, const char *query, apr_size_t len,
                              const apr_array_header_t *hosts,
                              alx_authz_request_t *out)

@@ -42,6 +42,10 @@ typedef struct {
     int bad;                    /* the query does not parse (bad escape) */
 } alx_authz_request_t;
 
+/* Whether response_type (space-separated words) names token: an implicit
+ * grant. NULL is not. */
+int alx_authz_implicit(const char *response_type);
+
 /* Reads query (len bytes, no leading '?'; may be NULL). */
 void alx_authz_request_parse(apr_pool_t *p, const char *query, apr_size_t len,
                              const apr_array_header_t *hosts,
