@@ -85,6 +85,16 @@ static void test_round_trip(void)
     ok(alx_flowrec_client_id(pool, crypto, &back.flows[0], states("other",
                                                                   NULL))
        == NULL, "and with no other");
+    {
+        unsigned char *copy = apr_pmemdup(pool, back.flows[0].client,
+                                          back.flows[0].client_len);
+
+        copy[back.flows[0].client_len - 1] ^= 1;
+        back.flows[0].client = copy;
+        ok(alx_flowrec_client_id(pool, crypto, &back.flows[0],
+                                 states(state, NULL)) == NULL,
+           "a flipped bit opens nothing");
+    }
 
     {
         alx_flow_t f = flow(T0, "code", "c", NULL);
