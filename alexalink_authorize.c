@@ -74,34 +74,52 @@ static void flow_id(request_rec *r, unsigned char *id)
     memcpy(id, md, ALX_GRACE_ID_LEN);
 }
 
-static void record_flow(request_rec *r, const alx_authz_rec *a)
+static const alx_crypto_t *crypto_of(request_rec *r)
 {
-    alx_flowrec_t f;
-    unsigned char id[ALX_GRACE_ID_LEN];
-    apr_size_t len;
-    const char *data;
-
-    f.started = apr_time_now();
-    f.region = a->req.region;
-    f.response_type = a->req.response_type;
-    f.client_id = a->req.client_id;
-    f.state = a->req.state;
-    if (!(data = alx_flowrec_encode(r->pool, &f, &len)))
-        return;     /* absurd values: the redirect still answers this one */
-    flow_id(r, id);
-    alexalink_store_flow_put(r, id, f.started + ALX_FLOW_LIFETIME, data, len);
+    return alexalink_server_conf_get(r->server)->crypto;
 }
 
-static int found_flow(request_rec *r, alx_flowrec_t *f)
+/* The flows recorded for this browser (id: flow_id), if any. */
+static int read_flows(request_rec *r, const unsigned char *id,
+                      alx_flowrec_t *rec)
 {
-    unsigned char id[ALX_GRACE_ID_LEN];
     char *buf = apr_palloc(r->pool, ALX_FLOWREC_MAX);
     apr_size_t len = ALX_FLOWREC_MAX;
 
-    flow_id(r, id);
     return alexalink_store_flow_get(r, id, buf, &len) == APR_SUCCESS
-           && alx_flowrec_decode(r->pool, buf, len, f) == APR_SUCCESS
-           && apr_time_now() - f->started < ALX_FLOW_LIFETIME;
+           && alx_flowrec_decode(r->pool, buf, len, rec) == APR_SUCCESS;
+}
+
+/* This flow joins the browser's others, so that each customer behind one
+ * address finds their own by state. A read, then a write: two first
+ * requests of one browser in the same instant may keep only one flow. */
+static void record_flow(request_rec *r, const alx_authz_rec *a)
+{
+    unsigned char id[ALX_GRACE_ID_LEN];
+    alx_flowrec_t rec;
+    alx_flow_t f;
+    apr_size_t len;
+    const char *data;
+
+    if (alx_flowrec_flow(r->pool, crypto_of(r), apr_time_now(),
+                         a->req.response_type, a->req.client_id, a->req.state,
+                         &f) != APR_SUCCESS)
+        return;     /* no crypto: the redirect still answers this one */
+    flow_id(r, id);
+    if (!read_flows(r, id, &rec))
+        memset(&rec, 0, sizeof(rec));
+    alx_flowrec_add(&rec, &f, ALX_FLOW_LIFETIME);
+    if ((data = alx_flowrec_encode(r->pool, &rec, &len)))
+        alexalink_store_flow_put(r, id, f.started + ALX_FLOW_LIFETIME, data,
+                                 len);
+}
+
+static int found_flows(request_rec *r, alx_flowrec_t *rec)
+{
+    unsigned char id[ALX_GRACE_ID_LEN];
+
+    flow_id(r, id);
+    return read_flows(r, id, rec);
 }
 
 /* ---- HTTPS, port 443 and the certificate ------------------------------- */
@@ -267,13 +285,31 @@ static void log_state(request_rec *r, const alx_redirect_t *d, int later,
                           : "Not restored (AlexaLinkMode report)");
 }
 
+/* Several customers behind one address with the same app (a load balancer
+ * without mod_remoteip) share a browser key: a state that is none of
+ * theirs, or none at all, cannot be pinned on one of them. */
+static void log_ambiguous(request_rec *r, const alx_redirect_t *d, int live)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0316: the redirect back "
+                  "to Alexa (region %s, %s flow) answers a later login step, "
+                  "and %d Alexa flows are under way from this address and "
+                  "User-Agent (several customers behind one address: a load "
+                  "balancer without mod_remoteip?); %s, so which flow it ends "
+                  "cannot be told: its state is not judged and it is not "
+                  "counted", alx_region_name(d->region), flow_name(d->flow),
+                  live, d->states && d->states->nelts
+                        ? "its state is none of theirs"
+                        : "it carries no state and one of them had none");
+}
+
 static void log_redirect(request_rec *r, const alx_redirect_t *d, int later,
-                         int restore)
+                         int restore, int live)
 {
     if (d->state == ALX_STATE_DROPPED || d->state == ALX_STATE_CHANGED)
         log_state(r, d, later, restore);
-    if (d->flow == ALX_FLOW_IMPLICIT && (d->fragment_moved || !restore)
-        && d->implicit_in_query)
+    else if (d->state == ALX_STATE_AMBIGUOUS)
+        log_ambiguous(r, d, live);
+    if (d->flow == ALX_FLOW_IMPLICIT && d->implicit_in_query)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0306: implicit-"
                       "grant token parameters in the query of the redirect "
                       "back to Alexa (region %s); Alexa reads them from the "
@@ -281,7 +317,7 @@ static void log_redirect(request_rec *r, const alx_redirect_t *d, int later,
                       "put access_token, token_type, expires_in and state "
                       "after '#'", alx_region_name(d->region),
                       d->fragment_moved ? "Moved to the fragment"
-                                        : "Not moved");
+                                        : "Not moved (AlexaLinkMode report)");
     if (d->flow == ALX_FLOW_ERROR)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0307: the login "
                       "ended with error=%s sent back to Alexa (region %s): "
@@ -304,8 +340,10 @@ static void log_redirect(request_rec *r, const alx_redirect_t *d, int later,
 
 /* Counted by region and outcome, and kept among the recent events: a flow
  * fails when Alexa cannot finish it (error=, nothing to read, a state
- * problem left as it was). */
-static void count_redirect(request_rec *r, const alx_authz_rec *a,
+ * problem left as it was). A later step whose flow cannot be told (the
+ * state ambiguous) and that fails for nothing else is not counted: it may
+ * be either customer's, good or bad. */
+static void count_redirect(request_rec *r, const char *client,
                            const alx_redirect_t *d, int restore)
 {
     static const alx_stat_e ok[] = {ALX_STAT_flow_other_ok, ALX_STAT_flow_na_ok,
@@ -323,6 +361,8 @@ static void count_redirect(request_rec *r, const alx_authz_rec *a,
     unsigned int region = d->region <= ALX_REGION_OTHER ? d->region : 0;
     alx_event_t e;
 
+    if (d->state == ALX_STATE_AMBIGUOUS && !fails)
+        return;
     alexalink_status_count(r, fails ? failed[region] : ok[region]);
     if (state_problem)
         alexalink_status_count(r, d->state == ALX_STATE_DROPPED
@@ -335,8 +375,8 @@ static void count_redirect(request_rec *r, const alx_authz_rec *a,
     e.failed = (unsigned char)fails;
     e.ms = (apr_int32_t)apr_time_as_msec(apr_time_now() - r->request_time);
     alx_stats_text(e.what, sizeof(e.what), flow_name(d->flow));
-    alx_stats_text(e.client, sizeof(e.client), a->req.client_id
-                   ? alx_log_safe(r->pool, a->req.client_id, 47) : "-");
+    alx_stats_text(e.client, sizeof(e.client), client
+                   ? alx_log_safe(r->pool, client, 47) : "-");
     alx_stats_text(e.region, sizeof(e.region), alx_region_name(d->region));
     alx_stats_text(e.verdict, sizeof(e.verdict), apr_psprintf(r->pool,
                    "state=%s%s%s", alx_state_fate_name(d->state),
@@ -352,12 +392,19 @@ static void count_redirect(request_rec *r, const alx_authz_rec *a,
     alexalink_status_event(r, &e);
 }
 
+/* A later login step (a form's POST) carries neither state nor
+ * redirect_uri: the flows recorded for the browser judge its redirect, by
+ * the hash of the state it carries. Implicit tokens move to the fragment
+ * whenever enforcing, state in hand or not. */
 static void check_redirect(request_rec *r, const alx_authz_rec *a)
 {
     apr_table_t *t = r->headers_out;
-    const char *loc = apr_table_get(t, "Location"), *expected;
-    int later = 0, restore;
-    alx_flowrec_t f;
+    const char *loc = apr_table_get(t, "Location");
+    const char *client = a->req.client_id;
+    apr_time_t now = apr_time_now();
+    int later, match = -1, live = 0;
+    alx_redirect_opts_t o;
+    alx_flowrec_t rec;
     alx_redirect_t d;
 
     if (!loc) {
@@ -365,14 +412,16 @@ static void check_redirect(request_rec *r, const alx_authz_rec *a)
         if (!(loc = apr_table_get(t, "Location")))
             return;
     }
-    expected = a->req.state;
-    restore = expected && !a->conf->report;
-    if (!expected && !a->req.redirect_uri && found_flow(r, &f) && *f.state) {
-        expected = f.state;
-        later = 1;
-    }
-    alx_authz_redirect(r->pool, loc, a->conf->redirect_hosts, expected,
-                       restore, a->conf->min_ttl, &d);
+    later = !a->req.state && !a->req.redirect_uri && found_flows(r, &rec);
+    memset(&o, 0, sizeof(o));
+    o.expected_state = a->req.state;
+    o.enforce = !a->conf->report;
+    o.restore = o.expected_state && o.enforce;
+    o.implicit = alx_authz_implicit(a->req.response_type)
+                 || (later && alx_flowrec_implicit(&rec, now,
+                                                   ALX_FLOW_LIFETIME));
+    o.min_ttl = a->conf->min_ttl;
+    alx_authz_redirect_opts(r->pool, loc, a->conf->redirect_hosts, &o, &d);
     if (d.malformed && d.flow == ALX_FLOW_NONE)
         return;
     if (d.malformed) {
@@ -383,10 +432,17 @@ static void check_redirect(request_rec *r, const alx_authz_rec *a)
     }
     if (d.flow == ALX_FLOW_NONE)
         return;
+    if (later) {
+        d.state = alx_flowrec_judge(crypto_of(r), &rec, now, ALX_FLOW_LIFETIME,
+                                    d.states, &match, &live);
+        if (match >= 0)
+            client = alx_flowrec_client_id(r->pool, crypto_of(r),
+                                           &rec.flows[match], d.states);
+    }
     if (d.location != loc)
         apr_table_setn(t, "Location", d.location);
-    log_redirect(r, &d, later, restore);
-    count_redirect(r, a, &d, restore);
+    log_redirect(r, &d, later, o.restore, live);
+    count_redirect(r, client, &d, o.restore);
 }
 
 /* ---- the login page --------------------------------------------------- */

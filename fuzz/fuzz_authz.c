@@ -88,6 +88,31 @@ static void check_redirect(apr_pool_t *p, const char *location,
     }
 }
 
+/* Enforcing without state in hand (a later login step, a request without
+ * state): implicit tokens still leave the query, and the states found are
+ * those restoring compares. */
+static void check_enforce(apr_pool_t *p, const char *location,
+                          const apr_array_header_t *hosts, int implicit)
+{
+    alx_redirect_opts_t o;
+    alx_redirect_t r, again;
+
+    memset(&o, 0, sizeof(o));
+    o.enforce = 1;
+    o.implicit = implicit;
+    o.min_ttl = 300;
+    alx_authz_redirect_opts(p, location, hosts, &o, &r);
+    check(r.state == ALX_STATE_NOT_EXPECTED);
+    if (r.region != ALX_REGION_NONE && r.flow != ALX_FLOW_NONE)
+        check(r.states != NULL);
+    if (r.flow != ALX_FLOW_IMPLICIT || r.malformed)
+        return;
+    check(r.fragment_moved == r.implicit_in_query);
+    check_no_token_in_query(p, r.location);
+    alx_authz_redirect_opts(p, r.location, hosts, &o, &again);
+    check(again.location == r.location && !again.implicit_in_query);
+}
+
 /* Segments equal to want, and segments named name (decoded). */
 static void count_segments(apr_pool_t *p, const char *q, const char *name,
                            const char *want, int *exact, int *named)
@@ -164,6 +189,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
         check_redirect(p, text, NULL, states[i], i % 2 ? 300 : 0);
     check_redirect(p, text, hosts, "S1", 3600);
+    check_enforce(p, text, NULL, 0);
+    check_enforce(p, text, hosts, 1);
     check_request(p, (const char *)data, size, NULL);
     check_request(p, (const char *)data, size, hosts);
     check_offline(p, text);

@@ -24,7 +24,8 @@ static const struct {
 #define KNOWN_HOSTS (sizeof(known_hosts) / sizeof(known_hosts[0]))
 
 static const char *const region_names[] = { "-", "NA", "EU", "FE", "other" };
-static const char *const fate_names[] = { "-", "kept", "dropped", "changed" };
+static const char *const fate_names[] = { "-", "kept", "dropped", "changed",
+                                          "ambiguous" };
 
 const char *alx_region_name(alx_region_e region)
 {
@@ -372,20 +373,15 @@ static int same_secret(const char *a, const char *b)
     return diff == 0;
 }
 
-/* Counts the state= of list whose value is not expected into *changed,
- * all of them into *seen. */
-static void count_states(const apr_array_header_t *list, const char *expected,
-                         int *seen, int *changed)
+/* Adds the values of the state= of list to states. */
+static void collect_states(const apr_array_header_t *list,
+                           apr_array_header_t *states)
 {
     int i;
 
-    for (i = 0; i < list->nelts; i++) {
-        if (!is_named(param_at(list, i), "state"))
-            continue;
-        (*seen)++;
-        if (!same_secret(param_at(list, i)->value, expected))
-            (*changed)++;
-    }
+    for (i = 0; i < list->nelts; i++)
+        if (is_named(param_at(list, i), "state"))
+            APR_ARRAY_PUSH(states, const char *) = param_at(list, i)->value;
 }
 
 static int all_digits(const char *s)
@@ -531,23 +527,27 @@ typedef struct {
     apr_array_header_t *state_part;     /* NULL: query and fragment */
 } found_t;
 
-static void classify(const char *expected_state, found_t *f,
+static void classify(apr_pool_t *p, const alx_redirect_opts_t *o, found_t *f,
                      alx_redirect_t *out)
 {
     const apr_array_header_t *q = f->query, *fr = f->fragment;
     const param_t *param;
-    int seen = 0, changed = 0, i;
+    int changed = 0, i;
+    int token = find_param(q, "access_token") || find_param(fr, "access_token");
 
     if (find_param(q, "error") || find_param(fr, "error")) {
         out->flow = ALX_FLOW_ERROR;
         f->state_part = find_param(q, "error") ? f->query : f->fragment;
         out->error = error_code(find_param(f->state_part, "error")->value);
     }
+    else if (token && o->implicit) {
+        out->flow = ALX_FLOW_IMPLICIT;
+    }
     else if (find_param(q, "code") || find_param(fr, "code")) {
         out->flow = ALX_FLOW_CODE;
         f->state_part = find_param(q, "code") ? f->query : f->fragment;
     }
-    else if (find_param(q, "access_token") || find_param(fr, "access_token")) {
+    else if (token) {
         out->flow = ALX_FLOW_IMPLICIT;
     }
     else {
@@ -563,16 +563,21 @@ static void classify(const char *expected_state, found_t *f,
         if (param && all_digits(param->value))
             out->ttl_in = param->value;
     }
-    if (!expected_state)
-        return;
+    out->states = apr_array_make(p, 2, sizeof(const char *));
     if (f->state_part) {
-        count_states(f->state_part, expected_state, &seen, &changed);
+        collect_states(f->state_part, out->states);
     }
     else {
-        count_states(q, expected_state, &seen, &changed);
-        count_states(fr, expected_state, &seen, &changed);
+        collect_states(q, out->states);
+        collect_states(fr, out->states);
     }
-    out->state = !seen ? ALX_STATE_DROPPED
+    if (!o->expected_state)
+        return;
+    for (i = 0; i < out->states->nelts; i++)
+        if (!same_secret(APR_ARRAY_IDX(out->states, i, const char *),
+                         o->expected_state))
+            changed = 1;
+    out->state = !out->states->nelts ? ALX_STATE_DROPPED
                  : changed ? ALX_STATE_CHANGED : ALX_STATE_KEPT;
 }
 
@@ -580,6 +585,20 @@ void alx_authz_redirect(apr_pool_t *p, const char *location,
                         const apr_array_header_t *hosts,
                         const char *expected_state, int restore,
                         long long min_ttl, alx_redirect_t *out)
+{
+    alx_redirect_opts_t o;
+
+    memset(&o, 0, sizeof(o));
+    o.expected_state = expected_state;
+    o.restore = o.enforce = restore;
+    o.min_ttl = min_ttl;
+    alx_authz_redirect_opts(p, location, hosts, &o, out);
+}
+
+void alx_authz_redirect_opts(apr_pool_t *p, const char *location,
+                             const apr_array_header_t *hosts,
+                             const alx_redirect_opts_t *o,
+                             alx_redirect_t *out)
 {
     apr_size_t len = location ? strlen(location) : 0;
     int rewrite = 0, query_was = 0;
@@ -607,23 +626,25 @@ void alx_authz_redirect(apr_pool_t *p, const char *location,
         out->malformed = 1;
     if (!parse_params(p, location + u.fragment, len - u.fragment, &f.fragment))
         out->malformed = 1;
-    classify(expected_state, &f, out);
-    if (!restore || out->malformed)
+    classify(p, o, &f, out);
+    if (out->malformed)
         return;
 
     query_was = f.query->nelts;
-    if (out->flow == ALX_FLOW_IMPLICIT) {
+    if (out->flow == ALX_FLOW_IMPLICIT && o->enforce) {
         if (out->implicit_in_query) {
             move_implicit(f.query, f.fragment);
             out->fragment_moved = rewrite = 1;
         }
-        if (min_ttl > 0 && raise_ttl(p, f.fragment, min_ttl))
+        if (o->min_ttl > 0 && raise_ttl(p, f.fragment, o->min_ttl))
             out->ttl_raised = rewrite = 1;
-        f.state_part = f.fragment;
     }
-    if ((out->state == ALX_STATE_DROPPED || out->state == ALX_STATE_CHANGED)
-        && out->flow != ALX_FLOW_UNKNOWN) {
-        put_state(p, f.state_part, expected_state);
+    if (out->flow == ALX_FLOW_IMPLICIT)
+        f.state_part = f.fragment;
+    if (o->restore && o->expected_state && out->flow != ALX_FLOW_UNKNOWN
+        && (out->state == ALX_STATE_DROPPED
+            || out->state == ALX_STATE_CHANGED)) {
+        put_state(p, f.state_part, o->expected_state);
         rewrite = 1;
     }
     if (!rewrite)
@@ -641,6 +662,20 @@ void alx_authz_redirect(apr_pool_t *p, const char *location,
                                     with_query ? "?" : "", query,
                                     with_fragment ? "#" : "", fragment, NULL);
     }
+}
+
+int alx_authz_implicit(const char *response_type)
+{
+    const char *w = response_type;
+
+    while (w && *w) {
+        apr_size_t n = strcspn(w, " ");
+
+        if (n == 5 && !strncmp(w, "token", 5))
+            return 1;
+        w += n + (w[n] == ' ');
+    }
+    return 0;
 }
 
 void alx_authz_request_parse(apr_pool_t *p, const char *query, apr_size_t len,

@@ -42,6 +42,10 @@ typedef struct {
     int bad;                    /* the query does not parse (bad escape) */
 } alx_authz_request_t;
 
+/* Whether response_type (space-separated words) names token: an implicit
+ * grant. NULL is not. */
+int alx_authz_implicit(const char *response_type);
+
 /* Reads query (len bytes, no leading '?'; may be NULL). */
 void alx_authz_request_parse(apr_pool_t *p, const char *query, apr_size_t len,
                              const apr_array_header_t *hosts,
@@ -70,10 +74,13 @@ typedef enum {
     ALX_STATE_NOT_EXPECTED = 0, /* no state was known for this flow */
     ALX_STATE_KEPT,
     ALX_STATE_DROPPED,
-    ALX_STATE_CHANGED
+    ALX_STATE_CHANGED,
+    ALX_STATE_AMBIGUOUS         /* a later step, and several flows under way
+                                   for the browser: not judged (set by the
+                                   glue from the flow record) */
 } alx_state_fate_e;
 
-/* "-", "kept", "dropped", "changed". */
+/* "-", "kept", "dropped", "changed", "ambiguous". */
 const char *alx_state_fate_name(alx_state_fate_e fate);
 
 typedef struct {
@@ -90,6 +97,9 @@ typedef struct {
     int ttl_raised;             /* implicit expires_in raised to the floor */
     const char *ttl_in;         /* implicit expires_in as sent (digits or
                                    NULL); not a secret */
+    apr_array_header_t *states; /* const char *: every state= compared (see
+                                   alx_authz_redirect), decoded; NULL when
+                                   the Location is not Alexa's */
     int malformed;              /* the Location did not parse: left alone */
     const char *location;       /* the Location to send; == the input when
                                    nothing changed (compare pointers) */
@@ -136,5 +146,27 @@ void alx_authz_redirect(apr_pool_t *p, const char *location,
                         const apr_array_header_t *hosts,
                         const char *expected_state, int restore,
                         long long min_ttl, alx_redirect_t *out);
+
+/* What alx_authz_redirect_opts is told about the flow. */
+typedef struct {
+    const char *expected_state; /* the state in hand (NULL: none) */
+    int restore;                /* put a dropped or changed state back */
+    int enforce;                /* move implicit parameters to the fragment
+                                   and raise expires_in (AlexaLinkMode
+                                   enforce), whatever is known of state */
+    int implicit;               /* response_type=token is known for this
+                                   flow: access_token with code is implicit
+                                   too (error still wins) */
+    long long min_ttl;          /* 0: none */
+} alx_redirect_opts_t;
+
+/* alx_authz_redirect with the flow's facts apart: alx_authz_redirect is
+ * this with enforce = restore and implicit = 0. A flow without state in
+ * hand (a later login step, a request that carried none) still gets its
+ * implicit parameters moved when enforcing. */
+void alx_authz_redirect_opts(apr_pool_t *p, const char *location,
+                             const apr_array_header_t *hosts,
+                             const alx_redirect_opts_t *o,
+                             alx_redirect_t *out);
 
 #endif

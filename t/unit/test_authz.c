@@ -598,6 +598,76 @@ static void test_malformed(void)
        "over the limit, other host");
 }
 
+/* Implicit tokens move in enforce mode whatever is known of state: a later
+ * login step (no state in hand) and a request without state too. */
+static alx_redirect_t enforce(const char *location, const char *expected,
+                              int implicit, int on)
+{
+    alx_redirect_opts_t o = {0};
+    alx_redirect_t r;
+
+    o.expected_state = expected;
+    o.restore = expected && on;
+    o.enforce = on;
+    o.implicit = implicit;
+    o.min_ttl = 600;
+    alx_authz_redirect_opts(pool, location, NULL, &o, &r);
+    return r;
+}
+
+static void test_implicit_without_state(void)
+{
+    const char *loc = LINK "?access_token=T&token_type=Bearer&expires_in=60"
+                      "&state=S1";
+    alx_redirect_t r = enforce(loc, NULL, 0, 1);
+
+    is_int(r.flow, ALX_FLOW_IMPLICIT, "no state in hand: implicit");
+    is_int(r.state, ALX_STATE_NOT_EXPECTED, "no state in hand: not judged");
+    ok(r.implicit_in_query && r.fragment_moved && r.ttl_raised,
+       "no state in hand: moved and raised");
+    is_str(r.location, LINK "#access_token=T&token_type=Bearer"
+           "&expires_in=600&state=S1", "no state in hand: all in the fragment");
+    r = enforce(LINK "?access_token=T&expires_in=60", NULL, 0, 1);
+    is_str(r.location, LINK "#access_token=T&expires_in=600",
+           "a flow without state: moved");
+    r = enforce(loc, NULL, 0, 0);
+    ok(r.implicit_in_query && !r.fragment_moved && !r.ttl_raised
+       && r.location == loc, "report mode: not moved");
+    r = enforce(LINK "?access_token=T&state=S2", "S1", 0, 1);
+    is_str(r.location, LINK "#access_token=T&state=S1",
+           "state in hand: moved and restored");
+    /* response_type=token known: a code beside the token does not make it
+     * a code flow */
+    r = enforce(LINK "?code=C&access_token=T", NULL, 1, 1);
+    is_int(r.flow, ALX_FLOW_IMPLICIT, "known implicit: code beside token");
+    is_str(r.location, LINK "?code=C#access_token=T",
+           "known implicit: the token moved");
+    r = enforce(LINK "?code=C&access_token=T", NULL, 0, 1);
+    is_int(r.flow, ALX_FLOW_CODE, "not known implicit: a code flow");
+    r = enforce(LINK "?error=access_denied&access_token=T", NULL, 1, 1);
+    is_int(r.flow, ALX_FLOW_ERROR, "known implicit: error wins");
+}
+
+/* The states a redirect carries, for the glue to compare by hash when the
+ * state is not in hand. */
+static void test_states_found(void)
+{
+    alx_redirect_t r = enforce(LINK "?code=C&state=a%2Bb&state=c#state=d",
+                               NULL, 0, 1);
+
+    is_int(r.states->nelts, 2, "states: of the part with code");
+    is_str(APR_ARRAY_IDX(r.states, 0, const char *), "a+b", "states: decoded");
+    is_str(APR_ARRAY_IDX(r.states, 1, const char *), "c", "states: second");
+    r = enforce(LINK "?access_token=T&state=q#state=f", NULL, 0, 1);
+    is_int(r.states->nelts, 2, "states: implicit, query and fragment");
+    r = enforce(LINK "?code=C", NULL, 0, 1);
+    is_int(r.states->nelts, 0, "states: none");
+    r = enforce("https://example.com/?state=x", NULL, 0, 1);
+    ok(r.states == NULL, "states: not Alexa's, not read");
+    is_str(alx_state_fate_name(ALX_STATE_AMBIGUOUS), "ambiguous",
+           "fate ambiguous");
+}
+
 int main(void)
 {
     apr_initialize();
@@ -612,6 +682,8 @@ int main(void)
     test_implicit();
     test_not_alexa();
     test_malformed();
+    test_implicit_without_state();
+    test_states_found();
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
