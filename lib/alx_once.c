@@ -94,19 +94,3 @@ int alx_once_due(alx_once_t *o, apr_uint64_t key, apr_time_t now,
     }
     return 0;
 }
-
-int alx_once_recent(const alx_once_t *o, apr_uint64_t key, apr_time_t now,
-                    apr_interval_time_t interval)
-{
-    apr_uint32_t k = short_key(key);
-    int i;
-
-    for (i = 0; i < ALX_ONCE_SLOTS; i++) {
-        apr_uint64_t w = apr_atomic_read64((volatile apr_uint64_t *)
-                                           &o->slot[i]);
-
-        if (w && WORD_KEY(w) == k)
-            return within(w, seconds(now), interval);
-    }
-    return 0;
-}

@@ -22,12 +22,9 @@ apr_uint64_t alx_once_key(const char *a, const char *b);
 /* True, and remembered as said now, when key was not said within
  * interval (whole seconds count); with every slot in use the one said
  * longest ago makes room. Safe from any thread of any process at once:
- * of callers racing for one key, one is told "due". */
+ * of callers racing for one key, one is told "due". A key said within
+ * interval costs one read of the table, no write. */
 int alx_once_due(alx_once_t *o, apr_uint64_t key, apr_time_t now,
                  apr_interval_time_t interval);
-
-/* True when key was said within interval; never writes. */
-int alx_once_recent(const alx_once_t *o, apr_uint64_t key, apr_time_t now,
-                    apr_interval_time_t interval);
 
 #endif

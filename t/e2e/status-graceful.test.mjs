@@ -168,7 +168,7 @@ describe(`a segment of another layout is dropped, visibly (${MPM})`, { skip: mod
     const mark = await apache.graceful();
     const log = apache.errorLogSince(mark);
     assert.match(log, /\[alexalink:notice\] .*ALX0404: status counters start afresh: their shared memory was laid out by another build \(layout \d+, this build's \d+\); dropped: every vhost's counters and latencies, the recent events, the store figures and the once-an-hour memory/);
-    assert.match(log, /\[alexalink:notice\] .*ALX0405: grace store: its shared memory was laid out by another build \(layout \d+, this build's \d+\); dropped: the in-flight refreshes' table \(an old child's refresh in progress now has no claim\), the eviction probes and the store's failure counts/);
+    assert.match(log, /\[alexalink:notice\] .*ALX0405: grace store: its shared memory was laid out by another build \(layout \d+, this build's \d+\); dropped: the in-flight refreshes' table \(a refresh still running in an old child is not seen by the new ones\), the eviction probes and the store's failure counts/);
     const j = checkJsonSchema(await statusJson(apache));
     assert.deepEqual(j.vhosts[0].counters, zeroCounters(), 'counters start at 0');
     assert.deepEqual(j.events, []);
