@@ -23,10 +23,12 @@
 #define ALX_STATUS_MAX_EVENTS 100000
 
 /* Kept by the parent across restarts, which may load another build of
- * the module: the segment comes first and stays first; everything else is
- * in the segment's own head (alx_segment.h). */
+ * the module: its fields stay as they are; what the segment holds is in
+ * the segment's own head (alx_segment.h). */
 typedef struct {
     apr_shm_t *shm;
+    unsigned int vhosts;    /* always 0: builds before heads attached when */
+    unsigned int events;    /* these matched, and so never do */
 } alx_status_retained_t;
 
 const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
@@ -162,6 +164,7 @@ int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if (ret->shm)   /* the old children that still map it keep it */
             apr_shm_destroy(ret->shm);
         ret->shm = shm;
+        ret->vhosts = ret->events = 0;
     }
     for (vs = s, i = 0; vs; vs = vs->next, i++) {
         own_conf(pconf, s, vs)->vhost_index = block[i];

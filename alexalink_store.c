@@ -260,7 +260,8 @@ static unsigned int flight_slots(void)
  * and builds: its fields stay as they are. */
 typedef struct {
     apr_shm_t *shm;
-    unsigned int slots;
+    unsigned int slots;     /* always 0: the head says the size. Builds
+                               before heads attached when it matched */
     apr_global_mutex_t *mutex;
 } alx_retained_shared_t;
 
@@ -285,19 +286,23 @@ static void shared_want(alx_segment_want_t *w, unsigned int slots)
     w->size = ALX_FLIGHT_AT + alx_flight_size(slots);
 }
 
-/* The kept segment when this build laid it out for as many slots. */
+/* The kept segment when this build laid it out for as many slots; one
+ * that another build laid out is said, one of another size (the MPM's
+ * changed) is not. */
 static int shared_kept(alx_retained_shared_t *ret,
-                       const alx_segment_want_t *want, unsigned int slots,
-                       server_rec *s)
+                       const alx_segment_want_t *want, server_rec *s)
 {
+    alx_segment_want_t any_size = *want;
     char why[160];
+    void *base;
 
-    if (!ret->shm || ret->slots != slots)
+    if (!ret->shm)
         return 0;
-    if (alx_segment_matches(apr_shm_baseaddr_get(ret->shm),
-                            apr_shm_size_get(ret->shm), want, why,
+    base = apr_shm_baseaddr_get(ret->shm);
+    any_size.size = 0;
+    if (alx_segment_matches(base, apr_shm_size_get(ret->shm), &any_size, why,
                             sizeof(why)))
-        return 1;
+        return ((alx_segment_t *)base)->size == want->size;
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0405: grace store: its "
                  "shared memory was laid out by another build (%s); "
                  "dropped: the in-flight refreshes' table (a refresh still "
@@ -325,7 +330,7 @@ static apr_status_t attach_shared(alx_store_t *st, server_rec *s)
     }
     st->mutex = ret->mutex;
     shared_want(&want, slots);
-    if (shared_kept(ret, &want, slots, s)) {
+    if (shared_kept(ret, &want, s)) {
         st->shm = ret->shm;
         base = apr_shm_baseaddr_get(st->shm);
         st->shared = (alx_store_shared_t *)(base + ALX_SHARED_AT);
@@ -347,7 +352,7 @@ static apr_status_t attach_shared(alx_store_t *st, server_rec *s)
         return APR_ENOSPC;
     alx_segment_stamp(base, &want);   /* last: a half-made one never matches */
     ret->shm = st->shm;
-    ret->slots = slots;
+    ret->slots = 0;   /* so that a build from before heads never attaches */
     return APR_SUCCESS;
 }
 
