@@ -263,8 +263,9 @@ void alexalink_status_event(request_rec *r, alx_event_t *e);
  * lock-free, in the status segment, so it works with AlexaLinkCache none. */
 int alexalink_status_once(request_rec *r, apr_uint64_t key,
                           apr_interval_time_t interval);
-/* A segment's layout version as this build stamps and expects it (the
- * e2e suite's `Define ALX_TEST_LAYOUT_SKEW` moves it, as an upgrade would). */
+/* A segment's layout version as this build stamps and expects it (in a
+ * build with test hooks, `Define ALX_TEST_LAYOUT_SKEW` moves it, as an
+ * upgrade would). */
 apr_uint32_t alexalink_layout(apr_uint32_t layout);
 void alexalink_status_recorded(request_rec *r);
 void alexalink_status_outage(request_rec *r);
