@@ -13,6 +13,7 @@
 #include "apr_shm.h"
 #include "util_mutex.h"
 #include "alx_probe.h"
+#include "alx_segment.h"
 
 #define ALX_MUTEX_TYPE       "alexalink-cache"
 #define ALX_CACHE_NAME       "alexalink"
@@ -57,7 +58,6 @@ typedef struct {
     /* under the mutex */
     alx_probes_t probes;
     apr_time_t last_loss_log;
-    alx_once_t once;
 } alx_store_shared_t;
 
 struct alx_store {
@@ -254,20 +254,69 @@ static unsigned int flight_slots(void)
 /* Our segment and the mutex that guards it outlive a graceful restart: a
  * refresh that an old-generation child still holds keeps its claim, and
  * its answer still reaches the duplicates that new children hold. Only a
- * change of the MPM's size brings a new table (old children keep theirs). */
+ * change of the MPM's size brings a new table (old children keep theirs),
+ * or a segment that another build laid out (an upgrade: its head,
+ * alx_segment.h, says so). The parent keeps this struct across restarts
+ * and builds: its fields stay as they are. */
 typedef struct {
     apr_shm_t *shm;
-    unsigned int slots;
+    unsigned int slots;     /* always 0: the head says the size. Builds
+                               before heads attached when it matched */
     apr_global_mutex_t *mutex;
 } alx_retained_shared_t;
+
+/* Bump when a field of alx_store_shared_t or of the flight table changes
+ * meaning; a change of their sizes is caught without it. */
+#define ALX_STORE_LAYOUT 1
+
+/* The segment: the head, our shared struct, the flight table. */
+#define ALX_SHARED_AT APR_ALIGN(sizeof(alx_segment_t), 64)
+#define ALX_FLIGHT_AT (ALX_SHARED_AT + APR_ALIGN(sizeof(alx_store_shared_t), 64))
+
+static void shared_want(alx_segment_want_t *w, unsigned int slots)
+{
+    const apr_size_t sizes[] = {
+        sizeof(alx_segment_t), sizeof(alx_store_shared_t),
+        sizeof(alx_probes_t), alx_flight_size(1), alx_flight_size(2)
+    };
+
+    w->magic = ALX_SEGMENT_STORE;
+    w->layout = alexalink_layout(ALX_STORE_LAYOUT);
+    w->shape = alx_segment_shape(sizes, sizeof(sizes) / sizeof(sizes[0]));
+    w->size = ALX_FLIGHT_AT + alx_flight_size(slots);
+}
+
+/* The kept segment when this build laid it out for as many slots; one
+ * that another build laid out is said, one of another size (the MPM's
+ * changed) is not. */
+static int shared_kept(alx_retained_shared_t *ret,
+                       const alx_segment_want_t *want, server_rec *s)
+{
+    alx_segment_want_t any_size = *want;
+    char why[160];
+    void *base;
+
+    if (!ret->shm)
+        return 0;
+    base = apr_shm_baseaddr_get(ret->shm);
+    any_size.size = 0;
+    if (alx_segment_matches(base, apr_shm_size_get(ret->shm), &any_size, why,
+                            sizeof(why)))
+        return ((alx_segment_t *)base)->size == want->size;
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0405: grace store: its "
+                 "shared memory was laid out by another build (%s); "
+                 "dropped: the in-flight refreshes' table (a refresh still "
+                 "running in an old child is not seen by the new ones), "
+                 "the eviction probes and the store's failure counts", why);
+    return 0;
+}
 
 static apr_status_t attach_shared(alx_store_t *st, server_rec *s)
 {
     alx_retained_shared_t *ret = ap_retained_data_get(ALX_RETAINED_SHM_KEY);
-    apr_size_t head = APR_ALIGN(sizeof(alx_store_shared_t), 64);
     unsigned int slots = flight_slots();
-    apr_size_t size = head + alx_flight_size(slots);
     apr_pool_t *pool = s->process->pool;
+    alx_segment_want_t want;
     char *base;
     apr_status_t rv;
 
@@ -280,27 +329,30 @@ static apr_status_t attach_shared(alx_store_t *st, server_rec *s)
             return rv;
     }
     st->mutex = ret->mutex;
-    if (ret->shm && ret->slots == slots) {
+    shared_want(&want, slots);
+    if (shared_kept(ret, &want, s)) {
         st->shm = ret->shm;
         base = apr_shm_baseaddr_get(st->shm);
-        st->shared = (alx_store_shared_t *)base;
-        st->flight = (alx_flight_t *)(base + head);
+        st->shared = (alx_store_shared_t *)(base + ALX_SHARED_AT);
+        st->flight = (alx_flight_t *)(base + ALX_FLIGHT_AT);
         return APR_SUCCESS;
     }
     if (ret->shm)   /* the children that still map it keep it */
         apr_shm_destroy(ret->shm);
     ret->shm = NULL;
-    rv = apr_shm_create(&st->shm, size, NULL, pool);
+    rv = apr_shm_create(&st->shm, want.size, NULL, pool);
     if (rv != APR_SUCCESS)
         return rv;
     base = apr_shm_baseaddr_get(st->shm);
-    st->shared = (alx_store_shared_t *)base;
-    memset(st->shared, 0, sizeof(*st->shared));
-    st->flight = alx_flight_init(base + head, size - head, slots);
+    memset(base, 0, ALX_FLIGHT_AT);
+    st->shared = (alx_store_shared_t *)(base + ALX_SHARED_AT);
+    st->flight = alx_flight_init(base + ALX_FLIGHT_AT,
+                                 want.size - ALX_FLIGHT_AT, slots);
     if (!st->flight)
         return APR_ENOSPC;
+    alx_segment_stamp(base, &want);   /* last: a half-made one never matches */
     ret->shm = st->shm;
-    ret->slots = slots;
+    ret->slots = 0;   /* so that a build from before heads never attaches */
     return APR_SUCCESS;
 }
 
@@ -788,18 +840,7 @@ apr_status_t alexalink_store_put_record(request_rec *r,
 int alexalink_store_once(request_rec *r, apr_uint64_t key,
                          apr_interval_time_t interval)
 {
-    alx_store_t *st = store_of(r);
-    int due;
-
-    if (!st)
-        return 1;
-    if (alx_once_recent(&st->shared->once, key, apr_time_now(), interval))
-        return 0;   /* said already: no lock for the common answer */
-    if (lock(st) != APR_SUCCESS)
-        return 1;
-    due = alx_once_due(&st->shared->once, key, apr_time_now(), interval);
-    unlock(st);
-    return due;
+    return alexalink_status_once(r, key, interval);
 }
 
 /* Flows: best effort; a failure only loses what a later login step could

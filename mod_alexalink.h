@@ -242,7 +242,8 @@ apr_status_t alexalink_store_put_record(request_rec *r,
                                         unsigned int len,
                                         apr_interval_time_t window);
 
-/* True when key was not said within interval by any child (and now is). */
+/* alexalink_status_once, kept for its callers: the once-table lives in
+ * the status segment, which exists without a store. */
 int alexalink_store_once(request_rec *r, apr_uint64_t key,
                          apr_interval_time_t interval);
 
@@ -261,6 +262,14 @@ int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 void alexalink_status_register_hooks(void);
 void alexalink_status_count(request_rec *r, alx_stat_e counter);
 void alexalink_status_event(request_rec *r, alx_event_t *e);
+/* True when key was not said within interval by any child (and now is);
+ * lock-free, in the status segment, so it works with AlexaLinkCache none. */
+int alexalink_status_once(request_rec *r, apr_uint64_t key,
+                          apr_interval_time_t interval);
+/* A segment's layout version as this build stamps and expects it (in a
+ * build with test hooks, `Define ALX_TEST_LAYOUT_SKEW` moves it, as an
+ * upgrade would). */
+apr_uint32_t alexalink_layout(apr_uint32_t layout);
 void alexalink_status_recorded(request_rec *r);
 void alexalink_status_outage(request_rec *r);
 void alexalink_status_survival(request_rec *r, apr_uint64_t lost,

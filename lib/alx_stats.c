@@ -11,13 +11,6 @@ const apr_uint32_t alx_stats_bucket_ms[ALX_STATS_BUCKETS] = {
     50, 100, 250, 500, 1000, 2000, 3000, 4500, 10000, 30000
 };
 
-/* "ALXS" with the layout's figures folded in, so a block written by a
- * build with other counters, buckets or event size is never attached. */
-#define ALX_STATS_MAGIC (0x414c5853u ^ ((apr_uint32_t)ALX_STATS_N << 24) \
-                         ^ ((apr_uint32_t)ALX_STATS_BUCKETS << 16) \
-                         ^ (apr_uint32_t)sizeof(alx_event_t) \
-                         ^ ((apr_uint32_t)sizeof(alx_stats_vhost_t) << 8))
-
 /* Each vhost block on its own cache lines: children counting for two
  * vhosts do not fight over one line. */
 #define ALX_STATS_ALIGN 64
@@ -30,9 +23,15 @@ struct alx_stats {
     alx_event_t *ring;
 };
 
-static apr_size_t vhosts_offset(void)
+/* The block: the head, the once table, the vhosts, the ring. */
+static apr_size_t once_offset(void)
 {
     return ALIGN_UP(sizeof(alx_stats_head_t));
+}
+
+static apr_size_t vhosts_offset(void)
+{
+    return once_offset() + ALIGN_UP(sizeof(alx_once_t));
 }
 
 static apr_size_t vhost_stride(void)
@@ -50,6 +49,21 @@ apr_size_t alx_stats_size(unsigned int vhosts, unsigned int events)
     return ring_offset(vhosts) + (apr_size_t)events * sizeof(alx_event_t);
 }
 
+/* What this build expects of a block: every size its layout rests on. */
+static void want(alx_segment_want_t *w, apr_uint32_t layout, apr_size_t size)
+{
+    const apr_size_t sizes[] = {
+        sizeof(alx_stats_head_t), sizeof(alx_once_t),
+        sizeof(alx_stats_vhost_t), sizeof(alx_event_t), ALX_STATS_N,
+        ALX_STATS_BUCKETS, ALX_STATS_ALIGN
+    };
+
+    w->magic = ALX_SEGMENT_STATS;
+    w->layout = layout;
+    w->shape = alx_segment_shape(sizes, sizeof(sizes) / sizeof(sizes[0]));
+    w->size = size;
+}
+
 static alx_stats_t *handle(apr_pool_t *p, void *base, unsigned int vhosts)
 {
     alx_stats_t *st = apr_pcalloc(p, sizeof(*st));
@@ -62,31 +76,120 @@ static alx_stats_t *handle(apr_pool_t *p, void *base, unsigned int vhosts)
 }
 
 alx_stats_t *alx_stats_init(apr_pool_t *p, void *base, apr_size_t size,
+                            apr_uint32_t layout, const apr_uint64_t *keys,
                             unsigned int vhosts, unsigned int events,
                             apr_time_t now)
 {
     alx_stats_head_t *h = base;
+    alx_segment_want_t w;
+    alx_stats_t *st;
+    unsigned int i;
 
     if (!base || size < alx_stats_size(vhosts, events))
         return NULL;
     memset(base, 0, alx_stats_size(vhosts, events));
+    want(&w, layout, alx_stats_size(vhosts, events));
+    alx_segment_stamp(&h->segment, &w);
     h->vhosts = vhosts;
     h->events = events;
     h->since = now;
-    h->magic = ALX_STATS_MAGIC;
-    return handle(p, base, vhosts);
+    st = handle(p, base, vhosts);
+    for (i = 0; keys && i < vhosts; i++)
+        alx_stats_vhost(st, i)->key = keys[i];
+    return st;
 }
 
-alx_stats_t *alx_stats_attach(apr_pool_t *p, void *base, apr_size_t size,
-                              unsigned int vhosts, unsigned int events)
+alx_stats_t *alx_stats_open(apr_pool_t *p, void *base, apr_size_t mapped,
+                            apr_uint32_t layout, char *why,
+                            apr_size_t why_size)
 {
     const alx_stats_head_t *h = base;
+    alx_segment_want_t w;
 
-    if (!base || size < sizeof(*h) || size < alx_stats_size(vhosts, events)
-        || h->magic != ALX_STATS_MAGIC || h->vhosts != vhosts
-        || h->events != events)
+    want(&w, layout, 0);
+    if (!alx_segment_matches(base, mapped, &w, why, why_size))
         return NULL;
-    return handle(p, base, vhosts);
+    if (h->segment.size != alx_stats_size(h->vhosts, h->events)) {
+        apr_snprintf(why, why_size, "%u vhosts and %u events in %"
+                     APR_UINT64_T_FMT " bytes", h->vhosts, h->events,
+                     h->segment.size);
+        return NULL;
+    }
+    return handle(p, base, h->vhosts);
+}
+
+int alx_stats_match(alx_stats_t *st, const apr_uint64_t *keys,
+                    unsigned int n, unsigned int events, unsigned int *block)
+{
+    unsigned int i, b;
+
+    if (st->head->vhosts != n || st->head->events != events)
+        return 0;
+    for (i = 0; i < n; i++) {
+        for (b = 0; b < n && alx_stats_vhost(st, b)->key != keys[i]; b++)
+            ;
+        if (b == n)
+            return 0;
+        block[i] = b;
+    }
+    return 1;   /* n keys found among n blocks: the keys are each vhost's */
+}
+
+/* The block in st of the vhost with key, or -1. */
+static int block_of(alx_stats_t *st, apr_uint64_t key)
+{
+    unsigned int b;
+
+    for (b = 0; key && b < st->head->vhosts; b++)
+        if (alx_stats_vhost(st, b)->key == key)
+            return (int)b;
+    return -1;
+}
+
+static void carry_vhost(alx_stats_vhost_t *to, const alx_stats_vhost_t *from)
+{
+    memcpy((void *)to->counter, (const void *)from->counter,
+           sizeof(to->counter));
+    memcpy((void *)to->bucket, (const void *)from->bucket,
+           sizeof(to->bucket));
+    to->latency_count = from->latency_count;
+    to->latency_sum_ms = from->latency_sum_ms;
+}
+
+void alx_stats_carry(apr_pool_t *scratch, alx_stats_t *to, alx_stats_t *from)
+{
+    alx_stats_snapshot_t snap;
+    alx_stats_head_t *h = to->head;
+    alx_once_t *once = alx_stats_once(to), *was = alx_stats_once(from);
+    unsigned int i;
+    int b;
+
+    alx_stats_snapshot(scratch, from, &snap);
+    for (i = 0; i < snap.vhosts; i++)
+        if ((b = block_of(to, snap.vhost[i].key)) >= 0)
+            carry_vhost(alx_stats_vhost(to, (unsigned int)b), &snap.vhost[i]);
+    /* oldest first, so the ring keeps the newest */
+    for (i = snap.nevents; i-- > 0;) {
+        alx_event_t *e = &snap.event[i];
+
+        if (e->vhost >= snap.vhosts
+            || (b = block_of(to, snap.vhost[e->vhost].key)) < 0)
+            continue;
+        e->vhost = (apr_uint16_t)b;
+        alx_stats_event(to, e);
+    }
+    h->since = snap.head.since;
+    h->records = snap.head.records;
+    h->evictions = snap.head.evictions;
+    h->outages = snap.head.outages;
+    h->survival_s = snap.head.survival_s;
+    for (i = 0; i < ALX_ONCE_SLOTS; i++)
+        once->slot[i] = apr_atomic_read64(&was->slot[i]);
+}
+
+alx_once_t *alx_stats_once(alx_stats_t *st)
+{
+    return (alx_once_t *)(void *)((char *)st->head + once_offset());
 }
 
 alx_stats_head_t *alx_stats_head(alx_stats_t *st)
@@ -175,7 +278,7 @@ void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
     unsigned int v, c;
 
     memset(out, 0, sizeof(*out));
-    out->head.magic = h->magic;
+    out->head.segment = h->segment;
     out->head.vhosts = h->vhosts;
     out->head.events = events;
     out->head.next = next = apr_atomic_read32(&h->next);
@@ -190,6 +293,7 @@ void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
     for (v = 0; v < h->vhosts; v++) {
         alx_stats_vhost_t *src = alx_stats_vhost(st, v), *dst = &out->vhost[v];
 
+        dst->key = src->key;
         for (c = 0; c < ALX_STATS_N; c++)
             dst->counter[c] = apr_atomic_read32(&src->counter[c]);
         for (c = 0; c <= ALX_STATS_BUCKETS; c++)

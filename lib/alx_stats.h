@@ -1,14 +1,24 @@
 /* What the status page shows, kept in memory every child shares: counters
- * per vhost (atomics, no lock), a latency histogram, and a ring of the most
- * recent events (the caller holds a lock while it writes or reads it). The
- * memory is laid out by alx_stats_init in a block the caller provides
- * (shared memory), so this file never allocates it. */
+ * per vhost (atomics, no lock), a latency histogram, a ring of the most
+ * recent events (lock-free, see alx_stats_event) and the once-an-hour
+ * table (alx_once, lock-free). The memory is laid out by alx_stats_init in
+ * a block the caller provides (shared memory), so this file never
+ * allocates it. Each vhost's block carries the vhost's identity, so that a
+ * restart that reorders, renames, adds or removes vhosts finds each one's
+ * counts (alx_stats_match, alx_stats_carry). */
 #ifndef ALX_STATS_H
 #define ALX_STATS_H
 
 #include <apr.h>
 #include <apr_pools.h>
 #include <apr_time.h>
+
+#include "alx_once.h"
+#include "alx_segment.h"
+
+/* The segment's layout version (alx_segment.h): bump it when a field
+ * changes meaning; a change of any struct's size is caught without it. */
+#define ALX_STATS_LAYOUT 2
 
 /* Every counter of a vhost, declared once: its C name, the Prometheus
  * family (alexalink_ prefix added), the label that sets it apart within
@@ -71,6 +81,7 @@ typedef enum { ALX_STATS_COUNTERS(ALX_STATS_INDEX) ALX_STATS_N } alx_stat_e;
 extern const apr_uint32_t alx_stats_bucket_ms[ALX_STATS_BUCKETS];
 
 typedef struct {
+    apr_uint64_t key;           /* the vhost's identity; 0: none */
     volatile apr_uint32_t counter[ALX_STATS_N];
     volatile apr_uint32_t bucket[ALX_STATS_BUCKETS + 1];
     volatile apr_uint32_t latency_count;
@@ -105,10 +116,11 @@ typedef struct {
 } alx_event_t;
 
 typedef struct {
-    apr_uint32_t magic;
+    alx_segment_t segment;      /* which build laid it out */
     apr_uint32_t vhosts;
     apr_uint32_t events;        /* ring size */
-    volatile apr_uint32_t next; /* events written so far (under the lock) */
+    volatile apr_uint32_t next; /* events written so far */
+    apr_uint32_t unused;
     apr_time_t since;           /* when the counters started */
     /* store figures, global */
     volatile apr_uint32_t records;      /* grace records written */
@@ -122,15 +134,37 @@ typedef struct alx_stats alx_stats_t;
 /* Bytes needed for vhosts and a ring of events. */
 apr_size_t alx_stats_size(unsigned int vhosts, unsigned int events);
 
-/* Lays out (and zeroes) the block at base of size bytes; NULL if too
- * small. alx_stats_attach reads a block laid out before (a graceful
- * restart with the same sizes): NULL unless it matches. Both allocate the
- * small handle from p. */
+/* Lays out (and zeroes) the block at base of size bytes for vhosts, block
+ * i for the vhost whose identity is keys[i], stamped with layout
+ * (ALX_STATS_LAYOUT); NULL if too small. Allocates the small handle from
+ * p, as the others do. */
 alx_stats_t *alx_stats_init(apr_pool_t *p, void *base, apr_size_t size,
+                            apr_uint32_t layout, const apr_uint64_t *keys,
                             unsigned int vhosts, unsigned int events,
                             apr_time_t now);
-alx_stats_t *alx_stats_attach(apr_pool_t *p, void *base, apr_size_t size,
-                              unsigned int vhosts, unsigned int events);
+
+/* A block laid out before (a graceful restart keeps it), whatever its
+ * vhosts and events: NULL, and why (for the line that says so, at most
+ * why_size bytes), unless this build's layout wrote it. */
+alx_stats_t *alx_stats_open(apr_pool_t *p, void *base, apr_size_t mapped,
+                            apr_uint32_t layout, char *why,
+                            apr_size_t why_size);
+
+/* 1 when st has a ring of events and exactly the vhosts keys[0..n-1], in
+ * any order; then block[i] is the block of keys[i]. */
+int alx_stats_match(alx_stats_t *st, const apr_uint64_t *keys,
+                    unsigned int n, unsigned int events, unsigned int *block);
+
+/* Into a fresh block (alx_stats_init): what from counted, by identity. A
+ * vhost of to's keeps from's counters and latencies, one that is new
+ * keeps its zeros, one that is gone is dropped, with its events; the
+ * newest events that fit the ring, "since", the store figures and the
+ * once-an-hour table come along. Reads from with atomics: children may
+ * still be counting in it. */
+void alx_stats_carry(apr_pool_t *scratch, alx_stats_t *to, alx_stats_t *from);
+
+/* The once-an-hour table, shared as the counters are. */
+alx_once_t *alx_stats_once(alx_stats_t *st);
 
 alx_stats_head_t *alx_stats_head(alx_stats_t *st);
 alx_stats_vhost_t *alx_stats_vhost(alx_stats_t *st, unsigned int vhost);
@@ -148,7 +182,6 @@ void alx_stats_text(char *dst, apr_size_t size, const char *src);
  * bytes alx_stats_text keeps ([a-z0-9_{}():,?.-]), by construction. */
 void alx_stats_shape(char *dst, apr_size_t size, const char *shape);
 
-/* The caller holds its lock: writes the next ring slot. */
 /* Adds e to the ring without a lock, from any thread of any child: a slot
  * is taken with an atomic increment and marked while it is written; a
  * writer that finds its slot still being written (the ring came round

@@ -14,22 +14,31 @@ static void *block(apr_size_t size)
     return apr_palloc(pool, size);
 }
 
+static const apr_uint64_t KEYS[] = {0x1111, 0x2222, 0x3333, 0x4444};
+
 static void test_layout(void)
 {
     apr_size_t size = alx_stats_size(2, 8);
     void *base = block(size);
     alx_stats_t *st;
-    char *garbage;
+    char *garbage, why[160];
 
-    ok(size >= sizeof(alx_stats_head_t) + 2 * sizeof(alx_stats_vhost_t)
-       + 8 * sizeof(alx_event_t), "size holds head, vhosts and ring");
+    ok(size >= sizeof(alx_stats_head_t) + sizeof(alx_once_t)
+       + 2 * sizeof(alx_stats_vhost_t) + 8 * sizeof(alx_event_t),
+       "size holds head, once table, vhosts and ring");
     ok(alx_stats_size(3, 8) > size && alx_stats_size(2, 9) > size,
        "size grows with vhosts and events");
-    ok(alx_stats_init(pool, base, size - 1, 2, 8, 1) == NULL,
-       "init refuses a block too small");
+    ok(alx_stats_init(pool, base, size - 1, ALX_STATS_LAYOUT, KEYS, 2, 8, 1)
+       == NULL, "init refuses a block too small");
     memset(base, 0xa5, size);
-    st = alx_stats_init(pool, base, size, 2, 8, apr_time_from_sec(1000));
+    st = alx_stats_init(pool, base, size, ALX_STATS_LAYOUT, KEYS, 2, 8,
+                        apr_time_from_sec(1000));
     ok(st != NULL, "init lays out the block");
+    is_int(alx_stats_head(st)->segment.magic, ALX_SEGMENT_STATS,
+           "head: the status segment's mark");
+    is_int(alx_stats_head(st)->segment.layout, ALX_STATS_LAYOUT,
+           "head: the layout version");
+    is_int(alx_stats_head(st)->segment.size, size, "head: the size");
     is_int(alx_stats_head(st)->vhosts, 2, "head: vhosts");
     is_int(alx_stats_head(st)->events, 8, "head: events");
     is_int(alx_stats_head(st)->next, 0, "head: nothing written");
@@ -37,34 +46,171 @@ static void test_layout(void)
     is_int(alx_stats_head(st)->since, apr_time_from_sec(1000), "head: since");
     ok(alx_stats_vhost(st, 0) && alx_stats_vhost(st, 1)
        && alx_stats_vhost(st, 2) == NULL, "two vhost blocks, not three");
+    ok(alx_stats_vhost(st, 0)->key == KEYS[0]
+       && alx_stats_vhost(st, 1)->key == KEYS[1], "each block its vhost's key");
     is_int(((char *)alx_stats_vhost(st, 1) - (char *)alx_stats_vhost(st, 0))
            % 64, 0, "vhost blocks 64 bytes apart");
     is_int(alx_stats_vhost(st, 1)->counter[ALX_STAT_popups], 0,
            "vhost block zeroed");
+    is_int(alx_stats_once(st)->slot[0], 0, "once table zeroed");
+    ok((char *)alx_stats_once(st) >= (char *)base + sizeof(alx_stats_head_t)
+       && (char *)(alx_stats_once(st) + 1) <= (char *)alx_stats_vhost(st, 0),
+       "the once table between the head and the vhosts");
 
     alx_stats_count(st, 1, ALX_STAT_popups);
-    ok(alx_stats_attach(pool, base, size, 2, 8) != NULL,
-       "attach accepts the same sizes");
-    is_int(alx_stats_vhost(alx_stats_attach(pool, base, size, 2, 8), 1)
-           ->counter[ALX_STAT_popups], 1, "attach sees the counts");
-    ok(alx_stats_attach(pool, base, size, 3, 8) == NULL,
-       "attach refuses other vhosts");
-    ok(alx_stats_attach(pool, base, size, 2, 9) == NULL,
-       "attach refuses another ring size");
-    ok(alx_stats_attach(pool, base, size - 1, 2, 8) == NULL,
-       "attach refuses a smaller block");
+    ok(alx_stats_open(pool, base, size, ALX_STATS_LAYOUT, why, sizeof(why))
+       != NULL, "open accepts this build's block");
+    is_int(alx_stats_vhost(alx_stats_open(pool, base, size, ALX_STATS_LAYOUT,
+                                          why, sizeof(why)), 1)
+           ->counter[ALX_STAT_popups], 1, "open sees the counts");
+    ok(alx_stats_open(pool, base, size + 4096, ALX_STATS_LAYOUT, why,
+                      sizeof(why)) != NULL, "open: more mapped is fine");
+    ok(alx_stats_open(pool, base, size, ALX_STATS_LAYOUT + 1, why,
+                      sizeof(why)) == NULL, "open refuses another layout");
+    is_str(why, apr_psprintf(pool, "layout %d, this build's %d",
+                             ALX_STATS_LAYOUT, ALX_STATS_LAYOUT + 1),
+           "and says which");
+    ok(alx_stats_open(pool, base, size - 1, ALX_STATS_LAYOUT, why,
+                      sizeof(why)) == NULL, "open refuses a smaller block");
     garbage = block(size);
     memset(garbage, 0x5a, size);
-    ok(alx_stats_attach(pool, garbage, size, 2, 8) == NULL,
-       "attach refuses garbage");
-    ok(alx_stats_attach(pool, NULL, size, 2, 8) == NULL, "attach refuses NULL");
+    ok(alx_stats_open(pool, garbage, size, ALX_STATS_LAYOUT, why,
+                      sizeof(why)) == NULL, "open refuses garbage");
+    is_str(why, apr_psprintf(pool, "no layout mark: a build from before "
+                             "segments carried one, this build's layout %d",
+                             ALX_STATS_LAYOUT), "garbage: no layout mark");
+    memcpy(garbage, base, sizeof(alx_stats_head_t));
+    ((alx_stats_head_t *)(void *)garbage)->vhosts = 3;
+    ok(alx_stats_open(pool, garbage, size, ALX_STATS_LAYOUT, why,
+                      sizeof(why)) == NULL,
+       "open refuses a head whose vhosts and events do not fill its size");
+    is_str(why, apr_psprintf(pool, "3 vhosts and 8 events in %" APR_SIZE_T_FMT
+                             " bytes", size), "and says so");
+    ok(alx_stats_open(pool, NULL, size, ALX_STATS_LAYOUT, why, sizeof(why))
+       == NULL, "open refuses NULL");
+}
+
+static alx_stats_t *fresh_keys(const apr_uint64_t *keys, unsigned int vhosts,
+                               unsigned int events)
+{
+    apr_size_t size = alx_stats_size(vhosts, events);
+
+    return alx_stats_init(pool, block(size), size, ALX_STATS_LAYOUT, keys,
+                          vhosts, events, 0);
 }
 
 static alx_stats_t *fresh(unsigned int vhosts, unsigned int events)
 {
-    apr_size_t size = alx_stats_size(vhosts, events);
+    return fresh_keys(KEYS, vhosts, events);
+}
 
-    return alx_stats_init(pool, block(size), size, vhosts, events, 0);
+/* Blocks follow the vhosts' identities: the same set in another order is
+ * the same blocks; another set is not. */
+static void test_match(void)
+{
+    alx_stats_t *st = fresh(3, 8);
+    const apr_uint64_t swapped[] = {0x3333, 0x1111, 0x2222};
+    const apr_uint64_t renamed[] = {0x1111, 0x2222, 0x5555};
+    unsigned int b[3] = {9, 9, 9};
+
+    ok(alx_stats_match(st, KEYS, 3, 8, b) && b[0] == 0 && b[1] == 1
+       && b[2] == 2, "the same vhosts in the same order: blocks 0 1 2");
+    ok(alx_stats_match(st, swapped, 3, 8, b) && b[0] == 2 && b[1] == 0
+       && b[2] == 1, "reordered: each finds its own block (2 0 1)");
+    ok(!alx_stats_match(st, renamed, 3, 8, b), "a renamed vhost: no match");
+    ok(!alx_stats_match(st, KEYS, 2, 8, b), "one vhost fewer: no match");
+    ok(!alx_stats_match(st, KEYS, 4, 8, b), "one vhost more: no match");
+    ok(!alx_stats_match(st, KEYS, 3, 9, b), "another ring size: no match");
+}
+
+static alx_event_t event_of(unsigned int vhost, const char *client,
+                            apr_time_t at)
+{
+    alx_event_t e;
+
+    memset(&e, 0, sizeof(e));
+    e.kind = ALX_EVENT_EXCHANGE;
+    e.vhost = (apr_uint16_t)vhost;
+    e.at = at;
+    snprintf(e.client, sizeof(e.client), "%s", client);
+    return e;
+}
+
+/* A restart that renames, reorders and adds vhosts, and shrinks the ring:
+ * each vhost's counts, latencies and events go with it; the gone one's are
+ * dropped; the new ones start at zero; the rest comes along. */
+static void test_carry(void)
+{
+    const apr_uint64_t before[] = {0xa, 0xb, 0xc};
+    const apr_uint64_t after[] = {0xc, 0xd, 0xa, 0xe};   /* b gone */
+    alx_stats_t *from = alx_stats_init(pool, block(alx_stats_size(3, 8)),
+                                       alx_stats_size(3, 8), ALX_STATS_LAYOUT,
+                                       before, 3, 8, apr_time_from_sec(77));
+    alx_stats_t *to = fresh_keys(after, 4, 3);
+    alx_stats_snapshot_t snap;
+    alx_event_t e;
+    unsigned int i;
+
+    for (i = 0; i < 5; i++)
+        alx_stats_count(from, 0, ALX_STAT_exchange_code);   /* a */
+    alx_stats_count(from, 1, ALX_STAT_exchange_code);       /* b */
+    alx_stats_count(from, 2, ALX_STAT_popups);              /* c */
+    alx_stats_latency(from, 0, 120);
+    alx_stats_latency(from, 2, 4000);
+    e = event_of(0, "a1", 1); alx_stats_event(from, &e);
+    e = event_of(1, "b1", 2); alx_stats_event(from, &e);
+    e = event_of(2, "c1", 3); alx_stats_event(from, &e);
+    e = event_of(0, "a2", 4); alx_stats_event(from, &e);
+    e = event_of(1, "b2", 5); alx_stats_event(from, &e);
+    e = event_of(2, "c2", 6); alx_stats_event(from, &e);
+    alx_stats_head(from)->records = 7;
+    alx_stats_head(from)->evictions = 2;
+    alx_stats_head(from)->outages = 1;
+    alx_stats_head(from)->survival_s = 30;
+    alx_once_due(alx_stats_once(from), 0x99ull << 32,
+                 apr_time_from_sec(1000), apr_time_from_sec(3600));
+
+    alx_stats_carry(pool, to, from);
+    is_int(alx_stats_vhost(to, 2)->counter[ALX_STAT_exchange_code], 5,
+           "a's 5 exchanges in a's new block");
+    is_int(alx_stats_vhost(to, 2)->latency_count, 1, "a's latency sample");
+    is_int(alx_stats_vhost(to, 2)->latency_sum_ms, 120, "a's latency sum");
+    is_int(alx_stats_vhost(to, 2)->bucket[2], 1, "a's bucket (<= 250 ms)");
+    is_int(alx_stats_vhost(to, 0)->counter[ALX_STAT_popups], 1,
+           "c's count in c's new block");
+    is_int(alx_stats_vhost(to, 0)->counter[ALX_STAT_exchange_code], 0,
+           "and nothing of a's or b's");
+    is_int(alx_stats_vhost(to, 0)->bucket[7], 1, "c's bucket (<= 4500 ms)");
+    for (i = 0; i < ALX_STATS_N; i++)
+        if (alx_stats_vhost(to, 1)->counter[i]
+            || alx_stats_vhost(to, 3)->counter[i])
+            break;
+    is_int(i, ALX_STATS_N, "the new vhosts d and e start at zero");
+    is_int(alx_stats_vhost(to, 1)->latency_count
+           + alx_stats_vhost(to, 3)->latency_count, 0, "with no latency");
+    is_int(alx_stats_head(to)->since, apr_time_from_sec(77), "since carried");
+    ok(alx_stats_head(to)->records == 7 && alx_stats_head(to)->evictions == 2
+       && alx_stats_head(to)->outages == 1
+       && alx_stats_head(to)->survival_s == 30, "store figures carried");
+    ok(!alx_once_due(alx_stats_once(to), 0x99ull << 32,
+                     apr_time_from_sec(1001), apr_time_from_sec(3600)),
+       "the once table carried: a line said stays said");
+
+    alx_stats_snapshot(pool, to, &snap);
+    is_int(snap.nevents, 3, "the ring of 3 is full");
+    is_str(apr_psprintf(pool, "%s@%u %s@%u %s@%u", snap.event[0].client,
+                        snap.event[0].vhost, snap.event[1].client,
+                        snap.event[1].vhost, snap.event[2].client,
+                        snap.event[2].vhost),
+           "c2@0 a2@2 c1@0", "the newest events of a and c, newest first, "
+           "in their new blocks; b's dropped");
+    ok(snap.event[0].at == 6 && snap.event[2].at == 3, "their times kept");
+    is_int(snap.vhost[2].key, 0xa, "the snapshot names each block's key");
+
+    /* and the new block counts on where a now lives */
+    alx_stats_count(to, 2, ALX_STAT_exchange_code);
+    is_int(alx_stats_vhost(to, 2)->counter[ALX_STAT_exchange_code], 6,
+           "counting goes on from the carried count");
 }
 
 static void test_count(void)
@@ -398,6 +544,8 @@ int main(void)
     apr_initialize();
     apr_pool_create(&pool, NULL);
     test_layout();
+    test_match();
+    test_carry();
     test_count();
     test_buckets();
     test_percentile();
