@@ -845,6 +845,18 @@ static void finish_remote(request_rec *r, alx_exchange_rec *x,
                            ALX_STORE_MAX_VALUE, remote_finish_fn, &b);
 }
 
+/* Our claim on a shared store, written again with a later expiry (while
+ * it is still ours: remote_claim_fn keeps another's). */
+static void extend_remote(request_rec *r, alx_exchange_rec *x,
+                          apr_time_t expiry)
+{
+    alx_remote_baton_t b = {r, &x->grace.sent, x->grace.ticket, expiry,
+                            ALX_REMOTE_OURS, 0, NULL, 0};
+
+    alexalink_store_update(r, x->grace.sent.claim_id, scratch(r, x),
+                           ALX_STORE_MAX_VALUE, remote_claim_fn, &b);
+}
+
 void alexalink_grace_extend(request_rec *r, alx_exchange_rec *x)
 {
     apr_time_t now = apr_time_now();
@@ -857,6 +869,8 @@ void alexalink_grace_extend(request_rec *r, alx_exchange_rec *x)
     alx_flight_extend(t, x->grace.slot, x->grace.ticket,
                       now + claim_life(r));
     alexalink_store_flight_unlock(r);
+    if (x->grace.remote_claimed)
+        extend_remote(r, x, now + claim_life(r));
 }
 
 static void record(request_rec *r, alx_exchange_rec *x)
