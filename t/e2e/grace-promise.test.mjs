@@ -7,6 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import net from 'node:net';
 import { startApache, moduleMissingReason, alx, checkErrorLog, MODDIR, MPM, CACHE } from '../lib/apache.mjs';
 import { secretsIn, redact } from '../lib/secrets.mjs';
 import { startRedis, startMemcached } from '../lib/stores.mjs';
@@ -14,6 +15,33 @@ import { tokenRequest, form } from '../lib/http.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, exchangeOf, tagLines, waitFor, graceClients, CLIENT_A } from '../lib/grace.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// An upstream that sends its status line and headers a line every 1.2 s,
+// 4.8 s in all: each read beats Timeout 2, the whole answer does not. It
+// rotates nothing; it counts the refresh tokens it is shown.
+async function startTrickler() {
+  const seen = [];
+  const server = net.createServer((sock) => {
+    let buf = '';
+    sock.on('data', (d) => {
+      buf += d.toString('latin1');
+      const head = buf.indexOf('\r\n\r\n');
+      if (head < 0) return;
+      const len = Number((/content-length:\s*(\d+)/i.exec(buf.slice(0, head)) || [])[1] || 0);
+      if (buf.length < head + 4 + len) return;
+      seen.push(new URLSearchParams(buf.slice(head + 4, head + 4 + len)).get('refresh_token'));
+      buf = '';
+      const body = JSON.stringify({ access_token: `trickled-${seen.length}`, token_type: 'Bearer', expires_in: 3600 });
+      const lines = ['HTTP/1.1 200 OK\r\n', 'Content-Type: application/json\r\n', 'Cache-Control: no-store\r\n',
+        `Content-Length: ${Buffer.byteLength(body)}\r\n`, `\r\n${body}`];
+      const next = () => { const l = lines.shift(); if (l === undefined) return; sock.write(l); setTimeout(next, 1200); };
+      next();
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}`, seen, close: () => new Promise((r) => server.close(r)) };
+}
 
 // A store of the run's own (shmcb, or what ALX_CACHE makes the default) and,
 // in the default run, redis and memcached.
@@ -31,12 +59,14 @@ for (const S of STORES) {
     let store;
     let up;
     let slow;   // every answer 3.5 s late: a balancer member's URL cannot carry options
+    let trickler;
     let a;
     let A;
     before(async () => {
       if (S.start) store = await S.start();
       up = await startRotating();
       slow = await startRotating({ delayMs: 3500 });
+      trickler = await startTrickler();
       A = [CLIENT_A, graceClients()[CLIENT_A]];
       const serverConf = store ? `LoadModule ${S.module} ${path.join(MODDIR, S.file)}\nAlexaLinkCache ${store.cacheArg}\n` : '';
       const locations = [
@@ -55,6 +85,7 @@ for (const S of STORES) {
         // finding 4: behind a balancer whose member waits longer than Timeout
         `<Proxy balancer://slow>\n  BalancerMember ${slow.url} timeout=10\n</Proxy>\n`,
         graceLocation('/bal/', 'balancer://slow/'),
+        graceLocation('/trickle/', `${trickler.url}/`),
       ].join('');
       const mods = ['proxy_balancer_module mod_proxy_balancer.so', 'lbmethod_byrequests_module mod_lbmethod_byrequests.so', 'slotmem_shm_module mod_slotmem_shm.so']
         .map((m) => { const [n, f] = m.split(' '); return `<IfModule !${n}>\nLoadModule ${n} ${path.join(MODDIR, f)}\n</IfModule>\n`; }).join('');
@@ -64,12 +95,14 @@ for (const S of STORES) {
       const l = a ? await a.stop() : null;
       if (up) await up.close();
       if (slow) await slow.close();
+      if (trickler) await trickler.close();
       if (store) await store.stop();
       if (l) {
         // 503s and exhausted replays are what these cases provoke
         // (and the short-lived tokens of /chain/ and /window/ their warnings)
         checkErrorLog(l.errorLog, [alx('ALX0211'), alx('ALX0212'), alx('ALX0219'), alx('ALX0218'), alx('ALX0101'), alx('ALX0103'),
-          /ALX0100: .*verdict=(in-flight-timeout|upstream-error:invalid_grant|unrecordable|passthrough:\w+|ok hint=)/]);
+          /ALX0100: .*verdict=(in-flight-timeout|upstream-error:invalid_grant|unrecordable|passthrough:\w+|ok hint=)/,
+          /ALX0100: .*ms=\d{4,} verdict=rewritten:refresh-kept$/]);
         assert.deepEqual([...secretsIn(l.errorLog), ...secretsIn(l.accessLog)], [], 'no secret in the logs');
       }
     });
@@ -201,6 +234,18 @@ for (const S of STORES) {
       assert.equal(r1.status, 200);
       assert.equal(presented(slow, g.refresh_token), 1, 'the upstream saw the token once');
       assert.equal(dup.status, 200, 'the duplicate got the answer');
+    });
+
+    it('an upstream that trickles its headers past Timeout+1 s keeps its claim: a duplicate then still waits', async () => {
+      const token = `trickle-${Math.random().toString(36).slice(2)}`;
+      const first = refresh(a.port, '/trickle/token', token, A);
+      await waitFor(() => trickler.seen.includes(token), { what: 'the first refresh at the upstream' });
+      await sleep(3300);   // past Timeout 2 + 1 s, the headers still coming
+      const dup = await refresh(a.port, '/trickle/token', token, A);
+      const r1 = await first;
+      assert.equal(r1.status, 200);
+      assert.equal(trickler.seen.filter((t) => t === token).length, 1, 'the upstream saw the token once');
+      assert.ok([200, 503].includes(dup.status), `the duplicate waited: the first answer or 503 (${dup.status})`);
     });
   });
 }
