@@ -3,7 +3,8 @@
 // its replay count, and a non-rotating answer goes only to the duplicates in
 // flight at the time (issue 16's findings 2-5, 11 and 12). Each case runs on
 // the run's default store (shmcb, or ALX_CACHE's) and, in the default run,
-// on a real redis-server and a real memcached too.
+// on a real redis-server and a real memcached too (ALX_ONE_STORE=1: the first
+// alone, for a quick run).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
