@@ -96,6 +96,8 @@ function track(child, what) {
   return {
     output: () => out,
     exited: () => exited,
+    // no longer keeps the test process alive (it is still killed at exit)
+    unref() { child.unref(); child.stdout.unref(); child.stderr.unref(); },
     async stop() {
       if (exited) return exited;
       child.kill('SIGTERM');
@@ -131,6 +133,7 @@ export async function startRedis() {
       command: (...a) => redisCommand(port, ...a),
       stop: t.stop,
       exited: t.exited,
+      unref: t.unref,
       // every key and its value, binary-safe: [{ key: Buffer, value: Buffer }]
       async dump() {
         const out = [];
@@ -192,6 +195,7 @@ export async function startMemcached() {
       cacheArg: `memcache:127.0.0.1:${port}`,
       stop: t.stop,
       exited: t.exited,
+      unref: t.unref,
       // every key (lru_crawler metadump) and its value: [{ key: string, value: Buffer }]
       async dump() {
         const meta = (await memcachedCommand(port, 'lru_crawler metadump all')).toString('latin1');
