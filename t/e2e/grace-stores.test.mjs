@@ -136,8 +136,9 @@ describe(`a full in-flight table (${CACHE}, ${MPM})`, { skip: moduleMissingReaso
     apache = await startApache({
       serverConf: statusServerConf(),
       locations: [
-        // held far beyond the test: their children are killed first
-        graceLocation('/held/', `${up.url}/opt/delay=60000/`),
+        // held until their children are killed (the claims stay by
+        // themselves; a longer delay only keeps the test process alive)
+        graceLocation('/held/', `${up.url}/opt/delay=10000/`),
         graceLocation('/slow/', `${up.url}/opt/delay=2000/`),
         statusLocations(),
       ].join(''),
