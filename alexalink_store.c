@@ -742,15 +742,51 @@ typedef struct {
     alx_store_t *st;
     unsigned char *buf;     /* ALX_STORE_MAX_VALUE: providers complain (or
                                say NOTFOUND) when a value does not fit */
+    apr_time_t now;
+    apr_interval_time_t window;
 } alx_probe_baton_t;
+
+/* redis and memcached evict the least recently used entries, and a lookup
+ * is a use: a probe looked at every few seconds would outlive the records
+ * it stands for (redis with allkeys-lru evicted 1240 records in 32 s and no
+ * probe). So there each probe is looked at once, at an age of its own
+ * between 1/16 and 15/16 of the window (from its id), and then forgotten
+ * (an expiry of now); the youngest lost still tells how long records live.
+ * shmcb pushes out the oldest whatever was read, and is looked at every
+ * time. False: not looked at yet. */
+static int probe_once(alx_probe_baton_t *b, const unsigned char *id,
+                      alx_probe_t **probe)
+{
+    alx_probes_t *ps = &b->st->shared->probes;
+    apr_uint32_t i;
+
+    for (i = 0; i < ps->used; i++) {
+        alx_probe_t *p = &ps->probe[i];
+
+        if (memcmp(p->id, id, ALX_PROBE_ID_LEN))
+            continue;
+        *probe = p;
+        return b->now - p->written
+               >= b->window / ALX_PROBES * (1 + id[0] % (ALX_PROBES - 1));
+    }
+    *probe = NULL;
+    return 1;
+}
 
 static int probe_found(void *baton, const unsigned char *id)
 {
     alx_probe_baton_t *b = baton;
     unsigned int len = ALX_STORE_MAX_VALUE;
+    alx_probe_t *p = NULL;
+    int found;
 
+    if (!b->st->lock_all && !probe_once(b, id, &p))
+        return 1;
     /* a failing store is not a lost record */
-    return retrieve(b->r, b->st, id, b->buf, &len) != APR_NOTFOUND;
+    found = retrieve(b->r, b->st, id, b->buf, &len) != APR_NOTFOUND;
+    if (found && p)
+        p->expiry = b->now;
+    return found;
 }
 
 static void log_loss(request_rec *r, alx_store_t *st,
@@ -788,10 +824,10 @@ static void recorded_locked(request_rec *r, alx_store_t *st,
                             const unsigned char *id, apr_time_t expiry,
                             apr_interval_time_t window)
 {
-    alx_probe_baton_t b = {r, st, NULL};
     alx_store_shared_t *sh = st->shared;
     apr_interval_time_t interval = window / ALX_PROBES;
     apr_time_t now = apr_time_now();
+    alx_probe_baton_t b = {r, st, NULL, now, window};
 
     if (interval < apr_time_from_sec(1))
         interval = apr_time_from_sec(1);

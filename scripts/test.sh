@@ -2,7 +2,8 @@
 # The whole test suite: setup, unit tests (plain and ASan/UBSan), a fuzz
 # smoke run of every parser, and the end-to-end suite against the real
 # Debian apache2 under the event and prefork MPMs and with the ASan module,
-# the refresh-grace files once more on a dbm store, and the Debian package.
+# the refresh-grace files once more on dbm, redis and memcache stores, and
+# the Debian package.
 # Run as root. ALX_FUZZ_SECONDS (default 10) sets each fuzzer's run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -71,7 +72,7 @@ else
 fi
 
 run_e2e() {   # name, files (a directory or a glob), then env assignments
-  local name=$1 files=$2; shift 2
+  local name=$1 files=$2 start=$SECONDS; shift 2
   step "end to end: $name"
   # shellcheck disable=SC2086 # the glob is meant to expand
   if env "$@" node --test --test-concurrency=1 $files > "$logdir/e2e-$name.log" 2>&1; then
@@ -84,6 +85,7 @@ run_e2e() {   # name, files (a directory or a glob), then env assignments
   fi
   count_node "$logdir/e2e-$name.log"
   grep -qE '^# fail 0$' "$logdir/e2e-$name.log" || failed=$((failed > 0 ? failed : 1))
+  echo "($name: $((SECONDS - start)) s)"
 }
 
 run_e2e event t/e2e/ ALX_MPM=event
@@ -91,8 +93,19 @@ run_e2e prefork t/e2e/ ALX_MPM=prefork
 run_e2e asan t/e2e/ ALX_MPM=event ALX_TEST_HOOKS=1 ALX_MODULE="$root/build-asan/.libs/mod_alexalink.so" \
   ALX_PRELOAD="$(gcc -print-file-name=libasan.so)"
 # the refresh-grace files, the authorization flows (their own dbm file) and
-# the status page again with the store in a dbm file
+# the status page again with the store in a dbm file, a redis-server and a
+# memcached (t/lib/apache.mjs starts them), and the heavy grace files under
+# prefork on redis. The files whose stores are their own (grace-config,
+# -fleet, -store-dump, -store-size) run on dbm only: a default store
+# changes nothing for them. README "Development" has the table.
+on_stores="t/e2e/grace-concurrency.test.mjs t/e2e/grace-edges.test.mjs t/e2e/grace-faults.test.mjs \
+  t/e2e/grace-graceful.test.mjs t/e2e/grace-mutex.test.mjs t/e2e/grace-oidc.test.mjs \
+  t/e2e/grace-rotation.test.mjs t/e2e/grace-stores.test.mjs t/e2e/authorize.test.mjs t/e2e/status.test.mjs"
+heavy="t/e2e/grace-concurrency.test.mjs t/e2e/grace-faults.test.mjs t/e2e/grace-rotation.test.mjs t/e2e/grace-edges.test.mjs"
 run_e2e dbm "t/e2e/grace-*.test.mjs t/e2e/authorize.test.mjs t/e2e/status.test.mjs" ALX_MPM=event ALX_CACHE=dbm
+run_e2e redis "$on_stores" ALX_MPM=event ALX_CACHE=redis
+run_e2e memcache "$on_stores" ALX_MPM=event ALX_CACHE=memcache
+run_e2e redis-prefork "$heavy" ALX_MPM=prefork ALX_CACHE=redis
 
 # the Debian package: build, lintian, distcheck, install, one exchange, purge
 # (it installs into the machine's apache2 and puts it back as it was)

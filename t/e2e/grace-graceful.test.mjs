@@ -1,13 +1,15 @@
 // Refresh grace across a graceful restart (SIGUSR1 to the parent, as
 // `apachectl graceful` does), default shmcb store: the parent carries the
-// entries over (ALX0204) and a replay after the restart still works.
+// entries over (ALX0204) and a replay after the restart still works. Under
+// ALX_CACHE=redis|memcache the records stay in that server (the providers
+// cannot list them, so ALX0204 counts none) and the replays work the same.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApache, moduleMissingReason, MPM } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, MPM, CACHE, SHARED_CACHE } from '../lib/apache.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeOf, tagLines, graceClients, CLIENT_A } from '../lib/grace.mjs';
 
-describe(`refresh grace survives a graceful restart (shmcb, ${MPM})`, { skip: moduleMissingReason() }, () => {
+describe(`refresh grace survives a graceful restart (${CACHE}, ${MPM})`, { skip: moduleMissingReason() }, () => {
   let up;
   let apache;
   let A;
@@ -31,8 +33,10 @@ describe(`refresh grace survives a graceful restart (shmcb, ${MPM})`, { skip: mo
     assert.equal(carried.length, 1, `one ALX0204 line:\n${log}`);
     const m = /ALX0204: grace store: (\d+) of (\d+) entries carried over the restart/.exec(carried[0]);
     assert.ok(m, carried[0]);
-    assert.equal(Number(m[2]), 3, 'three entries in the store before the restart');
-    assert.equal(Number(m[1]), 3, 'all three carried over');
+    if (!SHARED_CACHE) {
+      assert.equal(Number(m[2]), 3, 'three entries in the store before the restart');
+      assert.equal(Number(m[1]), 3, 'all three carried over');
+    }
     assert.match(carried[0], /\[alexalink:notice\]/);
     for (const [i, g] of grants.entries()) {
       const m2 = apache.mark();
@@ -53,7 +57,7 @@ describe(`refresh grace survives a graceful restart (shmcb, ${MPM})`, { skip: mo
     assert.equal(carried.length, 1);
     const m = /(\d+) of (\d+) entries/.exec(carried[0]);
     assert.equal(m[1], m[2], 'every entry carried over');
-    assert.ok(Number(m[2]) >= 4, `the earlier entries and the new one (${m[2]})`);
+    if (!SHARED_CACHE) assert.ok(Number(m[2]) >= 4, `the earlier entries and the new one (${m[2]})`);
     assertSameTokens(assertTokenAnswer(await refresh(apache.port, '/rot/token', g.refresh_token, A)), first);
     assert.equal(up.count(), n);
   });

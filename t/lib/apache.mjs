@@ -16,16 +16,60 @@ export const MODULE = process.env.ALX_MODULE || path.join(REPO, 'build', '.libs'
 // "module not loaded" reference server). Tests that need it skip.
 export const NO_MODULE = !!process.env.ALX_NO_MODULE;
 export const MPM = process.env.ALX_MPM || 'event';
-// ALX_CACHE=dbm: every server whose config does not set AlexaLinkCache
-// itself gets mod_socache_dbm and `AlexaLinkCache dbm:<dir>/alexalink-grace.db`
-// instead of the default shmcb store (unset or shmcb: the default).
+// ALX_CACHE picks the store of every server whose config does not set
+// AlexaLinkCache itself: shmcb (unset: the module's default), dbm
+// (mod_socache_dbm, `dbm:<dir>/alexalink-grace.db`), redis or memcache (a
+// real redis-server / memcached on a loopback port, see leaseStore).
 export const CACHE = process.env.ALX_CACHE || 'shmcb';
-if (!['shmcb', 'dbm'].includes(CACHE)) throw new Error(`ALX_CACHE=${CACHE}: only dbm (or shmcb, the default) is supported`);
+const CACHES = {
+  shmcb: null,
+  dbm: { module: 'socache_dbm_module', file: 'mod_socache_dbm.so' },
+  redis: { module: 'socache_redis_module', file: 'mod_socache_redis.so' },
+  memcache: { module: 'socache_memcache_module', file: 'mod_socache_memcache.so' },
+};
+if (!(CACHE in CACHES)) throw new Error(`ALX_CACHE=${CACHE}: use one of ${Object.keys(CACHES).join(', ')}`);
+// The default store lives outside Apache (redis, memcache): tests that read
+// a shmcb segment or a dbm file skip or read the server instead.
+export const SHARED_CACHE = CACHE === 'redis' || CACHE === 'memcache';
 
-function cacheConf(dir, text, withModule) {
-  if (CACHE !== 'dbm' || !withModule || /^\s*AlexaLinkCache\b/im.test(text)) return '';
-  const load = /^\s*LoadModule\s+socache_dbm_module\b/im.test(text) ? '' : `LoadModule socache_dbm_module ${path.join(MODDIR, 'mod_socache_dbm.so')}\n`;
-  return `${load}AlexaLinkCache dbm:${dir}/alexalink-grace.db`;
+// Whether a server built from this config text gets the ALX_CACHE store.
+function wantsDefaultStore(text, withModule) {
+  return CACHE !== 'shmcb' && withModule && !/^\s*AlexaLinkCache\b/im.test(text);
+}
+
+// store: the leased redis/memcached ({ cacheArg }); configTest has none and
+// names an address that `apache2 -t` never connects to.
+function cacheConf(dir, text, withModule, store) {
+  if (!wantsDefaultStore(text, withModule)) return '';
+  const { module, file } = CACHES[CACHE];
+  const load = new RegExp(`^\\s*LoadModule\\s+${module}\\b`, 'im').test(text) ? '' : `LoadModule ${module} ${path.join(MODDIR, file)}\n`;
+  const arg = CACHE === 'dbm' ? `dbm:${dir}/alexalink-grace.db` : store ? store.cacheArg : `${CACHE}:127.0.0.1:1`;
+  return `${load}AlexaLinkCache ${arg}`;
+}
+
+// redis-server / memcached processes for ALX_CACHE=redis|memcache: started
+// on first use, one per server running at a time (the module's namespace,
+// "alexalink", is fixed, so two servers on one instance would share records
+// as a fleet does), flushed when leased (a new server starts with an empty
+// store, as with shmcb), killed when the test process exits (stores.mjs).
+const idleStores = [];
+async function leaseStore() {
+  let store = idleStores.pop();
+  if (!store) {
+    const { startRedis, startMemcached } = await import('./stores.mjs');
+    store = await (CACHE === 'redis' ? startRedis() : startMemcached());
+    store.unref();
+  }
+  try {
+    await store.flush();
+  } catch (e) {
+    await store.stop();
+    throw e;
+  }
+  return store;
+}
+function releaseStore(store) {
+  if (store && !store.exited() && !idleStores.includes(store)) idleStores.push(store);
 }
 
 export function moduleMissingReason() {
@@ -78,7 +122,7 @@ const LOG_FORMAT = ACCESS_FIELDS.map((f) => ({
 
 // mpmTuning: { prefork: 'StartServers 60\n...', event: '...' } replaces the
 // default process/thread lines of that MPM (the LoadModule line stays).
-export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null, module = MODULE, mutex = `Mutex default:${dir}` }) {
+export function buildConfig({ dir, port, mpm = MPM, locations = '', serverConf = '', withModule = !NO_MODULE, mpmTuning = null, module = MODULE, mutex = `Mutex default:${dir}`, store = null }) {
   const lm = (name, file) => `LoadModule ${name} ${path.join(MODDIR, file)}`;
   const tuned = mpmTuning && mpmTuning[mpm];
   const mpmConf = tuned ? `${lm(`mpm_${mpm}_module`, `mod_mpm_${mpm}.so`)}\n${tuned}` : mpm === 'prefork'
@@ -127,7 +171,7 @@ Timeout 30
 # A fresh upstream connection per request, so a node fixture's keep-alive
 # handling cannot stall a test (see README, Development).
 SetEnv proxy-nokeepalive 1
-${cacheConf(dir, `${serverConf}\n${locations}`, withModule)}
+${cacheConf(dir, `${serverConf}\n${locations}`, withModule, store)}
 ${serverConf}
 ${locations}
 `;
@@ -187,7 +231,8 @@ async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModul
   const conf = path.join(dir, 'httpd.conf');
   const resolved = typeof locations === 'function' ? locations({ port }) : locations;
   const resolvedServer = typeof serverConf === 'function' ? serverConf({ port, dir }) : serverConf;
-  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf: resolvedServer, withModule, mpmTuning, module, ...(mutex === undefined ? {} : { mutex }) }));
+  const store = SHARED_CACHE && wantsDefaultStore(`${resolvedServer}\n${resolved}`, withModule) ? await leaseStore() : null;
+  writeFileSync(conf, buildConfig({ dir, port, mpm, locations: resolved, serverConf: resolvedServer, withModule, mpmTuning, module, store, ...(mutex === undefined ? {} : { mutex }) }));
   const errorFile = path.join(dir, 'error.log');
   const accessFile = path.join(dir, 'access.log');
   let output = '';
@@ -210,10 +255,14 @@ async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModul
     }, { timeoutMs: 20000, what: `apache2 on port ${port} (${dir})` });
   } catch (e) {
     if (!exited) { child.kill('SIGKILL'); await exitPromise; }
+    releaseStore(store);
     throw e;
   }
   const apache = {
     port,
+    // the redis-server / memcached this server got from ALX_CACHE (null
+    // when its store is its own: shmcb, dbm, or its config's AlexaLinkCache)
+    store,
     url: `http://127.0.0.1:${port}`,
     dir,
     conf,
@@ -270,6 +319,7 @@ async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModul
         await exitPromise;
         clearTimeout(timer);
       }
+      releaseStore(store);
       const logs = { errorLog: readOr(errorFile), accessLog: readOr(accessFile), output };
       if (!keep) rmSync(dir, { recursive: true, force: true });
       return logs;

@@ -96,6 +96,8 @@ function track(child, what) {
   return {
     output: () => out,
     exited: () => exited,
+    // no longer keeps the test process alive (it is still killed at exit)
+    unref() { child.unref(); child.stdout.unref(); child.stderr.unref(); },
     async stop() {
       if (exited) return exited;
       child.kill('SIGTERM');
@@ -131,6 +133,7 @@ export async function startRedis() {
       command: (...a) => redisCommand(port, ...a),
       stop: t.stop,
       exited: t.exited,
+      unref: t.unref,
       // every key and its value, binary-safe: [{ key: Buffer, value: Buffer }]
       async dump() {
         const out = [];
@@ -168,10 +171,11 @@ function mcGetDone(b) {
   return b.length >= head + 2 + Number(m[1]) + 2 + 5;
 }
 
-export async function startMemcached() {
+// memoryMb: memcached's -m (2 is its least with the default item size).
+export async function startMemcached({ memoryMb = 64 } = {}) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const args = ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', '64'];
+    const args = ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(memoryMb)];
     if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('-u', 'nobody');
     const child = spawn(MEMCACHED, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const t = track(child, 'memcached');
@@ -190,8 +194,10 @@ export async function startMemcached() {
       port,
       pid: child.pid,
       cacheArg: `memcache:127.0.0.1:${port}`,
+      stats: async () => Object.fromEntries([...(await memcachedCommand(port, 'stats')).toString('latin1').matchAll(/^STAT (\S+) (\S+)/gm)].map((m) => [m[1], m[2]])),
       stop: t.stop,
       exited: t.exited,
+      unref: t.unref,
       // every key (lru_crawler metadump) and its value: [{ key: string, value: Buffer }]
       async dump() {
         const meta = (await memcachedCommand(port, 'lru_crawler metadump all')).toString('latin1');
