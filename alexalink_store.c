@@ -218,9 +218,16 @@ static void restore_entries(alx_store_t *st, server_rec *s, apr_pool_t *ptemp)
         }
         unlock(st);
     }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0204: grace store: %d "
-                 "of %d entries carried over the restart", restored,
-                 ret->entries->nelts);
+    if (!st->lock_all && ret->entries->nelts == 0)
+        /* redis and memcached cannot list what they hold, and need not:
+         * their records live in the server, not in Apache */
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0204: grace store: "
+                     "records stay in the %s server across the restart",
+                     st->name);
+    else
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0204: grace store: "
+                     "%d of %d entries carried over the restart", restored,
+                     ret->entries->nelts);
     apr_pool_clear(ret->pool);
     ret->entries = NULL;
 }
