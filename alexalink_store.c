@@ -432,8 +432,10 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     restore_entries(st, s, ptemp);
-    apr_pool_cleanup_register(pconf, st, store_cleanup,
-                              apr_pool_cleanup_null);
+    /* before pconf's subpools go: the providers keep theirs there
+     * (mod_socache_dbm's iterate and destroy allocate from one), and a
+     * plain cleanup runs after they are destroyed */
+    apr_pool_pre_cleanup_register(pconf, st, store_cleanup);
     for (vs = s; vs; vs = vs->next)
         alexalink_server_conf_get(vs)->store = st;
     return OK;
