@@ -4,7 +4,9 @@
  * never compete with records for room: the in-flight table (lib/alx_flight),
  * the eviction probes (lib/alx_probe), counters. Values are framed as an
  * 8-byte big-endian expiry followed by the sealed value, so entries copied
- * across a restart keep their expiry (socache iterators do not report it). */
+ * across a restart keep their expiry (socache iterators do not report it);
+ * on dbm, which keeps only small values, split over keys (lib/alx_chunk),
+ * each piece framed the same way. */
 
 #include "mod_alexalink.h"
 #include "ap_mpm.h"
@@ -12,6 +14,7 @@
 #include "apr_atomic.h"
 #include "apr_shm.h"
 #include "util_mutex.h"
+#include "alx_chunk.h"
 #include "alx_probe.h"
 #include "alx_segment.h"
 
@@ -48,6 +51,27 @@
  * full, so the guess errs low. */
 #define ALX_HINT_ID_LEN      ALX_GRACE_ID_LEN
 #define ALX_HINT_VALUE_LEN   320
+/* mod_socache_dbm refuses a key and value of 950 bytes or more together
+ * (its guess at sdbm's PAIRMAX, which it cannot see). With sdbm (APR's
+ * default DBM; Debian's apr-util uses Berkeley DB instead) the key, the
+ * provider's own 8-byte expiry and the value are one pair in a 1024-byte
+ * page, 1008 bytes at most; a page holds two pairs of up to 507 bytes (its
+ * count and offsets take 10), and a page of two always splits. So a value
+ * goes to dbm in pieces whose pair stays within ALX_DBM_PAIR: key (id and
+ * piece index), expiry, our frame, the piece's head and its bytes. */
+#define ALX_DBM_LIMIT        950
+#define ALX_DBM_PAIR         500
+#define ALX_DBM_KEY_MAX      (ALX_GRACE_ID_LEN + ALX_CHUNK_KEY_EXTRA)
+#define ALX_DBM_PIECE        (ALX_DBM_PAIR - ALX_DBM_KEY_MAX - 8 \
+                              - ALX_EXPIRY_LEN - ALX_CHUNK_HEAD_LEN)
+#define ALX_DBM_VALUE_MAX    (ALX_EXPIRY_LEN + ALX_CHUNK_HEAD_LEN + ALX_DBM_PIECE)
+#if ALX_DBM_KEY_MAX + ALX_DBM_VALUE_MAX >= ALX_DBM_LIMIT
+#error "a dbm piece must stay below mod_socache_dbm's limit"
+#endif
+/* Every record the grace store keeps (alexalink_grace.c's ALX0215) fits. */
+#if (ALX_STORE_MAX_VALUE + ALX_DBM_PIECE - 1) / ALX_DBM_PIECE > ALX_CHUNK_MAX
+#error "ALX_STORE_MAX_VALUE takes more dbm pieces than a record may have"
+#endif
 
 /* The start of our own segment; every child sees the same one. */
 typedef struct {
@@ -218,16 +242,14 @@ static void restore_entries(alx_store_t *st, server_rec *s, apr_pool_t *ptemp)
         }
         unlock(st);
     }
-    if (!st->lock_all && ret->entries->nelts == 0)
-        /* redis and memcached cannot list what they hold, and need not:
-         * their records live in the server, not in Apache */
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0204: grace store: "
-                     "records stay in the %s server across the restart",
-                     st->name);
-    else
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0204: grace store: "
-                     "%d of %d entries carried over the restart", restored,
-                     ret->entries->nelts);
+    /* redis and memcached cannot list what they hold, and need not: their
+     * records live in the server, not in Apache */
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0204: grace store: %s",
+                 !st->lock_all && ret->entries->nelts == 0
+                 ? apr_psprintf(ptemp, "records stay in the %s server across "
+                                "the restart", st->name)
+                 : apr_psprintf(ptemp, "%d of %d entries carried over the "
+                                "restart", restored, ret->entries->nelts));
     apr_pool_clear(ret->pool);
     ret->entries = NULL;
 }
@@ -467,8 +489,10 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     restore_entries(st, s, ptemp);
-    apr_pool_cleanup_register(pconf, st, store_cleanup,
-                              apr_pool_cleanup_null);
+    /* before pconf's subpools go: the providers keep theirs there
+     * (mod_socache_dbm's iterate and destroy allocate from one), and a
+     * plain cleanup runs after they are destroyed */
+    apr_pool_pre_cleanup_register(pconf, st, store_cleanup);
     for (vs = s; vs; vs = vs->next)
         alexalink_server_conf_get(vs)->store = st;
     return OK;
@@ -551,15 +575,21 @@ static apr_status_t unframe(request_rec *r, alx_store_t *st, apr_status_t rv,
     return APR_SUCCESS;
 }
 
-static unsigned char *frame(apr_pool_t *p, apr_time_t expiry,
-                            const unsigned char *data, unsigned int len)
+static void put_expiry(unsigned char *d, apr_time_t expiry)
 {
-    unsigned char *framed = apr_palloc(p, len + ALX_EXPIRY_LEN);
     apr_uint64_t v = (apr_uint64_t)expiry;
     int i;
 
     for (i = ALX_EXPIRY_LEN - 1; i >= 0; i--, v >>= 8)
-        framed[i] = (unsigned char)(v & 0xff);
+        d[i] = (unsigned char)(v & 0xff);
+}
+
+static unsigned char *frame(apr_pool_t *p, apr_time_t expiry,
+                            const unsigned char *data, unsigned int len)
+{
+    unsigned char *framed = apr_palloc(p, len + ALX_EXPIRY_LEN);
+
+    put_expiry(framed, expiry);
     memcpy(framed + ALX_EXPIRY_LEN, data, len);
     return framed;
 }
@@ -568,15 +598,119 @@ static unsigned char *frame(apr_pool_t *p, apr_time_t expiry,
  * APR_NOTFOUND: apr_dbm_fetch succeeds with a NULL datum for a missing key
  * (every apr_dbm type) and the provider maps that to APR_EGENERAL, while
  * its real failures (opening the file) return their own status. */
+static apr_status_t retrieve_key(request_rec *r, alx_store_t *st,
+                                 const unsigned char *key, unsigned int keylen,
+                                 unsigned char *buf, unsigned int *len)
+{
+    apr_status_t rv = st->provider->retrieve(st->instance, r->server, key,
+                                             keylen, buf, len, r->pool);
+
+    return rv == APR_EGENERAL && st->missing_is_egeneral ? APR_NOTFOUND : rv;
+}
+
 static apr_status_t retrieve(request_rec *r, alx_store_t *st,
                              const unsigned char *id, unsigned char *buf,
                              unsigned int *len)
 {
-    apr_status_t rv = st->provider->retrieve(st->instance, r->server, id,
-                                             ALX_GRACE_ID_LEN, buf, len,
-                                             r->pool);
+    return retrieve_key(r, st, id, ALX_GRACE_ID_LEN, buf, len);
+}
 
-    return rv == APR_EGENERAL && st->missing_is_egeneral ? APR_NOTFOUND : rv;
+/* Values are split over keys where the provider keeps only small ones:
+ * mod_socache_dbm, the provider that says a missing key with EGENERAL. */
+static int split_values(const alx_store_t *st)
+{
+    return st->missing_is_egeneral;
+}
+
+/* A record from its pieces (alx_chunk), whole or APR_NOTFOUND: a missing
+ * piece, or one of another write, is no record. */
+static apr_status_t split_get(request_rec *r, alx_store_t *st,
+                              const unsigned char *id, unsigned char *buf,
+                              unsigned int *len)
+{
+    /* room for an older single-key value too, which then reads as none */
+    unsigned char piece[ALX_DBM_LIMIT], key[ALX_DBM_KEY_MAX];
+    alx_chunk_join_t j;
+    apr_status_t rv = APR_INCOMPLETE;
+    unsigned int n;
+    unsigned i;
+
+    alx_chunk_join_start(&j, buf, *len);
+    for (i = 0; rv == APR_INCOMPLETE; i++) {
+        n = sizeof(piece);
+        rv = retrieve_key(r, st, key, (unsigned int)alx_chunk_key(key, id,
+                          ALX_GRACE_ID_LEN, i), piece, &n);
+        if (rv == APR_NOTFOUND)
+            return rv;
+        if (rv != APR_SUCCESS)
+            return failed(r, st, rv, "read");
+        if (n <= ALX_EXPIRY_LEN)
+            return APR_NOTFOUND;
+        rv = alx_chunk_join_add(&j, (apr_uint64_t)frame_expiry(piece),
+                                piece + ALX_EXPIRY_LEN, n - ALX_EXPIRY_LEN);
+    }
+    if (rv != APR_SUCCESS)
+        return APR_NOTFOUND;
+    *len = (unsigned int)j.got;
+    return APR_SUCCESS;
+}
+
+/* Pieces from the last to the first, which names them: a write cut short
+ * leaves no first piece, or pieces another first piece does not match. */
+static apr_status_t split_put(request_rec *r, alx_store_t *st,
+                              const unsigned char *id, apr_time_t expiry,
+                              const unsigned char *data, unsigned int len)
+{
+    unsigned char *value = apr_palloc(r->pool, ALX_DBM_VALUE_MAX);
+    unsigned char key[ALX_DBM_KEY_MAX], *d;
+    alx_chunk_head_t h;
+    apr_size_t at, n;
+    apr_status_t rv;
+    unsigned i;
+
+    h.count = alx_chunk_count(len, ALX_DBM_PIECE);
+    if (h.count == 0)   /* beyond ALX_STORE_MAX_VALUE, which the #if keeps */
+        return APR_ENOSPC;
+    h.total = len;
+    h.tag = alx_chunk_tag((apr_uint64_t)expiry, data, len);
+    for (i = h.count; i-- > 0;) {
+        at = (apr_size_t)i * ALX_DBM_PIECE;
+        n = len - at < ALX_DBM_PIECE ? len - at : ALX_DBM_PIECE;
+        h.index = i;
+        put_expiry(value, expiry);
+        d = alx_chunk_put_head(value + ALX_EXPIRY_LEN, &h);
+        memcpy(d, data + at, n);
+        rv = st->provider->store(st->instance, r->server, key,
+                                 (unsigned int)alx_chunk_key(key, id,
+                                 ALX_GRACE_ID_LEN, i), expiry, value,
+                                 (unsigned int)(d + n - value), r->pool);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    return APR_SUCCESS;
+}
+
+/* The first piece goes first (the record is gone at once), then the rest
+ * it names; a piece left over (a failure between) expires with it. */
+static apr_status_t split_remove(request_rec *r, alx_store_t *st,
+                                 const unsigned char *id)
+{
+    unsigned char piece[ALX_DBM_LIMIT], key[ALX_DBM_KEY_MAX];
+    unsigned int n = sizeof(piece);
+    alx_chunk_head_t h;
+    apr_status_t rv;
+    unsigned i;
+
+    if (retrieve(r, st, id, piece, &n) != APR_SUCCESS || n <= ALX_EXPIRY_LEN
+        || !alx_chunk_get_head(piece + ALX_EXPIRY_LEN, n - ALX_EXPIRY_LEN, &h))
+        h.count = 1;
+    rv = st->provider->remove(st->instance, r->server, id, ALX_GRACE_ID_LEN,
+                              r->pool);
+    for (i = 1; i < h.count; i++)
+        st->provider->remove(st->instance, r->server, key,
+                             (unsigned int)alx_chunk_key(key, id,
+                             ALX_GRACE_ID_LEN, i), r->pool);
+    return rv;
 }
 
 /* The provider calls, the mutex already held when the caller needs it. */
@@ -585,8 +719,11 @@ static apr_status_t raw_get(request_rec *r, alx_store_t *st,
                             unsigned int *len)
 {
     unsigned int cap = *len;
-    apr_status_t rv = retrieve(r, st, id, buf, len);
+    apr_status_t rv;
 
+    if (split_values(st))
+        return split_get(r, st, id, buf, len);
+    rv = retrieve(r, st, id, buf, len);
     return unframe(r, st, rv, buf, len, cap);
 }
 
@@ -600,26 +737,24 @@ static apr_status_t raw_put(request_rec *r, alx_store_t *st,
      * provider keeps it two seconds longer; the frame holds the real
      * expiry, and unframe() enforces it. */
     apr_time_t now = apr_time_now();
-    apr_status_t rv = st->provider->store(st->instance, r->server, id,
-                                          ALX_GRACE_ID_LEN,
-                                          (expiry > now ? expiry : now)
-                                          + apr_time_from_sec(2),
-                                          frame(r->pool, expiry, data, len),
-                                          len + ALX_EXPIRY_LEN, r->pool);
+    apr_status_t rv = split_values(st)
+        ? split_put(r, st, id, expiry, data, len)
+        : st->provider->store(st->instance, r->server, id, ALX_GRACE_ID_LEN,
+                              (expiry > now ? expiry : now)
+                              + apr_time_from_sec(2),
+                              frame(r->pool, expiry, data, len),
+                              len + ALX_EXPIRY_LEN, r->pool);
 
-    if (rv == APR_SUCCESS)
-        return rv;
-    return failed(r, st, rv, rv == APR_ENOSPC && st->missing_is_egeneral
-                  ? "write (mod_socache_dbm keeps values below about 900 "
-                    "bytes only: use shmcb, or redis for a fleet)"
-                  : "write");
+    return rv == APR_SUCCESS ? rv : failed(r, st, rv, "write");
 }
 
 static apr_status_t raw_remove(request_rec *r, alx_store_t *st,
                                const unsigned char *id)
 {
-    apr_status_t rv = st->provider->remove(st->instance, r->server, id,
-                                           ALX_GRACE_ID_LEN, r->pool);
+    apr_status_t rv = split_values(st)
+        ? split_remove(r, st, id)
+        : st->provider->remove(st->instance, r->server, id, ALX_GRACE_ID_LEN,
+                               r->pool);
 
     return rv == APR_SUCCESS || rv == APR_NOTFOUND
            ? APR_SUCCESS : failed(r, st, rv, "remove");

@@ -22,6 +22,8 @@
 #define ALX_ERROR_CODE_MAX 64
 /* An object with a number jansson cannot hold (see parse_json). */
 #define ALX_REASON_BIG_NUMBER "big number"
+/* An object with "\u0000" in a key, which jansson cannot hold. */
+#define ALX_REASON_NUL_KEY "NUL in key"
 
 
 /* A JSON string even from bytes that are not UTF-8 (they become '?'). */
@@ -114,6 +116,24 @@ static char first_byte(const char *body, apr_size_t len)
         if (!apr_isspace(body[i]))
             return body[i];
     return '\0';
+}
+
+/* A UTF-8 byte order mark opens some answers (a .NET or Windows server
+ * writing a file's bytes): it is no part of the JSON or form after it. */
+#define ALX_BOM "\xEF\xBB\xBF"
+#define ALX_BOM_LEN 3
+
+static int has_bom(const char *body, apr_size_t len)
+{
+    return body && len >= ALX_BOM_LEN && memcmp(body, ALX_BOM, ALX_BOM_LEN) == 0;
+}
+
+static void skip_bom(const char **body, apr_size_t *len)
+{
+    if (has_bom(*body, *len)) {
+        *body += ALX_BOM_LEN;
+        *len -= ALX_BOM_LEN;
+    }
 }
 
 /* ---- numbers jansson cannot hold ---- */
@@ -234,18 +254,57 @@ static char *big_numbers_as_zero(apr_pool_t *p, const char *body, apr_size_t len
     return copy;
 }
 
+/* jansson holds "\u0000" in a string value (JSON_ALLOW_NUL) but never in
+ * a key, and fails the whole parse on one. */
+static int nul_in_key(const json_error_t *err)
+{
+#if JANSSON_VERSION_HEX >= 0x020b00
+    return json_error_code(err) == json_error_null_byte_in_key;
+#else
+    return strncmp(err->text, "NUL byte in object key", 22) == 0;
+#endif
+}
+
+/* A copy of a JSON text with every "\u0000" escape written "\u0001": like
+ * big_numbers_as_zero, for the answer's kind and shape only. */
+static char *nul_escapes_as_one(apr_pool_t *p, const char *body,
+                                apr_size_t len)
+{
+    char *copy = apr_pstrmemdup(p, body, len);
+    apr_size_t i;
+    int in_string = 0;
+
+    for (i = 0; i < len; i++) {
+        if (!in_string)
+            in_string = copy[i] == '"';
+        else if (copy[i] == '"')
+            in_string = 0;
+        else if (copy[i] == '\\' && ++i < len && copy[i] == 'u'
+                 && len - i > 4 && memcmp(copy + i + 1, "0000", 4) == 0)
+            copy[i + 4] = '1';
+    }
+    return copy;
+}
+
+#define ALX_JSON_FLAGS (JSON_DECODE_ANY | JSON_ALLOW_NUL)
+
 static alx_body_format_e parse_json(apr_pool_t *p, const char *body,
                                     apr_size_t len, json_t **obj,
                                     const char **reason)
 {
     json_error_t err;
-    json_t *v = alx_json_own(p, json_loadb(body, len, JSON_DECODE_ANY, &err));
-    int big = 0;
+    json_t *v = alx_json_own(p, json_loadb(body, len, ALX_JSON_FLAGS, &err));
+    const char *odd = NULL;
 
     if (!v && numeric_overflow(&err)) {
         v = alx_json_own(p, json_loadb(big_numbers_as_zero(p, body, len), len,
-                                       JSON_DECODE_ANY, &err));
-        big = v != NULL;
+                                       ALX_JSON_FLAGS, &err));
+        odd = v ? ALX_REASON_BIG_NUMBER : NULL;
+    }
+    else if (!v && nul_in_key(&err)) {
+        v = alx_json_own(p, json_loadb(nul_escapes_as_one(p, body, len), len,
+                                       ALX_JSON_FLAGS, &err));
+        odd = v ? ALX_REASON_NUL_KEY : NULL;
     }
     if (!v) {
         *reason = first_byte(body, len) == '<' ? "html" : "malformed JSON";
@@ -258,8 +317,8 @@ static alx_body_format_e parse_json(apr_pool_t *p, const char *body,
         *reason = "JSON not an object";
         return ALX_BODY_UNPARSEABLE;
     }
-    if (big) {
-        *reason = ALX_REASON_BIG_NUMBER;
+    if (odd) {
+        *reason = odd;
         return ALX_BODY_UNPARSEABLE;
     }
     return ALX_BODY_JSON;
@@ -307,6 +366,7 @@ static alx_body_format_e parse_body(apr_pool_t *p, const char *content_type,
     *obj = NULL;
     *pairs = NULL;
     *reason = NULL;
+    skip_bom(&body, &len);
     if (!body || len == 0) {
         *reason = "empty";
         return ALX_BODY_EMPTY;
@@ -492,6 +552,8 @@ static unsigned header_fixes(const alx_answer_in_t *in, alx_body_format_e format
         fixes |= ALX_FIX_CONTENT_TYPE;
     if (!has_no_store(in->cache_control))
         fixes |= ALX_FIX_NO_STORE;
+    if (has_bom(in->body, in->len))
+        fixes |= ALX_FIX_BOM;
     return fixes;
 }
 
@@ -656,22 +718,44 @@ static void answer_token(apr_pool_t *p, const alx_answer_in_t *in,
     send_json(p, in, out, obj);
 }
 
+/* "code: description" for a mapped code (the description, which may hold
+ * "\u0000", whole), or the code alone without one. */
+static json_t *mapped_description(apr_pool_t *p, const char *code,
+                                  const json_t *desc)
+{
+    apr_size_t n = strlen(code), m;
+    char *text;
+
+    if (!json_is_string(desc) || json_string_length(desc) == 0)
+        return json_string(code);
+    m = json_string_length(desc);
+    text = apr_palloc(p, n + 2 + m);
+    memcpy(text, code, n);
+    memcpy(text + n, ": ", 2);
+    memcpy(text + n + 2, json_string_value(desc), m);
+    return json_stringn(text, n + 2 + m);
+}
+
 /* RFC 6749 5.2: error first, then error_description, then the rest. */
 static void answer_error(apr_pool_t *p, const alx_answer_in_t *in,
                          alx_answer_t *out, json_t *obj, const char *code)
 {
-    const char *standard = alx_error_standard(code);
+    json_t *given = json_object_get(obj, "error");
+    /* a code with "\u0000" in it is no code we know: sent as it is */
+    int whole = strlen(code) == json_string_length(given);
+    const char *standard = whole ? alx_error_standard(code) : code;
     json_t *desc = json_object_get(obj, "error_description");
     json_t *res = alx_json_own(p, json_object());
     const char *key;
     json_t *v;
 
-    json_object_set_new(res, "error", json_string(standard));
+    if (whole)
+        json_object_set_new(res, "error", json_string(standard));
+    else
+        json_object_set(res, "error", given);
     if (strcmp(standard, code) != 0) {
-        const char *text = code;
-        if (json_is_string(desc) && json_string_length(desc) > 0)
-            text = apr_pstrcat(p, code, ": ", json_string_value(desc), NULL);
-        json_object_set_new(res, "error_description", json_string(text));
+        json_object_set_new(res, "error_description",
+                            mapped_description(p, code, desc));
         out->fixes |= ALX_FIX_ERROR_CODE;
     }
     else if (desc) {
@@ -682,9 +766,9 @@ static void answer_error(apr_pool_t *p, const alx_answer_in_t *in,
             json_object_set(res, key, v);
     }
     out->kind = ALX_KIND_ERROR;
-    out->status = error_status(standard);
-    out->error_in = code_log_safe(p, code);
-    out->error_out = code_log_safe(p, standard);
+    out->status = whole ? error_status(standard) : 400;
+    out->error_in = whole ? code_log_safe(p, code) : "nonstandard";
+    out->error_out = whole ? code_log_safe(p, standard) : "nonstandard";
     if (out->status != in->status)
         out->fixes |= ALX_FIX_STATUS;
     out->fixes |= header_fixes(in, out->format_in);
@@ -729,9 +813,11 @@ void alx_answer_normalize_general(apr_pool_t *p, const alx_answer_in_t *in,
         return;
     }
     code = error_code_of(obj);
-    if (reason && strcmp(reason, ALX_REASON_BIG_NUMBER) == 0) {
-        /* Read only with its big numbers as 0: a token or an error goes
-         * on as the upstream wrote it, what else it is is judged as such. */
+    if (reason && (strcmp(reason, ALX_REASON_BIG_NUMBER) == 0
+                   || strcmp(reason, ALX_REASON_NUL_KEY) == 0)) {
+        /* Read only with its big numbers as 0 (or its keys' NULs as 1): a
+         * token or an error goes on as the upstream wrote it, what else it
+         * is is judged as such. */
         if (code || (success && access_token_of(obj))) {
             out->kind = ALX_KIND_OPAQUE;
             out->reason = reason;
@@ -799,11 +885,14 @@ static int flat_body(apr_pool_t *p, const alx_answer_in_t *in, alx_flat_t *f,
                      alx_answer_t *out)
 {
     apr_array_header_t *pairs;
-    const char *err;
-    char first = first_byte(in->body, in->len);
+    const char *err, *body = in->body;
+    apr_size_t len = in->len;
+    char first;
 
+    skip_bom(&body, &len);
+    first = first_byte(body, len);
     if (media_is_json(in->content_type) || first == '{') {
-        if (!alx_flat_parse(in->body, in->len, f))
+        if (!alx_flat_parse(body, len, f))
             return 0;
         out->format_in = ALX_BODY_JSON;
         out->shape_in = alx_shape_flat(p, f);
@@ -812,8 +901,8 @@ static int flat_body(apr_pool_t *p, const alx_answer_in_t *in, alx_flat_t *f,
     if (!(media_is(in->content_type, "application/x-www-form-urlencoded")
           || ((media_absent(in->content_type)
                || media_is(in->content_type, "text/plain"))
-              && alx_form_is_form_shaped(in->body, in->len)))
-        || alx_form_parse(p, in->body, in->len, &pairs, &err) != APR_SUCCESS
+              && alx_form_is_form_shaped(body, len)))
+        || alx_form_parse(p, body, len, &pairs, &err) != APR_SUCCESS
         || !flat_from_pairs(pairs, f))
         return 0;
     out->format_in = ALX_BODY_FORM;

@@ -52,6 +52,7 @@ typedef enum { ALX_REFRESHES(ALX_REFRESH_ENUM) ALX_REFRESH_COUNT } alx_refresh_e
 #define ALX_FIX_REFRESH_KEPT  0x0100  /* presented refresh token given back */
 #define ALX_FIX_ERROR_CODE    0x0200  /* non-standard error code mapped */
 #define ALX_FIX_UNUSABLE      0x0400  /* 2xx unusable answer became 502 */
+#define ALX_FIX_BOM           0x0800  /* a leading UTF-8 byte order mark dropped */
 
 /* What breaks an Alexa requirement even after the fixes. */
 #define ALX_WARN_NO_REFRESH   0x01  /* code grant answered without refresh_token */

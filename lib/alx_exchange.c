@@ -238,7 +238,7 @@ static const struct {
     ALX_FIX_NAME("ttl-type"), ALX_FIX_NAME("ttl-floor"),
     ALX_FIX_NAME("ttl-default"), ALX_FIX_NAME("token-type"),
     ALX_FIX_NAME("refresh-kept"), ALX_FIX_NAME("error-code"),
-    ALX_FIX_NAME("unusable")
+    ALX_FIX_NAME("unusable"), ALX_FIX_NAME("bom")
 };
 
 #define ALX_FIX_COUNT (sizeof(alx_fix_name) / sizeof(alx_fix_name[0]))

@@ -35,6 +35,8 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
         graceLocation('/report/', `${u}/`, ['AlexaLinkMode report']),
         graceLocation('/norot/', `${u}/opt/rotate=0/`, [`AlexaLinkTimeBudget ${BUDGET}`]),
         graceLocation('/norot-omit/', `${u}/opt/rotate=0,omit=1/`, [`AlexaLinkTimeBudget ${BUDGET}`]),
+        // Keycloak-sized: JWT access and refresh tokens, a record of ~1.7 KB
+        graceLocation('/jwt/', `${u}/opt/atlen=1000,rtlen=500/`, [`AlexaLinkTimeBudget ${BUDGET}`]),
       ].join(''),
     });
   });
@@ -75,6 +77,26 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
     assert.notEqual(next.refresh_token, first.refresh_token);
     assert.equal(up.count(), n + 1);
     assert.equal(up.grantOf(rt1).revoked, false, 'grant not revoked');
+  });
+
+  // mod_socache_dbm refuses a value of 950 bytes or more (with its key):
+  // on dbm (ALX_CACHE=dbm) a record is split over several keys.
+  it('JWT-sized tokens (a record of ~1.7 KB): the rotated token presented again is answered from the store', async () => {
+    const { rt1, first, n } = await rotated('/jwt/token');
+    assert.equal(first.access_token.length, 1000);
+    assert.equal(first.refresh_token.length, 500);
+    await sleep(PAST_BURST_MS);
+    const mark = apache.mark();
+    const res = await refresh(apache.port, '/jwt/token', rt1, A);
+    const again = assertTokenAnswer(res, 'replay');
+    assertSameTokens(again, first, { lo: first.expires_in - 2, hi: first.expires_in });
+    assert.equal(up.count(), n, 'the upstream saw the rotated token once');
+    assert.equal((await exchangeOf(apache, mark, res)).refresh, 'replayed');
+    assert.equal(up.grantOf(rt1).revoked, false, 'grant not revoked');
+    // counted: a second replay reads the rewritten record back whole too
+    const third = assertTokenAnswer(await refresh(apache.port, '/jwt/token', rt1, A), 'second replay');
+    assert.equal(third.refresh_token, first.refresh_token);
+    assert.equal(up.count(), n);
   });
 
   it('expires_in of a replay is reduced by the whole seconds elapsed', async () => {

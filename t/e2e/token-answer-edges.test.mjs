@@ -1,8 +1,10 @@
 // SPEC "Token endpoint", response side, edges: a JSON token answer with a
-// number the parser cannot hold (an integer beyond 64 bits) passes through
-// unchanged, never 502; a rewritten answer keeps no header that described
-// the upstream's bytes (ETag, Last-Modified, Content-MD5, Digest,
-// Content-Digest, Repr-Digest, and Location on a 201).
+// number the parser cannot hold (an integer beyond 64 bits), or a key with
+// \u0000, passes through unchanged, never 502; one after a UTF-8 byte order
+// mark, or with \u0000 in a string, is rewritten like any other; a
+// rewritten answer keeps no header that described the upstream's bytes
+// (ETag, Last-Modified, Content-MD5, Digest, Content-Digest, Repr-Digest,
+// and Location on a 201).
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { moduleMissingReason } from '../lib/apache.mjs';
@@ -26,6 +28,7 @@ const REPR = ['ETag', 'Last-Modified', 'Content-MD5', 'Digest', 'Content-Digest'
 const BIG_NUMBER_LINE = /ALX0100: token exchange .* verdict=passthrough:big-number$/;
 const REPORT_TTL_LINE = /ALX0100: token exchange .* verdict=would-rewrite:ttl-type$/;
 const REPORT_CREATED_LINE = /ALX0100: token exchange .* verdict=would-rewrite:status,json,no-store,ttl-type$/;
+const NUL_KEY_LINE = /ALX0100: token exchange .* verdict=passthrough:NUL-in-key$/;
 
 describe('token endpoint: answer edges', { skip: moduleMissingReason() }, () => {
   let s;
@@ -38,7 +41,7 @@ describe('token endpoint: answer edges', { skip: moduleMissingReason() }, () => 
     T = s.up.tokens;
   });
   after(async () => {
-    await finish({ ...s, allow: [BIG_NUMBER_LINE, REPORT_TTL_LINE, REPORT_CREATED_LINE] });
+    await finish({ ...s, allow: [BIG_NUMBER_LINE, REPORT_TTL_LINE, REPORT_CREATED_LINE, NUL_KEY_LINE] });
   });
 
   async function exchange(path) {
@@ -77,6 +80,41 @@ describe('token endpoint: answer edges', { skip: moduleMissingReason() }, () => 
     assertShape(inShape, 'json', shape, 'shape in (the big number an int)');
     assertShape(outShape, 'json', shape, 'shape out');
     assert.equal(notes.verdict, 'passthrough:big-number');
+  });
+
+  it('a token JSON after a UTF-8 byte order mark: 200, the same JSON without the BOM, verdict rewritten:bom', async () => {
+    const route = s.up.table['/bom-json'];
+    assert.deepEqual([...route.body.subarray(0, 3)], [0xef, 0xbb, 0xbf], 'the upstream sends a BOM');
+    const { res, line, notes } = await exchange('/oauth/bom-json');
+    assertAlexaSuccess(res, route.json);
+    assert.notEqual(res.body[0], 0xef, 'no BOM sent');
+    assert.equal(res.text, JSON.stringify(route.json), 'the upstream\'s JSON, byte for byte, after its BOM');
+    assert.equal(line.status, '200->200');
+    assert.equal(line.verdict, 'rewritten:bom');
+    assertShape(line.shape.split('->')[0], 'json', route.json, 'shape in');
+    assert.equal(notes.verdict, 'rewritten:bom');
+  });
+
+  it('a token JSON with \\u0000 in a string: rewritten faithfully (the NUL kept as \\u0000), expires_in raised to the floor', async () => {
+    const route = s.up.table['/nul-string'];
+    assert.ok(route.body.includes('"note":"a\\u0000b"'), 'the upstream escapes a NUL');
+    const { res, line } = await exchange('/oauth/nul-string');
+    const sent = JSON.parse(route.body);
+    assertAlexaSuccess(res, { ...sent, expires_in: 600 });
+    assert.ok(res.text.includes('"note":"a\\u0000b"'), `the NUL written back as \\u0000: ${redact(res.text)}`);
+    assert.equal(line.status, '200->200');
+    assert.equal(line.verdict, 'rewritten:ttl-floor');
+    assert.equal(line.ttl, '400->600');
+  });
+
+  it('a token JSON with \\u0000 in a key (the parser cannot hold it): passed through byte for byte, verdict passthrough:NUL-in-key', async () => {
+    const route = s.up.table['/nul-key'];
+    const { res, line, notes } = await exchange('/oauth/nul-key');
+    assertUpstreamBytes(res, route);
+    assert.equal(res.headers.etag, route.headers.ETag, 'ETag kept');
+    assert.equal(line.level, 'warn', `logged as a warning: ${redact(line.raw)}`);
+    assert.equal(line.verdict, 'passthrough:NUL-in-key');
+    assert.equal(notes.verdict, 'passthrough:NUL-in-key');
   });
 
   it('a 201 form token becomes the 200 JSON without ETag, Last-Modified, Content-MD5, Digest, Content-Digest, Repr-Digest, Location', async () => {

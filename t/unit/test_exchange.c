@@ -234,9 +234,10 @@ static void test_fix_names(apr_pool_t *p)
     is_str(alx_fix_names(p, ALX_FIX_REFRESH_KEPT), "refresh-kept", "refresh-kept");
     is_str(alx_fix_names(p, ALX_FIX_ERROR_CODE), "error-code", "error-code");
     is_str(alx_fix_names(p, ALX_FIX_UNUSABLE), "unusable", "unusable");
-    is_str(alx_fix_names(p, 0x07ff),
+    is_str(alx_fix_names(p, ALX_FIX_BOM), "bom", "bom");
+    is_str(alx_fix_names(p, 0x0fff),
            "status,json,content-type,no-store,ttl-type,ttl-floor,ttl-default,"
-           "token-type,refresh-kept,error-code,unusable", "all, in order");
+           "token-type,refresh-kept,error-code,unusable,bom", "all, in order");
     ok(alx_fix_names(p, 0x8000) == NULL, "unknown bit ignored");
     is_str(alx_fix_names(p, 0x8000 | ALX_FIX_STATUS), "status",
            "unknown bit ignored among known ones");

@@ -100,6 +100,9 @@ static void test_refused(void)
     REFUSED("\"s\"", "a string");
     REFUSED("\f{}", "a form feed (not JSON white space)");
     REFUSED("{\"a\":\"\\u0041\"}", "an escape in a value");
+    REFUSED("{\"a\":\"\\u0000\"}", "a NUL escape (jansson's, with JSON_ALLOW_NUL)");
+    /* alx_answer drops a byte order mark before it asks */
+    REFUSED("\xEF\xBB\xBF{\"a\":1}", "a UTF-8 byte order mark");
     REFUSED("{\"\\n\":1}", "an escape in a key");
     REFUSED("{\"a\":\"\xc3\xa9\"}", "non-ASCII in a value");
     REFUSED("{\"a\":\"\x01\"}", "a control byte in a value");

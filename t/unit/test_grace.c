@@ -795,6 +795,11 @@ static void test_replay_body(apr_pool_t *p)
     alx_grace_replay_body(p, &r, T0 + 7 * SEC, &body, &len);
     is_str(body, "{\"expires_in\":9223372036854775800,\"b\":\"\xc3\xa9\"}",
            "largest expires_in less 7, non-ASCII kept");
+    /* a token answer may hold "\u0000" (alx_answer keeps it) */
+    r = answered("{\"access_token\":\"AT\\u0000X\",\"expires_in\":3600}");
+    alx_grace_replay_body(p, &r, T0 + 10 * SEC, &body, &len);
+    is_str(body, "{\"access_token\":\"AT\\u0000X\",\"expires_in\":3590}",
+           "\\u0000 in a string: replayed as \\u0000");
 
     r = answered("{ \"access_token\" : \"AT\",\n \"token_type\":\"Bearer\" }");
     is_int(alx_grace_replay_body(p, &r, T0 + 100 * SEC, &body, &len),
