@@ -1,6 +1,6 @@
 /* libFuzzer target for lib/alx_flight.c: the input is a script of claims,
- * polls, finishes, extends and leaves on a small table, with times that go
- * forward and back. Invariants: no out-of-bounds access (ASan), a slot is
+ * polls, finishes, refusals, extends and leaves on a small table, with
+ * times that go forward and back and holders alive or not. Invariants: no out-of-bounds access (ASan), a slot is
  * never handed to two live claims of one id, a poll copies no more than
  * the buffer, and the counts never exceed the slots. */
 #include <string.h>
@@ -10,6 +10,13 @@
 
 #define SLOTS 4
 #define SEC APR_USEC_PER_SEC
+
+/* An odd pid runs, an even one died. */
+static int alive(void *baton, apr_uint32_t owner)
+{
+    (void)baton;
+    return owner & 1;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -21,7 +28,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static unsigned char mem[64 + SLOTS * (64 + ALX_FLIGHT_ANSWER_MAX)];
+    static unsigned char mem[64 + SLOTS * (128 + ALX_FLIGHT_ANSWER_MAX)];
     static unsigned char answer[ALX_FLIGHT_ANSWER_MAX + 16];
     unsigned char id[ALX_FLIGHT_ID_LEN], buf[128];
     alx_flight_t *t;
@@ -32,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     t = alx_flight_init(mem, sizeof(mem), SLOTS);
     check(t != NULL);
     for (i = 0; i + 3 < size; i += 4) {
-        unsigned int op = data[i] % 6, slot = data[i + 1] % (SLOTS + 2);
+        unsigned int op = data[i] % 7, slot = data[i + 1] % (SLOTS + 2);
         apr_uint64_t ticket = data[i + 2];
         unsigned int claims, answers, got_slot;
         apr_size_t len;
@@ -43,14 +50,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case 0: {
             alx_flight_claim_e c = alx_flight_claim(t, id, &ticket, now,
                                                     now + data[i + 2] * SEC,
+                                                    data[i + 3], alive, NULL,
                                                     &got_slot);
             check(c == ALX_FLIGHT_FULL || got_slot < SLOTS);
             check(c == ALX_FLIGHT_FULL || ticket != 0);
             break;
         }
         case 1:
-            if (alx_flight_poll(t, slot, ticket, now, buf, sizeof(buf), &len)
-                == ALX_FLIGHT_ANSWERED)
+            if (alx_flight_poll(t, slot, ticket, now, alive, NULL, buf,
+                                sizeof(buf), &len) == ALX_FLIGHT_ANSWERED)
                 check(len <= sizeof(buf));
             else
                 check(len == 0);
@@ -64,6 +72,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         case 4:
             alx_flight_extend(t, slot, ticket, now + 10 * SEC);
+            break;
+        case 5:
+            alx_flight_refuse(t, slot, ticket, now + 30 * SEC);
             break;
         default:
             alx_flight_leave(t, slot, ticket);
