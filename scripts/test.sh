@@ -95,7 +95,7 @@ run_e2e asan t/e2e/ ALX_MPM=event ALX_TEST_HOOKS=1 ALX_MODULE="$root/build-asan/
 # the refresh-grace files, the authorization flows (their own dbm file) and
 # the status page again with the store in a dbm file, a redis-server and a
 # memcached (t/lib/apache.mjs starts them), and the heavy grace files under
-# prefork on each of them. The files whose stores are their own (grace-config,
+# prefork on redis and memcache. The files whose stores are their own (grace-config,
 # -fleet, -store-dump, -store-size) run on dbm only: a default store
 # changes nothing for them. README "Development" has the table.
 on_stores="t/e2e/grace-concurrency.test.mjs t/e2e/grace-edges.test.mjs t/e2e/grace-faults.test.mjs \
@@ -107,7 +107,6 @@ run_e2e redis "$on_stores" ALX_MPM=event ALX_CACHE=redis
 run_e2e memcache "$on_stores" ALX_MPM=event ALX_CACHE=memcache
 run_e2e redis-prefork "$heavy" ALX_MPM=prefork ALX_CACHE=redis
 run_e2e memcache-prefork "$heavy" ALX_MPM=prefork ALX_CACHE=memcache
-run_e2e dbm-prefork "$heavy" ALX_MPM=prefork ALX_CACHE=dbm
 
 # the Debian package: build, lintian, distcheck, install, one exchange, purge
 # (it installs into the machine's apache2 and puts it back as it was)
