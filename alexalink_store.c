@@ -24,7 +24,7 @@
 #define ALX_DEFAULT_ARGS     "alexalink(4194304)"
 #define ALX_RETAINED_KEY     "mod_alexalink-store-retained"
 #define ALX_RETAINED_SHM_KEY "mod_alexalink-shared-retained"
-#define ALX_EXPIRY_LEN       8
+#define ALX_EXPIRY_LEN       ALX_STORE_FRAME_LEN  /* the frame: an expiry */
 #define ALX_DEFAULT_SIZE     4194304
 #define ALX_LOG_GAP          60          /* seconds between repeated lines */
 /* The store mutex's mechanism unless a Mutex directive names another.

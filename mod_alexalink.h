@@ -24,6 +24,7 @@
 #include "alx_flight.h"
 #include "alx_grace.h"
 #include "alx_once.h"
+#include "alx_refresh.h"
 #include "alx_request.h"
 #include "alx_stats.h"
 
@@ -117,24 +118,6 @@ typedef struct {
     alx_stats_t *stats;         /* set for every server in post_config */
 } alx_server_conf;
 
-/* Refresh-grace state of one token request. */
-typedef struct {
-    int active;                 /* grace applies: record the answer */
-    int claimed;                /* we hold a slot in the in-flight table */
-    int cleanup;                /* the pool cleanup that releases is set */
-    int remote_claimed;         /* and a claim in the shared store */
-    unsigned int slot;
-    apr_uint64_t ticket;        /* of our claims */
-    apr_time_t extended;        /* when our claim's expiry last moved */
-    int recorded;
-    int chained;                /* refreshing with the successor */
-    alx_grace_keys_t presented; /* keys of the token the client presented */
-    alx_grace_keys_t sent;      /* keys of the token sent upstream */
-    const char *sent_token;     /* refresh token sent upstream */
-    int chain_counted;          /* the chained refresh counted a replay */
-    int looked_again;           /* at the records, claim in hand */
-    unsigned char *buf;         /* ALX_STORE_MAX_VALUE, reused while polling */
-} alx_grace_state_t;
 
 /* What one token exchange learned; lives in r->request_config. */
 typedef struct {
@@ -154,7 +137,7 @@ typedef struct {
     const char *verdict;        /* as the log prints it */
     alx_verdict_e verdict_kind; /* its first word, for counting */
     apr_int64_t ms;
-    alx_grace_state_t grace;
+    alx_refresh_t grace;        /* the refresh protocol's (alexalink_grace.c) */
 } alx_exchange_rec;
 
 /* What one request's hooks share: one of these per role. */
@@ -189,7 +172,6 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x);
 
 /* alexalink_store.c: ids are ALX_GRACE_ID_LEN bytes; a stored value is at
  * most ALX_STORE_MAX_VALUE bytes (larger records are not kept). */
-#define ALX_STORE_MAX_VALUE 65536
 const char *alexalink_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg);
 int alexalink_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp);
@@ -211,16 +193,9 @@ apr_status_t alexalink_store_flow_put(request_rec *r, const unsigned char *id,
 apr_status_t alexalink_store_flow_get(request_rec *r, const unsigned char *id,
                                       char *buf, apr_size_t *len);
 
-/* A read-modify-write of one value under the store's mutex: fn gets what
- * is stored (data NULL when nothing) and says what to do. */
-typedef enum {
-    ALX_STORE_KEEP = 0,
-    ALX_STORE_PUT,      /* *out, *out_len until *expiry */
-    ALX_STORE_REMOVE
-} alx_store_change_e;
-typedef alx_store_change_e (*alexalink_store_update_fn)(
-    void *baton, const unsigned char *data, unsigned int len,
-    const unsigned char **out, unsigned int *out_len, apr_time_t *expiry);
+/* A read-modify-write of one value under the store's mutex (lib/alx_store.h
+ * says what fn gets and returns). */
+typedef alx_store_update_fn alexalink_store_update_fn;
 apr_status_t alexalink_store_update(request_rec *r, const unsigned char *id,
                                     unsigned char *scratch, unsigned int cap,
                                     alexalink_store_update_fn fn, void *baton);
@@ -292,8 +267,5 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
                                   const char *body, apr_size_t len);
 /* Keeps our claim alive while a slow upstream is still sending. */
 void alexalink_grace_extend(request_rec *r, alx_exchange_rec *x);
-/* Ends our claims without an answer; again is harmless. Also run by a
- * request-pool cleanup once a claim is taken. */
-void alexalink_grace_release(request_rec *r, alx_exchange_rec *x);
 
 #endif

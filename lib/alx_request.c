@@ -145,6 +145,7 @@ void alx_token_request_prepare(apr_pool_t *p, const char *content_type,
                ALX_REASON_FORM);
         return;
     }
+    out->pairs = pairs;
     learn_from_body(out, pairs);
     if (alx_form_duplicate(pairs)) {
         reject(out, 400, "invalid_request",

@@ -3,6 +3,7 @@
 #define ALX_REQUEST_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 typedef enum {
     ALX_AUTH_AS_IS = 0,
@@ -42,6 +43,9 @@ typedef struct {
     const char *body;           /* == input body when unchanged */
     apr_size_t body_len;
     const char *authorization;  /* Authorization value to send; NULL = none */
+    /* The form as body says it (alx_form pairs; NULL when rejected before
+     * it parsed), so that nobody parses the body again. */
+    const apr_array_header_t *pairs;
 
     /* Rejection: status 0 = go ahead, else 400 or 401. */
     int status;
