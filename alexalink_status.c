@@ -206,19 +206,12 @@ void alexalink_status_count(request_rec *r, alx_stat_e counter)
         alx_stats_count(st, vh, counter);
 }
 
-/* Each fix the answer got, by the counter that says it. */
+/* Each fix the answer got, by the counter that says it (alx_fix.h). */
+#define FIX_COUNTER(id, bit, name, counter) {bit, counter},
 static const struct {
     unsigned fix;
-    alx_stat_e counter;
-} fix_counters[] = {
-    {ALX_FIX_FORMAT, ALX_STAT_rewrite_json},
-    {ALX_FIX_STATUS, ALX_STAT_rewrite_status},
-    {ALX_FIX_TTL_FLOOR, ALX_STAT_rewrite_ttl_raised},
-    {ALX_FIX_TTL_DEFAULT, ALX_STAT_rewrite_ttl_inserted},
-    {ALX_FIX_TOKEN_TYPE, ALX_STAT_rewrite_token_type},
-    {ALX_FIX_REFRESH_KEPT, ALX_STAT_rewrite_refresh_kept},
-    {ALX_FIX_ERROR_CODE, ALX_STAT_rewrite_error_mapped}
-};
+    int counter;        /* alx_stat_e, or ALX_FIX_UNCOUNTED */
+} fix_counters[] = { ALX_FIXES(FIX_COUNTER) };
 
 /* A failed exchange's counter and the cause key of its event (the
  * counter's label word), or -1 when it did not fail. */
@@ -294,8 +287,9 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
                     : ALX_STAT_exchange_other);
     if (!alexalink_conf_report(x->conf)) {
         for (i = 0; i < sizeof(fix_counters) / sizeof(fix_counters[0]); i++)
-            if (a->fixes & fix_counters[i].fix)
-                alx_stats_count(st, vh, fix_counters[i].counter);
+            if ((a->fixes & fix_counters[i].fix)
+                && fix_counters[i].counter != ALX_FIX_UNCOUNTED)
+                alx_stats_count(st, vh, (alx_stat_e)fix_counters[i].counter);
         if (x->req.changed)
             alx_stats_count(st, vh, ALX_STAT_rewrite_client_auth);
     }
