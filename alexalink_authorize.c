@@ -170,22 +170,24 @@ static void check_transport(request_rec *r, const alx_authz_rec *a)
                               : r->connection->local_addr->port;
     const char *region = alx_region_name(a->req.region);
 
-    if (!tls || port != 443)
+    if (!tls || port != ALX_ALEXA_PORT)
         alexalink_status_count(r, ALX_STAT_insecure);
     if (!tls && once(r, "http", "", ALX_PAGE_GAP))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ALX0310: an Alexa "
                       "authorization request (region %s) reached %s over "
                       "plain HTTP%s: Alexa requires HTTPS and will not link. "
                       "Fix: serve the authorization URL over https on port "
-                      "443 (behind a TLS proxy, let mod_remoteip trust it so "
+                      ALX_ALEXA_PORT_TEXT " (behind a TLS proxy, let mod_remoteip trust it so "
                       "its X-Forwarded-Proto counts). Said once an hour per "
                       "vhost", region, r->uri,
                       proto ? " (X-Forwarded-Proto)" : "");
-    if (port != 443 && once(r, "port", "", ALX_PAGE_GAP))
+    if (port != ALX_ALEXA_PORT && once(r, "port", "", ALX_PAGE_GAP))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ALX0311: an Alexa "
                       "authorization request (region %s) came in on port %u: "
-                      "Alexa requires port 443 for the authorization and "
-                      "token URLs. Fix: listen on 443 (or forward 443 to "
+                      "Alexa requires port " ALX_ALEXA_PORT_TEXT " for the "
+                      "authorization and token URLs. Fix: listen on "
+                      ALX_ALEXA_PORT_TEXT " (or forward " ALX_ALEXA_PORT_TEXT
+                      " to "
                       "this port). Said once an hour per vhost", region, port);
     if (tls && !proto)
         check_issuer(r);

@@ -314,7 +314,7 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
         cause = cause ? cause : "over_budget";
     }
     if (!x->answer_json && a->kind == ALX_KIND_TOKEN && a->ttl_in >= 0
-        && a->ttl_in < 360)
+        && a->ttl_in < ALX_ALEXA_MIN_TTL)
         alx_stats_count(st, vh, ALX_STAT_short_lifetime);
     if (x->verdict_kind != ALX_VERDICT_REJECTED)
         alx_stats_latency(st, vh, x->ms);

@@ -9,14 +9,13 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 
+#include "alx_alexa.h"
 #include "alx_answer.h"
 #include "alx_flat.h"
 #include "alx_json.h"
 #include "alx_form.h"
 #include "alx_shape.h"
 
-/* Alexa needs access tokens to live more than 5 minutes. */
-#define ALX_ALEXA_MIN_TTL 360
 /* A longer expires_in is no lifetime anyone means; int32 keeps clients safe. */
 #define ALX_TTL_MAX 2147483647
 #define ALX_ERROR_CODE_MAX 64

@@ -6,6 +6,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "alx_alexa.h"
 #include "alx_authz.h"
 #include "alx_form.h"
 
@@ -16,9 +17,9 @@ static const struct {
     const char *host;
     alx_region_e region;
 } known_hosts[] = {
-    { "pitangui.amazon.com", ALX_REGION_NA },
-    { "layla.amazon.com", ALX_REGION_EU },
-    { "alexa.amazon.co.jp", ALX_REGION_FE }
+    { ALX_ALEXA_HOST_NA, ALX_REGION_NA },
+    { ALX_ALEXA_HOST_EU, ALX_REGION_EU },
+    { ALX_ALEXA_HOST_FE, ALX_REGION_FE }
 };
 
 #define KNOWN_HOSTS (sizeof(known_hosts) / sizeof(known_hosts[0]))

@@ -8,7 +8,7 @@
 #include "alx_stats.h"
 
 const apr_uint32_t alx_stats_bucket_ms[ALX_STATS_BUCKETS] = {
-    50, 100, 250, 500, 1000, 2000, 3000, 4500, 10000, 30000
+    50, 100, 250, 500, 1000, 2000, 3000, ALX_ALEXA_TIME_LIMIT_MS, 10000, 30000
 };
 
 /* Each vhost block on its own cache lines: children counting for two
@@ -392,10 +392,11 @@ static const struct {
     { "truncated", "Your authorization server ended its answer unfinished: "
       "check its logs, and any proxy or gateway between it and Alexa." },
     { "duplicate_wait_timeout", "A repeated request waited too long for the "
-      "first one's answer: check that your server is responding within 4.5 "
-      "seconds." },
+      "first one's answer: check that your server is responding within "
+      ALX_ALEXA_TIME_LIMIT_TEXT " seconds." },
     { "over_budget", "The token answer came later than the time budget: check "
-      "that your server is responding within 4.5 seconds." },
+      "that your server is responding within "
+      ALX_ALEXA_TIME_LIMIT_TEXT " seconds." },
     { "short_lifetime", "Ensure that the access token time to live (TTL) is "
       "more than 5 minutes, or Alexa has to link accounts again." },
     { "state_dropped", "The redirect back to Alexa lost the state parameter: "
