@@ -383,12 +383,13 @@ static void count_redirect(request_rec *r, const char *client,
     alx_stats_text(e.verdict, sizeof(e.verdict), apr_psprintf(r->pool,
                    "state=%s%s%s", alx_state_fate_name(d->state),
                    d->error ? " error=" : "", d->error ? d->error : ""));
-    alx_stats_text(e.cause, sizeof(e.cause),
-                   d->flow == ALX_FLOW_ERROR ? "flow_error"
-                   : d->state == ALX_STATE_DROPPED ? "state_dropped"
-                   : d->state == ALX_STATE_CHANGED ? "state_changed"
-                   : d->implicit_in_query ? "implicit_in_query"
-                   : d->flow == ALX_FLOW_UNKNOWN ? "flow_error" : "");
+    alx_stats_text(e.cause, sizeof(e.cause), alx_cause_word(
+                   d->flow == ALX_FLOW_ERROR ? ALX_CAUSE_FLOW_ERROR
+                   : d->state == ALX_STATE_DROPPED ? ALX_CAUSE_STATE_DROPPED
+                   : d->state == ALX_STATE_CHANGED ? ALX_CAUSE_STATE_CHANGED
+                   : d->implicit_in_query ? ALX_CAUSE_IMPLICIT_IN_QUERY
+                   : d->flow == ALX_FLOW_UNKNOWN ? ALX_CAUSE_FLOW_ERROR
+                   : ALX_CAUSE_NONE));
     alx_stats_text(e.shape_in, sizeof(e.shape_in), "-");
     alx_stats_text(e.shape_out, sizeof(e.shape_out), "-");
     alexalink_status_event(r, &e);

@@ -14,6 +14,7 @@
 #include <apr_time.h>
 
 #include "alx_alexa.h"
+#include "alx_cause.h"
 #include "alx_once.h"
 #include "alx_segment.h"
 
@@ -113,7 +114,7 @@ typedef struct {
     char region[8];             /* "NA", "EU", "FE", "other", "-" */
     char platform[24];          /* from the User-Agent: "Android", ... */
     char verdict[128];          /* the exchange verdict, or the flow's */
-    char cause[32];             /* a key of alx_stats_cause(), or "" */
+    char cause[32];             /* alx_cause_word(), or "" */
     char shape_in[ALX_EVENT_TEXT];
     char shape_out[ALX_EVENT_TEXT];
 } alx_event_t;
@@ -209,9 +210,8 @@ void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
  * bound's double for +Inf. */
 apr_int64_t alx_stats_percentile(const alx_stats_vhost_t *v, double q);
 
-/* The seed article's cause and fix in one sentence, by cause key (the
- * failure counters' label words, state_dropped, flow_error, ...); a
- * generic sentence for an unknown key. */
+/* The seed article's cause and fix in one sentence, by cause word
+ * (ALX_CAUSES, alx_cause.h); a generic sentence for an unknown word. */
 const char *alx_stats_cause(const char *key);
 
 /* "Android", "iOS", "Fire OS", "Windows", "macOS", "Linux", "Alexa app" or
