@@ -6,33 +6,26 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "alx_alexa.h"
 #include "alx_authz.h"
 #include "alx_form.h"
 
 #define ALX_ERROR_CODE_MAX 64
 #define ALX_SPA_PATH "/spa/skill/account-linking-status.html"
 
+#define REGION_ROW(id, word, host, counter) { word, host },
 static const struct {
-    const char *host;
-    alx_region_e region;
-} known_hosts[] = {
-    { ALX_ALEXA_HOST_NA, ALX_REGION_NA },
-    { ALX_ALEXA_HOST_EU, ALX_REGION_EU },
-    { ALX_ALEXA_HOST_FE, ALX_REGION_FE }
-};
+    const char *word;
+    const char *host;           /* NULL: none of Alexa's */
+} regions[] = { ALX_REGIONS(REGION_ROW) };
 
-#define KNOWN_HOSTS (sizeof(known_hosts) / sizeof(known_hosts[0]))
-
-static const char *const region_names[] = { "-", "NA", "EU", "FE", "other" };
-static const char *const fate_names[] = { "-", "kept", "dropped", "changed",
-                                          "ambiguous" };
+#define FATE_WORD(id, word) word,
+static const char *const fate_names[] = { ALX_STATE_FATES(FATE_WORD) };
 
 const char *alx_region_name(alx_region_e region)
 {
-    if ((unsigned)region >= sizeof(region_names) / sizeof(region_names[0]))
+    if ((unsigned)region >= ALX_REGION_COUNT)
         return "-";
-    return region_names[region];
+    return regions[region].word;
 }
 
 const char *alx_state_fate_name(alx_state_fate_e fate)
@@ -67,11 +60,11 @@ static int same_host(const char *a, const char *b)
 
 static alx_region_e known_region(const char *host)
 {
-    apr_size_t i;
+    int i;
 
-    for (i = 0; i < KNOWN_HOSTS; i++)
-        if (same_host(host, known_hosts[i].host))
-            return known_hosts[i].region;
+    for (i = 0; i < ALX_REGION_COUNT; i++)
+        if (regions[i].host && same_host(host, regions[i].host))
+            return (alx_region_e)i;
     return ALX_REGION_NONE;
 }
 

@@ -11,6 +11,7 @@
 
 #include "alx_json.h"
 #include "alx_status.h"
+#include "alx_vocab.h"
 
 /* The counter table, once more as data: name, family, label, help. */
 typedef struct {
@@ -730,8 +731,12 @@ static void linking_type(text_t *t, const alx_stats_snapshot_t *s)
         codes += s->vhost[i].counter[ALX_STAT_exchange_code];
     for (i = 0; i < s->nevents; i++)
         if (s->event[i].kind == ALX_EVENT_FLOW) {
-            code_flows += !strncmp(s->event[i].what, "code", 5);
-            implicit += !strncmp(s->event[i].what, "implicit", 9);
+            const char *what = s->event[i].what;
+
+            code_flows += !strncmp(what, alx_flow_name(ALX_FLOW_CODE),
+                                   sizeof(s->event[i].what));
+            implicit += !strncmp(what, alx_flow_name(ALX_FLOW_IMPLICIT),
+                                 sizeof(s->event[i].what));
         }
     addf(t, "Account Linking Type seen: %s%s%s\n",
          codes || code_flows ? "Authorization Code Grant" : "",

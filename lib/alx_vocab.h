@@ -1,0 +1,59 @@
+/* The module's small vocabularies, one table each: the value, the word the
+ * logs, notes and status views print, and what else belongs to it. The
+ * enums and name functions are made from the tables, so no list is kept
+ * in step with another by position. */
+#ifndef ALX_VOCAB_H
+#define ALX_VOCAB_H
+
+#include <apr.h>
+#include <string.h>
+
+#include "alx_alexa.h"
+
+/* Alexa's regions, by the host of the redirect back to Alexa (NULL: no
+ * host of Alexa's own), with the stem of their flows_total counters
+ * (ALX_STAT_flow_<stem>_ok, _failed). NONE is not an Alexa host; OTHER a
+ * host AlexaLinkRedirectHosts lists besides Alexa's three. */
+#define ALX_REGIONS(X) \
+    X(NONE, "-", NULL, other) \
+    X(NA, "NA", ALX_ALEXA_HOST_NA, na) \
+    X(EU, "EU", ALX_ALEXA_HOST_EU, eu) \
+    X(FE, "FE", ALX_ALEXA_HOST_FE, fe) \
+    X(OTHER, "other", NULL, other)
+
+#define ALX_REGION_ENUM(id, word, host, counter) ALX_REGION_##id,
+typedef enum { ALX_REGIONS(ALX_REGION_ENUM) ALX_REGION_COUNT } alx_region_e;
+
+/* What a redirect's Location says: the flow's word in the logs (flow=)
+ * and the status page's events. */
+#define ALX_FLOWS(X) \
+    X(NONE, "-")            /* not to an Alexa host: left alone */ \
+    X(CODE, "code")         /* carries code= */ \
+    X(IMPLICIT, "implicit") /* carries access_token= (query or fragment) */ \
+    X(ERROR, "error")       /* carries error= */ \
+    X(UNKNOWN, "unknown")   /* to Alexa, but none of those */
+
+#define ALX_FLOW_ENUM(id, word) ALX_FLOW_##id,
+typedef enum { ALX_FLOWS(ALX_FLOW_ENUM) ALX_FLOW_COUNT } alx_flow_e;
+
+#define ALX_FLOW_CASE(id, word) case ALX_FLOW_##id: return word;
+static APR_INLINE const char *alx_flow_name(alx_flow_e flow)
+{
+    switch (flow) { ALX_FLOWS(ALX_FLOW_CASE) default: break; }
+    return "-";
+}
+
+/* What became of the state Alexa sent (state= in the logs). */
+#define ALX_STATE_FATES(X) \
+    X(NOT_EXPECTED, "-")    /* no state was known for this flow */ \
+    X(KEPT, "kept") \
+    X(DROPPED, "dropped") \
+    X(CHANGED, "changed") \
+    X(AMBIGUOUS, "ambiguous") /* a later step, and several flows under way \
+                                 for the browser: not judged (set by the \
+                                 glue from the flow record) */
+
+#define ALX_STATE_ENUM(id, word) ALX_STATE_##id,
+typedef enum { ALX_STATE_FATES(ALX_STATE_ENUM) ALX_STATE_COUNT } alx_state_fate_e;
+
+#endif
