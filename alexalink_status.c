@@ -353,7 +353,7 @@ static apr_array_header_t *locations(request_rec *r,
             l = apr_array_push(out);
             l->vhost = alexalink_vhost_name(r->pool, vs);
             l->path = d->d;
-            l->role = c->role == ALX_ROLE_TOKEN ? "token" : "authorize";
+            l->role = alx_role_name(c->role);
             if (c->role == ALX_ROLE_TOKEN && c->refresh_grace > *window)
                 *window = c->refresh_grace;
             for (j = 0; c->domain_list && j < c->domain_list->nelts; j++)

@@ -27,6 +27,7 @@
 #include "alx_once.h"
 #include "alx_request.h"
 #include "alx_stats.h"
+#include "alx_vocab.h"
 
 APLOG_USE_MODULE(alexalink);
 
@@ -34,12 +35,6 @@ APLOG_USE_MODULE(alexalink);
 #define ALX_FILTER_BODY  "ALEXALINK_BODY"
 #define ALX_FILTER_AUTHZ "ALEXALINK_AUTHZ"
 #define ALX_JSON_TYPE    "application/json;charset=UTF-8"
-
-typedef enum {
-    ALX_ROLE_OFF = 0,
-    ALX_ROLE_TOKEN,
-    ALX_ROLE_AUTHORIZE
-} alx_role_e;
 
 /* Every per-location setting, declared once: the struct, its defaults,
  * create, merge, getters, the directive table and its help text all come

@@ -10,6 +10,23 @@
 
 #include "alx_alexa.h"
 
+/* What AlexaLink says a location is, in the order its error message lists
+ * the words; the values are fixed (OFF is a zeroed configuration's). */
+#define ALX_ROLES(X) \
+    X(TOKEN, 1, "token") \
+    X(AUTHORIZE, 2, "authorize") \
+    X(OFF, 0, "off")
+
+#define ALX_ROLE_ENUM(id, value, word) ALX_ROLE_##id = value,
+typedef enum { ALX_ROLES(ALX_ROLE_ENUM) } alx_role_e;
+
+#define ALX_ROLE_CASE(id, value, word) case ALX_ROLE_##id: return word;
+static APR_INLINE const char *alx_role_name(alx_role_e role)
+{
+    switch (role) { ALX_ROLES(ALX_ROLE_CASE) }
+    return "-";
+}
+
 /* Alexa's regions, by the host of the redirect back to Alexa (NULL: no
  * host of Alexa's own), with the stem of their flows_total counters
  * (ALX_STAT_flow_<stem>_ok, _failed). NONE is not an Alexa host; OTHER a
