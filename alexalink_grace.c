@@ -57,7 +57,7 @@ static const alx_crypto_t *crypto(request_rec *r)
 static int applies(request_rec *r, const alx_exchange_rec *x)
 {
     /* A public client has no secret to bind a record to: no grace. */
-    return x->req.grant_type && !strcmp(x->req.grant_type, "refresh_token")
+    return alx_grant_of(x->req.grant_type) == ALX_GRANT_REFRESH_TOKEN
            && x->req.refresh_token && *x->req.refresh_token
            && x->req.client_secret && *x->req.client_secret
            && alexalink_conf_refresh_grace(x->conf) > 0

@@ -213,6 +213,10 @@ static const struct {
     int counter;        /* alx_stat_e, or ALX_FIX_UNCOUNTED */
 } fix_counters[] = { ALX_FIXES(FIX_COUNTER) };
 
+/* Each grant type's exchanges_total counter (alx_vocab.h). */
+#define GRANT_COUNTER(id, word, stem) ALX_STAT_exchange_##stem,
+static const alx_stat_e grant_counter[] = { ALX_GRANTS(GRANT_COUNTER) };
+
 /* The cause of a failed exchange (alx_cause.h), or ALX_CAUSE_NONE when it
  * did not fail. */
 static alx_cause_e failure(alx_verdict_e kind)
@@ -268,11 +272,7 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
 
     if (!st)
         return;
-    alx_stats_count(st, vh, !grant ? ALX_STAT_exchange_other
-                    : !strcmp(grant, "authorization_code")
-                    ? ALX_STAT_exchange_code
-                    : !strcmp(grant, "refresh_token") ? ALX_STAT_exchange_refresh
-                    : ALX_STAT_exchange_other);
+    alx_stats_count(st, vh, grant_counter[alx_grant_of(grant)]);
     if (!alexalink_conf_report(x->conf)) {
         for (i = 0; i < sizeof(fix_counters) / sizeof(fix_counters[0]); i++)
             if ((a->fixes & fix_counters[i].fix)
@@ -292,8 +292,8 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
     fail = cause != ALX_CAUSE_NONE;
     if (fail)
         alx_stats_count(st, vh, (alx_stat_e)alx_cause_counter(cause));
-    else if (r->status == HTTP_OK && grant
-             && !strcmp(grant, "authorization_code"))
+    else if (r->status == HTTP_OK
+             && alx_grant_of(grant) == ALX_GRANT_AUTHORIZATION_CODE)
         alx_stats_count(st, vh, ALX_STAT_code_ok);
     over = x->ms > apr_time_as_msec(alexalink_conf_time_budget(x->conf));
     if (over) {

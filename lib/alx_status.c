@@ -801,12 +801,14 @@ char *alx_status_support(apr_pool_t *p, const alx_status_view_t *v)
         add(&t, "(no authorization location)\n");
 
     heading(&t, "Grant types seen", '-');
-    for (i = 0; i < s->vhosts; i++)
-        addf(&t, "%s: authorization_code %u, refresh_token %u, other %u\n",
-             plain(p, vhost_name(p, v, i)),
-             s->vhost[i].counter[ALX_STAT_exchange_code],
-             s->vhost[i].counter[ALX_STAT_exchange_refresh],
-             s->vhost[i].counter[ALX_STAT_exchange_other]);
+    for (i = 0; i < s->vhosts; i++) {
+#define GRANT_SEEN(id, word, stem) \
+        addf(&t, "%s%s %u", ALX_GRANT_##id ? ", " : "", word, \
+             s->vhost[i].counter[ALX_STAT_exchange_##stem]);
+        addf(&t, "%s: ", plain(p, vhost_name(p, v, i)));
+        ALX_GRANTS(GRANT_SEEN)
+        add(&t, "\n");
+    }
     if (!s->vhosts)
         add(&t, "(no vhost)\n");
     linking_type(&t, s);

@@ -27,6 +27,37 @@ static APR_INLINE const char *alx_role_name(alx_role_e role)
     return "-";
 }
 
+/* Token-request grant types the status page counts apart, with the stem of
+ * their exchanges_total counter (ALX_STAT_exchange_<stem>); OTHER is every
+ * other grant type and none. */
+#define ALX_GRANTS(X) \
+    X(AUTHORIZATION_CODE, "authorization_code", code) \
+    X(REFRESH_TOKEN, "refresh_token", refresh) \
+    X(OTHER, "other", other)
+
+#define ALX_GRANT_ENUM(id, word, counter) ALX_GRANT_##id,
+typedef enum { ALX_GRANTS(ALX_GRANT_ENUM) ALX_GRANT_COUNT } alx_grant_e;
+
+#define ALX_GRANT_CASE(id, word, counter) case ALX_GRANT_##id: return word;
+static APR_INLINE const char *alx_grant_name(alx_grant_e grant)
+{
+    switch (grant) { ALX_GRANTS(ALX_GRANT_CASE) default: break; }
+    return "other";
+}
+
+/* The grant type named grant_type (may be NULL): OTHER unless one of the
+ * table's. */
+#define ALX_GRANT_MATCH(id, word, counter) \
+    if (ALX_GRANT_##id != ALX_GRANT_OTHER && !strcmp(grant_type, word)) \
+        return ALX_GRANT_##id;
+static APR_INLINE alx_grant_e alx_grant_of(const char *grant_type)
+{
+    if (!grant_type)
+        return ALX_GRANT_OTHER;
+    ALX_GRANTS(ALX_GRANT_MATCH)
+    return ALX_GRANT_OTHER;
+}
+
 /* Alexa's regions, by the host of the redirect back to Alexa (NULL: no
  * host of Alexa's own), with the stem of their flows_total counters
  * (ALX_STAT_flow_<stem>_ok, _failed). NONE is not an Alexa host; OTHER a
