@@ -84,7 +84,8 @@ static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
         return;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0103: the upstream's "
                   "access tokens for client %s live %" APR_INT64_T_FMT " s, "
-                  "below Alexa's " ALX_ALEXA_MIN_TTL_TEXT " s; Alexa was told %" APR_INT64_T_FMT
+                  "below Alexa's " ALX_ALEXA_MIN_TTL_TEXT " s; Alexa was told "
+                  "%" APR_INT64_T_FMT
                   " s, but the token still dies after %" APR_INT64_T_FMT
                   " s: a resource server that checks the real expiry rejects "
                   "it before Alexa refreshes, and a skill that then answers "

@@ -102,6 +102,8 @@ static APR_INLINE const char *alx_flow_name(alx_flow_e flow)
                                  glue from the flow record) */
 
 #define ALX_STATE_ENUM(id, word) ALX_STATE_##id,
-typedef enum { ALX_STATE_FATES(ALX_STATE_ENUM) ALX_STATE_COUNT } alx_state_fate_e;
+typedef enum {
+    ALX_STATE_FATES(ALX_STATE_ENUM) ALX_STATE_COUNT
+} alx_state_fate_e;
 
 #endif
