@@ -118,8 +118,9 @@ static const char *html(apr_pool_t *p, const char *s)
     return text_done(&t);
 }
 
-/* A Prometheus label value: backslash, double quote and newline escaped. */
-static const char *label_value(apr_pool_t *p, const char *s)
+/* Prometheus text: backslash and newline escaped, and in a label value
+ * (quote) the double quote too; HELP text keeps its quotes. */
+static const char *prometheus_escape(apr_pool_t *p, const char *s, int quote)
 {
     text_t t;
 
@@ -127,7 +128,7 @@ static const char *label_value(apr_pool_t *p, const char *s)
     for (; *s; s++) {
         if (*s == '\\')
             add(&t, "\\\\");
-        else if (*s == '"')
+        else if (*s == '"' && quote)
             add(&t, "\\\"");
         else if (*s == '\n')
             add(&t, "\\n");
@@ -135,6 +136,11 @@ static const char *label_value(apr_pool_t *p, const char *s)
             add(&t, apr_pstrmemdup(p, s, 1));
     }
     return text_done(&t);
+}
+
+static const char *label_value(apr_pool_t *p, const char *s)
+{
+    return prometheus_escape(p, s, 1);
 }
 
 static const char *utc(apr_pool_t *p, apr_time_t at)
@@ -601,21 +607,9 @@ char *alx_status_json(apr_pool_t *p, const alx_status_view_t *v)
 
 /* ---- Prometheus text format 0.0.4 ---- */
 
-/* HELP text: backslash and newline escaped. */
 static const char *help_text(apr_pool_t *p, const char *s)
 {
-    text_t t;
-
-    text_init(&t, p);
-    for (; *s; s++) {
-        if (*s == '\\')
-            add(&t, "\\\\");
-        else if (*s == '\n')
-            add(&t, "\\n");
-        else
-            add(&t, apr_pstrmemdup(p, s, 1));
-    }
-    return text_done(&t);
+    return prometheus_escape(p, s, 0);
 }
 
 static void family(text_t *t, const char *name, const char *type,
