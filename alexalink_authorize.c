@@ -170,22 +170,24 @@ static void check_transport(request_rec *r, const alx_authz_rec *a)
                               : r->connection->local_addr->port;
     const char *region = alx_region_name(a->req.region);
 
-    if (!tls || port != 443)
+    if (!tls || port != ALX_ALEXA_PORT)
         alexalink_status_count(r, ALX_STAT_insecure);
     if (!tls && once(r, "http", "", ALX_PAGE_GAP))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ALX0310: an Alexa "
                       "authorization request (region %s) reached %s over "
                       "plain HTTP%s: Alexa requires HTTPS and will not link. "
                       "Fix: serve the authorization URL over https on port "
-                      "443 (behind a TLS proxy, let mod_remoteip trust it so "
+                      ALX_ALEXA_PORT_TEXT " (behind a TLS proxy, let mod_remoteip trust it so "
                       "its X-Forwarded-Proto counts). Said once an hour per "
                       "vhost", region, r->uri,
                       proto ? " (X-Forwarded-Proto)" : "");
-    if (port != 443 && once(r, "port", "", ALX_PAGE_GAP))
+    if (port != ALX_ALEXA_PORT && once(r, "port", "", ALX_PAGE_GAP))
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "ALX0311: an Alexa "
                       "authorization request (region %s) came in on port %u: "
-                      "Alexa requires port 443 for the authorization and "
-                      "token URLs. Fix: listen on 443 (or forward 443 to "
+                      "Alexa requires port " ALX_ALEXA_PORT_TEXT " for the "
+                      "authorization and token URLs. Fix: listen on "
+                      ALX_ALEXA_PORT_TEXT " (or forward " ALX_ALEXA_PORT_TEXT
+                      " to "
                       "this port). Said once an hour per vhost", region, port);
     if (tls && !proto)
         check_issuer(r);
@@ -259,14 +261,6 @@ int alexalink_authorize_fixups(request_rec *r)
 
 /* ---- the redirect back to Alexa --------------------------------------- */
 
-static const char *flow_name(alx_flow_e flow)
-{
-    static const char *const names[] = {"-", "code", "implicit", "error",
-                                        "unknown"};
-
-    return flow <= ALX_FLOW_UNKNOWN ? names[flow] : "-";
-}
-
 static void log_state(request_rec *r, const alx_redirect_t *d, int later,
                       int restore)
 {
@@ -275,7 +269,7 @@ static void log_state(request_rec *r, const alx_redirect_t *d, int later,
                   "rejects such a link (\"Unable to link\"). %s. Fix it "
                   "upstream: send state back exactly as it came, through "
                   "every step of the login",
-                  alx_region_name(d->region), flow_name(d->flow),
+                  alx_region_name(d->region), alx_flow_name(d->flow),
                   d->state == ALX_STATE_DROPPED ? "dropped" : "changed",
                   restore ? "Restored from the request"
                   : later ? "Not restored: this is a later step of the login "
@@ -296,7 +290,7 @@ static void log_ambiguous(request_rec *r, const alx_redirect_t *d, int live)
                   "User-Agent (several customers behind one address: a load "
                   "balancer without mod_remoteip?); %s, so which flow it ends "
                   "cannot be told: its state is not judged and it is not "
-                  "counted", alx_region_name(d->region), flow_name(d->flow),
+                  "counted", alx_region_name(d->region), alx_flow_name(d->flow),
                   live, d->states && d->states->nelts
                         ? "its state is none of theirs"
                         : "it carries no state and one of them had none");
@@ -333,7 +327,7 @@ static void log_redirect(request_rec *r, const alx_redirect_t *d, int later,
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0308: authorization "
                   "redirect back to Alexa: region=%s form=%s flow=%s state=%s "
                   "ttl=%s%s", alx_region_name(d->region),
-                  d->spa_form ? "spa" : "link", flow_name(d->flow),
+                  d->spa_form ? "spa" : "link", alx_flow_name(d->flow),
                   alx_state_fate_name(d->state), d->ttl_in ? d->ttl_in : "-",
                   d->ttl_raised ? " (raised to AlexaLinkMinTTL)" : "");
 }
@@ -346,24 +340,20 @@ static void log_redirect(request_rec *r, const alx_redirect_t *d, int later,
 static void count_redirect(request_rec *r, const char *client,
                            const alx_redirect_t *d, int restore)
 {
-    static const alx_stat_e ok[] = {ALX_STAT_flow_other_ok, ALX_STAT_flow_na_ok,
-                                    ALX_STAT_flow_eu_ok, ALX_STAT_flow_fe_ok,
-                                    ALX_STAT_flow_other_ok};
-    static const alx_stat_e failed[] = {
-        ALX_STAT_flow_other_failed, ALX_STAT_flow_na_failed,
-        ALX_STAT_flow_eu_failed, ALX_STAT_flow_fe_failed,
-        ALX_STAT_flow_other_failed};
+#define REGION_COUNTERS(id, word, host, stem) \
+    {ALX_STAT_flow_##stem##_ok, ALX_STAT_flow_##stem##_failed},
+    static const alx_stat_e counter[][2] = { ALX_REGIONS(REGION_COUNTERS) };
     int state_problem = d->state == ALX_STATE_DROPPED
                         || d->state == ALX_STATE_CHANGED;
     int fails = d->flow == ALX_FLOW_ERROR || d->flow == ALX_FLOW_UNKNOWN
                 || (state_problem && !restore)
                 || (d->implicit_in_query && !d->fragment_moved);
-    unsigned int region = d->region <= ALX_REGION_OTHER ? d->region : 0;
+    unsigned int region = d->region < ALX_REGION_COUNT ? d->region : 0;
     alx_event_t e;
 
     if (d->state == ALX_STATE_AMBIGUOUS && !fails)
         return;
-    alexalink_status_count(r, fails ? failed[region] : ok[region]);
+    alexalink_status_count(r, counter[region][fails]);
     if (state_problem)
         alexalink_status_count(r, d->state == ALX_STATE_DROPPED
                                   ? ALX_STAT_state_dropped
@@ -374,19 +364,20 @@ static void count_redirect(request_rec *r, const char *client,
     e.kind = ALX_EVENT_FLOW;
     e.failed = (unsigned char)fails;
     e.ms = (apr_int32_t)apr_time_as_msec(apr_time_now() - r->request_time);
-    alx_stats_text(e.what, sizeof(e.what), flow_name(d->flow));
+    alx_stats_text(e.what, sizeof(e.what), alx_flow_name(d->flow));
     alx_stats_text(e.client, sizeof(e.client), client
                    ? alx_log_safe(r->pool, client, 47) : "-");
     alx_stats_text(e.region, sizeof(e.region), alx_region_name(d->region));
     alx_stats_text(e.verdict, sizeof(e.verdict), apr_psprintf(r->pool,
                    "state=%s%s%s", alx_state_fate_name(d->state),
                    d->error ? " error=" : "", d->error ? d->error : ""));
-    alx_stats_text(e.cause, sizeof(e.cause),
-                   d->flow == ALX_FLOW_ERROR ? "flow_error"
-                   : d->state == ALX_STATE_DROPPED ? "state_dropped"
-                   : d->state == ALX_STATE_CHANGED ? "state_changed"
-                   : d->implicit_in_query ? "implicit_in_query"
-                   : d->flow == ALX_FLOW_UNKNOWN ? "flow_error" : "");
+    alx_stats_text(e.cause, sizeof(e.cause), alx_cause_word(
+                   d->flow == ALX_FLOW_ERROR ? ALX_CAUSE_FLOW_ERROR
+                   : d->state == ALX_STATE_DROPPED ? ALX_CAUSE_STATE_DROPPED
+                   : d->state == ALX_STATE_CHANGED ? ALX_CAUSE_STATE_CHANGED
+                   : d->implicit_in_query ? ALX_CAUSE_IMPLICIT_IN_QUERY
+                   : d->flow == ALX_FLOW_UNKNOWN ? ALX_CAUSE_FLOW_ERROR
+                   : ALX_CAUSE_NONE));
     alx_stats_text(e.shape_in, sizeof(e.shape_in), "-");
     alx_stats_text(e.shape_out, sizeof(e.shape_out), "-");
     alexalink_status_event(r, &e);

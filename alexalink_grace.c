@@ -199,7 +199,7 @@ static void test_pause(void *baton)
 static int applies(request_rec *r, const alx_exchange_rec *x,
                    const alx_crypto_t *crypto)
 {
-    return x->req.grant_type && !strcmp(x->req.grant_type, "refresh_token")
+    return alx_grant_of(x->req.grant_type) == ALX_GRANT_REFRESH_TOKEN
            && x->req.refresh_token && *x->req.refresh_token
            && x->req.client_secret && *x->req.client_secret
            && alexalink_conf_refresh_grace(x->conf) > 0

@@ -3,10 +3,9 @@
  * hook where the status page counts the exchange. */
 
 #include "mod_alexalink.h"
+#include "alx_alexa.h"
 #include "alx_shape.h"
 
-/* Alexa's own floor for expires_in; below it the token really dies early. */
-#define ALX_ALEXA_MIN_TTL 360
 #define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
 
 /* Shapes and TTL of an answer the module gave itself (a replay). */
@@ -85,12 +84,14 @@ static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
         return;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0103: the upstream's "
                   "access tokens for client %s live %" APR_INT64_T_FMT " s, "
-                  "below Alexa's 360 s; Alexa was told %" APR_INT64_T_FMT
+                  "below Alexa's " ALX_ALEXA_MIN_TTL_TEXT " s; Alexa was told "
+                  "%" APR_INT64_T_FMT
                   " s, but the token still dies after %" APR_INT64_T_FMT
                   " s: a resource server that checks the real expiry rejects "
                   "it before Alexa refreshes, and a skill that then answers "
                   "EXPIRED_AUTHORIZATION_CREDENTIAL unlinks the customer. Fix "
-                  "it upstream: an access-token lifetime above 360 s "
+                  "it upstream: an access-token lifetime above "
+                  ALX_ALEXA_MIN_TTL_TEXT " s "
                   "(Keycloak and Spring Authorization Server default to "
                   "300 s). Said once an hour per client and vhost",
                   alx_log_safe(r->pool, x->req.client_id, 64), a->ttl_in,
@@ -135,7 +136,8 @@ static void log_lines(request_rec *r, const alx_exchange_rec *x)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                       "ALX0101: token answer took %" APR_INT64_T_FMT " ms, "
                       "over AlexaLinkTimeBudget (%" APR_INT64_T_FMT " ms): "
-                      "Alexa gives up after 4.5 s; speed up the upstream",
+                      "Alexa gives up after " ALX_ALEXA_TIME_LIMIT_TEXT
+                      " s; speed up the upstream",
                       x->ms, budget_ms);
     honest_lifetime(r, x);
 }

@@ -206,50 +206,34 @@ void alexalink_status_count(request_rec *r, alx_stat_e counter)
         alx_stats_count(st, vh, counter);
 }
 
-/* Each fix the answer got, by the counter that says it. */
+/* Each fix the answer got, by the counter that says it (alx_fix.h). */
+#define FIX_COUNTER(id, bit, name, counter) {bit, counter},
 static const struct {
     unsigned fix;
-    alx_stat_e counter;
-} fix_counters[] = {
-    {ALX_FIX_FORMAT, ALX_STAT_rewrite_json},
-    {ALX_FIX_STATUS, ALX_STAT_rewrite_status},
-    {ALX_FIX_TTL_FLOOR, ALX_STAT_rewrite_ttl_raised},
-    {ALX_FIX_TTL_DEFAULT, ALX_STAT_rewrite_ttl_inserted},
-    {ALX_FIX_TOKEN_TYPE, ALX_STAT_rewrite_token_type},
-    {ALX_FIX_REFRESH_KEPT, ALX_STAT_rewrite_refresh_kept},
-    {ALX_FIX_ERROR_CODE, ALX_STAT_rewrite_error_mapped}
-};
+    int counter;        /* alx_stat_e, or ALX_FIX_UNCOUNTED */
+} fix_counters[] = { ALX_FIXES(FIX_COUNTER) };
 
-/* A failed exchange's counter and the cause key of its event (the
- * counter's label word), or -1 when it did not fail. */
-static int failure(alx_verdict_e kind, const char **cause)
+/* Each grant type's exchanges_total counter (alx_vocab.h). */
+#define GRANT_COUNTER(id, word, stem) ALX_STAT_exchange_##stem,
+static const alx_stat_e grant_counter[] = { ALX_GRANTS(GRANT_COUNTER) };
+
+/* The cause of a failed exchange (alx_cause.h), or ALX_CAUSE_NONE when it
+ * did not fail. */
+static alx_cause_e failure(alx_verdict_e kind)
 {
-    static const struct {
-        alx_verdict_e kind;
-        alx_stat_e counter;
-        const char *cause;
-    } failures[] = {
-        {ALX_VERDICT_REJECTED, ALX_STAT_fail_rejected, "request_rejected"},
-        {ALX_VERDICT_UPSTREAM_ERROR, ALX_STAT_fail_upstream_error,
-         "upstream_error"},
-        {ALX_VERDICT_SERVER_ERROR, ALX_STAT_fail_server_error, "server_error"},
-        {ALX_VERDICT_UNUSABLE, ALX_STAT_fail_unusable, "unusable_answer"},
-        {ALX_VERDICT_TRUNCATED, ALX_STAT_fail_truncated, "truncated"},
-        {ALX_VERDICT_IN_FLIGHT_TIMEOUT, ALX_STAT_fail_wait_timeout,
-         "duplicate_wait_timeout"}
-    };
-    apr_size_t i;
-
-    for (i = 0; i < sizeof(failures) / sizeof(failures[0]); i++)
-        if (failures[i].kind == kind) {
-            *cause = failures[i].cause;
-            return (int)failures[i].counter;
-        }
-    return -1;
+    switch (kind) {
+    case ALX_VERDICT_REJECTED:          return ALX_CAUSE_REQUEST_REJECTED;
+    case ALX_VERDICT_UPSTREAM_ERROR:    return ALX_CAUSE_UPSTREAM_ERROR;
+    case ALX_VERDICT_SERVER_ERROR:      return ALX_CAUSE_SERVER_ERROR;
+    case ALX_VERDICT_UNUSABLE:          return ALX_CAUSE_UNUSABLE_ANSWER;
+    case ALX_VERDICT_TRUNCATED:         return ALX_CAUSE_TRUNCATED;
+    case ALX_VERDICT_IN_FLIGHT_TIMEOUT: return ALX_CAUSE_DUPLICATE_WAIT_TIMEOUT;
+    default:                            return ALX_CAUSE_NONE;
+    }
 }
 
 static void exchange_event(request_rec *r, const alx_exchange_rec *x,
-                           int failed, const char *cause)
+                           int failed, alx_cause_e cause)
 {
     alx_event_t e;
 
@@ -263,11 +247,11 @@ static void exchange_event(request_rec *r, const alx_exchange_rec *x,
                    x->req.client_id ? x->req.client_id : "-");
     alx_stats_text(e.region, sizeof(e.region), "-");
     alx_stats_text(e.verdict, sizeof(e.verdict),
-                   cause && !strcmp(cause, "over_budget")
+                   cause == ALX_CAUSE_OVER_BUDGET
                    ? apr_pstrcat(r->pool, x->verdict ? x->verdict : "-",
                                  ", over budget", NULL)
                    : x->verdict ? x->verdict : "-");
-    alx_stats_text(e.cause, sizeof(e.cause), cause ? cause : "");
+    alx_stats_text(e.cause, sizeof(e.cause), alx_cause_word(cause));
     alx_stats_shape(e.shape_in, sizeof(e.shape_in),
                     x->answer.shape_in ? x->answer.shape_in : "-");
     alx_stats_shape(e.shape_out, sizeof(e.shape_out),
@@ -280,22 +264,20 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
 {
     unsigned int vh;
     alx_stats_t *st = stats_of(r, &vh);
-    const char *grant = x->req.grant_type, *cause = NULL;
+    const char *grant = x->req.grant_type;
+    alx_cause_e cause;
     const alx_answer_t *a = &x->answer;
     int fail, over;
     apr_size_t i;
 
     if (!st)
         return;
-    alx_stats_count(st, vh, !grant ? ALX_STAT_exchange_other
-                    : !strcmp(grant, "authorization_code")
-                    ? ALX_STAT_exchange_code
-                    : !strcmp(grant, "refresh_token") ? ALX_STAT_exchange_refresh
-                    : ALX_STAT_exchange_other);
+    alx_stats_count(st, vh, grant_counter[alx_grant_of(grant)]);
     if (!alexalink_conf_report(x->conf)) {
         for (i = 0; i < sizeof(fix_counters) / sizeof(fix_counters[0]); i++)
-            if (a->fixes & fix_counters[i].fix)
-                alx_stats_count(st, vh, fix_counters[i].counter);
+            if ((a->fixes & fix_counters[i].fix)
+                && fix_counters[i].counter != ALX_FIX_UNCOUNTED)
+                alx_stats_count(st, vh, (alx_stat_e)fix_counters[i].counter);
         if (x->req.changed)
             alx_stats_count(st, vh, ALX_STAT_rewrite_client_auth);
     }
@@ -303,28 +285,27 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
         alx_stats_count(st, vh, ALX_STAT_rewrite_replayed);
     if (x->grace.chained)
         alx_stats_count(st, vh, ALX_STAT_rewrite_chained);
-    fail = failure(x->verdict_kind, &cause);
-    if (fail < 0 && x->verdict_kind == ALX_VERDICT_PASSTHROUGH
-        && r->status >= 400) {  /* an error page Alexa cannot read */
-        fail = ALX_STAT_fail_upstream_error;
-        cause = "upstream_error";
-    }
-    if (fail >= 0)
-        alx_stats_count(st, vh, (alx_stat_e)fail);
-    else if (r->status == HTTP_OK && grant
-             && !strcmp(grant, "authorization_code"))
+    cause = failure(x->verdict_kind);
+    if (cause == ALX_CAUSE_NONE && x->verdict_kind == ALX_VERDICT_PASSTHROUGH
+        && r->status >= 400)    /* an error page Alexa cannot read */
+        cause = ALX_CAUSE_UPSTREAM_ERROR;
+    fail = cause != ALX_CAUSE_NONE;
+    if (fail)
+        alx_stats_count(st, vh, (alx_stat_e)alx_cause_counter(cause));
+    else if (r->status == HTTP_OK
+             && alx_grant_of(grant) == ALX_GRANT_AUTHORIZATION_CODE)
         alx_stats_count(st, vh, ALX_STAT_code_ok);
     over = x->ms > apr_time_as_msec(alexalink_conf_time_budget(x->conf));
     if (over) {
         alx_stats_count(st, vh, ALX_STAT_over_budget);
-        cause = cause ? cause : "over_budget";
+        cause = fail ? cause : ALX_CAUSE_OVER_BUDGET;
     }
     if (!x->answer_json && a->kind == ALX_KIND_TOKEN && a->ttl_in >= 0
-        && a->ttl_in < 360)
+        && a->ttl_in < ALX_ALEXA_MIN_TTL)
         alx_stats_count(st, vh, ALX_STAT_short_lifetime);
     if (x->verdict_kind != ALX_VERDICT_REJECTED)
         alx_stats_latency(st, vh, x->ms);
-    exchange_event(r, x, fail >= 0 || over, cause);
+    exchange_event(r, x, fail || over, cause);
 }
 
 /* The ring takes events without a lock (alx_stats_event): a global mutex
@@ -372,7 +353,7 @@ static apr_array_header_t *locations(request_rec *r,
             l = apr_array_push(out);
             l->vhost = alexalink_vhost_name(r->pool, vs);
             l->path = d->d;
-            l->role = c->role == ALX_ROLE_TOKEN ? "token" : "authorize";
+            l->role = alx_role_name(c->role);
             if (c->role == ALX_ROLE_TOKEN && c->refresh_grace > *window)
                 *window = c->refresh_grace;
             for (j = 0; c->domain_list && j < c->domain_list->nelts; j++)

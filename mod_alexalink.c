@@ -16,10 +16,8 @@ typedef struct {
     int value;
 } alx_word_t;
 
-static const alx_word_t role_words[] = {
-    {"token", ALX_ROLE_TOKEN}, {"authorize", ALX_ROLE_AUTHORIZE},
-    {"off", ALX_ROLE_OFF}, {NULL, 0}
-};
+#define ROLE_WORD(id, value, word) {word, ALX_ROLE_##id},
+static const alx_word_t role_words[] = { ALX_ROLES(ROLE_WORD) {NULL, 0} };
 static const alx_word_t mode_words[] = {
     {"enforce", 0}, {"report", 1}, {NULL, 0}
 };

@@ -18,6 +18,7 @@
 #include "apr_global_mutex.h"
 #include "apr_strings.h"
 
+#include "alx_alexa.h"
 #include "alx_answer.h"
 #include "alx_authz.h"
 #include "alx_exchange.h"
@@ -27,6 +28,7 @@
 #include "alx_refresh.h"
 #include "alx_request.h"
 #include "alx_stats.h"
+#include "alx_vocab.h"
 
 APLOG_USE_MODULE(alexalink);
 
@@ -34,12 +36,6 @@ APLOG_USE_MODULE(alexalink);
 #define ALX_FILTER_BODY  "ALEXALINK_BODY"
 #define ALX_FILTER_AUTHZ "ALEXALINK_AUTHZ"
 #define ALX_JSON_TYPE    "application/json;charset=UTF-8"
-
-typedef enum {
-    ALX_ROLE_OFF = 0,
-    ALX_ROLE_TOKEN,
-    ALX_ROLE_AUTHORIZE
-} alx_role_e;
 
 /* Every per-location setting, declared once: the struct, its defaults,
  * create, merge, getters, the directive table and its help text all come
@@ -60,7 +56,8 @@ typedef enum {
     X(refresh_grace, apr_interval_time_t, apr_time_from_sec(86400), "86400", \
       "AlexaLinkRefreshGrace", TAKE1, INTERVAL(ALX_MAX_GRACE), \
       "seconds a rotated refresh token keeps working (0 disables)") \
-    X(grace_replays, int, 8, "8", "AlexaLinkGraceReplays", TAKE1, \
+    X(grace_replays, int, ALX_GRACE_REPLAYS, ALX_ALEXA_STR(ALX_GRACE_REPLAYS), \
+      "AlexaLinkGraceReplays", TAKE1, \
       COUNT(1000), "how often one rotated refresh token may be answered " \
       "from the grace store") \
     X(keep_refresh, int, 1, "On", "AlexaLinkKeepRefreshToken", FLAG, ONOFF(), \
@@ -68,13 +65,14 @@ typedef enum {
     X(client_auth, int, ALX_AUTH_AS_IS, "as-is", "AlexaLinkClientAuth", \
       TAKE1, KEYWORDS(client_auth), "client authentication the upstream " \
       "wants: as-is, basic or body") \
-    X(time_budget, apr_interval_time_t, apr_time_from_msec(4500), "4.5", \
+    X(time_budget, apr_interval_time_t, \
+      apr_time_from_msec(ALX_ALEXA_TIME_LIMIT_MS), ALX_ALEXA_TIME_LIMIT_TEXT, \
       "AlexaLinkTimeBudget", TAKE1, DECIMAL(), "seconds after which an " \
       "answer is logged as over budget") \
     X(max_body, apr_off_t, 65536, "65536", "AlexaLinkMaxBody", TAKE1, SIZE(), \
       "largest request or response body buffered (k and m suffixes)") \
     X(redirect_hosts, const apr_array_header_t *, NULL, \
-      "pitangui.amazon.com layla.amazon.com alexa.amazon.co.jp", \
+      ALX_ALEXA_HOSTS, \
       "AlexaLinkRedirectHosts", TAKE_ARGV, HOSTS(), \
       "hosts that mark a redirect as going back to Alexa") \
     X(domain_list, const apr_array_header_t *, NULL, "none", \
@@ -85,6 +83,10 @@ typedef enum {
 
 #define ALX_MAX_TTL   (10 * 365 * 86400)  /* ten years: larger is a typo */
 #define ALX_MAX_GRACE (30 * 86400)
+/* AlexaLinkGraceReplays' default: a lost answer comes back a few times
+ * (Alexa's retries, duplicates from several devices); many more from one
+ * old token look more like a copy of it than a retry. */
+#define ALX_GRACE_REPLAYS 8
 
 #define ALX_CONF_FIELD(field, type, ...) type field;
 #define ALX_CONF_INDEX(field, ...) ALX_CONF_##field,

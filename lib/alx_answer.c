@@ -9,14 +9,14 @@
 #include <apr_strings.h>
 #include <openssl/crypto.h>
 
+#include "alx_alexa.h"
 #include "alx_answer.h"
+#include "alx_vocab.h"
 #include "alx_flat.h"
 #include "alx_json.h"
 #include "alx_form.h"
 #include "alx_shape.h"
 
-/* Alexa needs access tokens to live more than 5 minutes. */
-#define ALX_ALEXA_MIN_TTL 360
 /* A longer expires_in is no lifetime anyone means; int32 keeps clients safe. */
 #define ALX_TTL_MAX 2147483647
 #define ALX_ERROR_CODE_MAX 64
@@ -665,12 +665,12 @@ static alx_refresh_e refresh_decide(const alx_answer_in_t *in,
                                     const char *value, apr_size_t len,
                                     int *keep)
 {
-    const char *grant = in->grant_type ? in->grant_type : "";
+    alx_grant_e grant = alx_grant_of(in->grant_type);
     const char *presented = in->presented_refresh_token;
 
     *keep = 0;
-    if (strcmp(grant, "refresh_token") != 0) {
-        if (!present && strcmp(grant, "authorization_code") == 0)
+    if (grant != ALX_GRANT_REFRESH_TOKEN) {
+        if (!present && grant == ALX_GRANT_AUTHORIZATION_CODE)
             out->warnings |= ALX_WARN_NO_REFRESH;
         return present ? ALX_REFRESH_FORWARDED : ALX_REFRESH_ABSENT;
     }

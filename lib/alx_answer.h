@@ -6,6 +6,8 @@
 #include <apr_pools.h>
 #include <jansson.h>
 
+#include "alx_fix.h"
+
 typedef enum {
     ALX_BODY_EMPTY = 0,
     ALX_BODY_JSON,
@@ -39,21 +41,6 @@ typedef enum { ALX_REFRESHES(ALX_REFRESH_ENUM) ALX_REFRESH_COUNT } alx_refresh_e
 #define ALX_TTL_ABSENT  (-1)
 #define ALX_TTL_INVALID (-2)
 
-/* What was changed (or, in report mode, would be). */
-#define ALX_FIX_STATUS        0x0001  /* status became 200 / 400 / 401 / 502 ... */
-#define ALX_FIX_FORMAT        0x0002  /* form or text body became JSON */
-#define ALX_FIX_CONTENT_TYPE  0x0004  /* JSON body under another content type */
-#define ALX_FIX_NO_STORE      0x0008  /* Cache-Control: no-store was missing */
-#define ALX_FIX_TTL_TYPE      0x0010  /* expires_in string or real became integer
-                                         (unusable with no default: removed) */
-#define ALX_FIX_TTL_FLOOR     0x0020  /* expires_in raised to the floor */
-#define ALX_FIX_TTL_DEFAULT   0x0040  /* expires_in inserted */
-#define ALX_FIX_TOKEN_TYPE    0x0080  /* token_type Bearer inserted */
-#define ALX_FIX_REFRESH_KEPT  0x0100  /* presented refresh token given back */
-#define ALX_FIX_ERROR_CODE    0x0200  /* non-standard error code mapped */
-#define ALX_FIX_UNUSABLE      0x0400  /* 2xx unusable answer became 502 */
-#define ALX_FIX_BOM           0x0800  /* a leading UTF-8 byte order mark dropped */
-
 /* What breaks an Alexa requirement even after the fixes. */
 #define ALX_WARN_NO_REFRESH   0x01  /* code grant answered without refresh_token */
 #define ALX_WARN_TTL_SHORT    0x02  /* expires_in sent below 360 s */
@@ -85,7 +72,7 @@ typedef struct {
     alx_refresh_e refresh;      /* ALX_REFRESH_NONE unless TOKEN */
     const char *error_in;       /* log-safe error codes, NULL unless ERROR */
     const char *error_out;
-    unsigned fixes;             /* ALX_FIX_* */
+    unsigned fixes;             /* ALX_FIX_* (alx_fix.h) */
     unsigned warnings;          /* ALX_WARN_* */
     const char *reason;         /* secret-free: why UNUSABLE or OPAQUE */
 } alx_answer_t;

@@ -12,26 +12,20 @@
 #define ALX_ERROR_CODE_MAX 64
 #define ALX_SPA_PATH "/spa/skill/account-linking-status.html"
 
+#define REGION_ROW(id, word, host, counter) { word, host },
 static const struct {
-    const char *host;
-    alx_region_e region;
-} known_hosts[] = {
-    { "pitangui.amazon.com", ALX_REGION_NA },
-    { "layla.amazon.com", ALX_REGION_EU },
-    { "alexa.amazon.co.jp", ALX_REGION_FE }
-};
+    const char *word;
+    const char *host;           /* NULL: none of Alexa's */
+} regions[] = { ALX_REGIONS(REGION_ROW) };
 
-#define KNOWN_HOSTS (sizeof(known_hosts) / sizeof(known_hosts[0]))
-
-static const char *const region_names[] = { "-", "NA", "EU", "FE", "other" };
-static const char *const fate_names[] = { "-", "kept", "dropped", "changed",
-                                          "ambiguous" };
+#define FATE_WORD(id, word) word,
+static const char *const fate_names[] = { ALX_STATE_FATES(FATE_WORD) };
 
 const char *alx_region_name(alx_region_e region)
 {
-    if ((unsigned)region >= sizeof(region_names) / sizeof(region_names[0]))
+    if ((unsigned)region >= ALX_REGION_COUNT)
         return "-";
-    return region_names[region];
+    return regions[region].word;
 }
 
 const char *alx_state_fate_name(alx_state_fate_e fate)
@@ -66,11 +60,11 @@ static int same_host(const char *a, const char *b)
 
 static alx_region_e known_region(const char *host)
 {
-    apr_size_t i;
+    int i;
 
-    for (i = 0; i < KNOWN_HOSTS; i++)
-        if (same_host(host, known_hosts[i].host))
-            return known_hosts[i].region;
+    for (i = 0; i < ALX_REGION_COUNT; i++)
+        if (regions[i].host && same_host(host, regions[i].host))
+            return (alx_region_e)i;
     return ALX_REGION_NONE;
 }
 
@@ -721,12 +715,16 @@ static int segment_is(const char *seg, apr_size_t len, const char *name,
 const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
                                     int *changed)
 {
-    static const char *const wanted[] = { "access_type=offline",
-                                          "prompt=consent" };
-    static const char *const names[] = { "access_type", "prompt" };
+    /* each name once: the segment is made from it */
+#define FORCED(name, value) { name, name "=" value }
+    static const struct {
+        const char *name, *segment;
+    } forced[] = { FORCED("access_type", "offline"),
+                   FORCED("prompt", "consent") };
+#define FORCED_N ((int)(sizeof(forced) / sizeof(forced[0])))
     apr_array_header_t *list;
     apr_size_t len = query ? strlen(query) : 0, start = 0, stop;
-    int seen[2] = { 0, 0 }, exact[2] = { 0, 0 }, k;
+    int seen[FORCED_N] = { 0 }, exact[FORCED_N] = { 0 }, k;
 
     *changed = 0;
     list = apr_array_make(p, 8, sizeof(param_t));
@@ -739,19 +737,19 @@ const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
         memset(&param, 0, sizeof(param));
         param.raw = query + start;
         param.len = stop - start;
-        for (k = 0; k < 2; k++) {
-            if (!segment_is(param.raw, param.len, names[k], p))
+        for (k = 0; k < FORCED_N; k++) {
+            if (!segment_is(param.raw, param.len, forced[k].name, p))
                 continue;
             if (seen[k]++) {
                 drop = 1;
             }
-            else if (param.len == strlen(wanted[k])
-                     && memcmp(param.raw, wanted[k], param.len) == 0) {
+            else if (param.len == strlen(forced[k].segment)
+                     && memcmp(param.raw, forced[k].segment, param.len) == 0) {
                 exact[k] = 1;
             }
             else {
-                param.raw = wanted[k];
-                param.len = strlen(wanted[k]);
+                param.raw = forced[k].segment;
+                param.len = strlen(forced[k].segment);
             }
         }
         if (!drop)
@@ -760,11 +758,13 @@ const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
             break;
         start = stop + 1;
     }
-    if (seen[0] == 1 && seen[1] == 1 && exact[0] && exact[1])
+    for (k = 0; k < FORCED_N && seen[k] == 1 && exact[k]; k++)
+        ;
+    if (k == FORCED_N)
         return query;
     *changed = 1;
-    for (k = 0; k < 2; k++)
+    for (k = 0; k < FORCED_N; k++)
         if (!seen[k])
-            add_param(list, wanted[k]);
+            add_param(list, forced[k].segment);
     return join_params(p, list);
 }

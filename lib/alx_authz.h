@@ -6,21 +6,15 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 
-/* Alexa's regions, from the redirect host (pitangui = NA, layla = EU,
- * alexa.amazon.co.jp = FE); another configured host is ALX_REGION_OTHER. */
-typedef enum {
-    ALX_REGION_NONE = 0,    /* not an Alexa host */
-    ALX_REGION_NA,
-    ALX_REGION_EU,
-    ALX_REGION_FE,
-    ALX_REGION_OTHER
-} alx_region_e;
+#include "alx_vocab.h"
 
-/* "NA", "EU", "FE", "other" or "-". */
+/* Regions, flows and state fates are tables in alx_vocab.h. */
+
+/* The region's word (ALX_REGIONS); "-" out of range. */
 const char *alx_region_name(alx_region_e region);
 
 /* The region of host (case-insensitive, a port and trailing dot ignored)
- * when it is one of hosts (const char *; NULL means the default three),
+ * when it is one of hosts (const char *; NULL means Alexa's three),
  * else ALX_REGION_NONE. A listed host other than the three known names is
  * ALX_REGION_OTHER; list entries are compared the same way (no wildcards). */
 alx_region_e alx_authz_region(const char *host, const apr_array_header_t *hosts);
@@ -61,26 +55,7 @@ void alx_authz_request_parse(apr_pool_t *p, const char *query, apr_size_t len,
 const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
                                     int *changed);
 
-/* What a redirect's Location says and what the module made of it. */
-typedef enum {
-    ALX_FLOW_NONE = 0,      /* not to an Alexa host: left alone */
-    ALX_FLOW_CODE,          /* carries code= */
-    ALX_FLOW_IMPLICIT,      /* carries access_token= (query or fragment) */
-    ALX_FLOW_ERROR,         /* carries error= */
-    ALX_FLOW_UNKNOWN        /* to Alexa, but none of those */
-} alx_flow_e;
-
-typedef enum {
-    ALX_STATE_NOT_EXPECTED = 0, /* no state was known for this flow */
-    ALX_STATE_KEPT,
-    ALX_STATE_DROPPED,
-    ALX_STATE_CHANGED,
-    ALX_STATE_AMBIGUOUS         /* a later step, and several flows under way
-                                   for the browser: not judged (set by the
-                                   glue from the flow record) */
-} alx_state_fate_e;
-
-/* "-", "kept", "dropped", "changed", "ambiguous". */
+/* The fate's word (ALX_STATE_FATES); "-" out of range. */
 const char *alx_state_fate_name(alx_state_fate_e fate);
 
 typedef struct {

@@ -227,23 +227,15 @@ const char *alx_exchange_line(apr_pool_t *p, const alx_exchange_t *x)
     return line;
 }
 
-#define ALX_FIX_NAME(s) { s, sizeof(s) - 1 }
+#define ALX_FIX_ENTRY(id, bit, name, counter) { bit, name, sizeof(name) - 1 },
 
 static const struct {
+    unsigned bit;
     const char *name;
     apr_size_t len;
-} alx_fix_name[] = {
-    ALX_FIX_NAME("status"), ALX_FIX_NAME("json"),
-    ALX_FIX_NAME("content-type"), ALX_FIX_NAME("no-store"),
-    ALX_FIX_NAME("ttl-type"), ALX_FIX_NAME("ttl-floor"),
-    ALX_FIX_NAME("ttl-default"), ALX_FIX_NAME("token-type"),
-    ALX_FIX_NAME("refresh-kept"), ALX_FIX_NAME("error-code"),
-    ALX_FIX_NAME("unusable"), ALX_FIX_NAME("bom")
-};
+} alx_fix_name[] = { ALX_FIXES(ALX_FIX_ENTRY) };
 
 #define ALX_FIX_COUNT (sizeof(alx_fix_name) / sizeof(alx_fix_name[0]))
-/* Only the fixes that have a name show; other bits are ignored. */
-#define ALX_FIX_KNOWN ((1u << ALX_FIX_COUNT) - 1)
 
 /* Length of the comma-separated names of fixes (known bits only). */
 static apr_size_t fixes_len(unsigned fixes)
@@ -251,7 +243,7 @@ static apr_size_t fixes_len(unsigned fixes)
     apr_size_t i, len = 0;
 
     for (i = 0; i < ALX_FIX_COUNT; i++)
-        if (fixes & (1u << i))
+        if (fixes & alx_fix_name[i].bit)
             len += alx_fix_name[i].len + 1;
     return len ? len - 1 : 0;
 }
@@ -262,7 +254,7 @@ static char *put_fixes(char *d, unsigned fixes)
     int first = 1;
 
     for (i = 0; i < ALX_FIX_COUNT; i++) {
-        if (!(fixes & (1u << i)))
+        if (!(fixes & alx_fix_name[i].bit))
             continue;
         if (!first)
             *d++ = ',';

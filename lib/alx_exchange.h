@@ -59,8 +59,7 @@ const char *alx_exchange_line(apr_pool_t *p, const alx_exchange_t *x);
  * as '?', "-" for NULL: safe to print in a log line. */
 const char *alx_log_safe(apr_pool_t *p, const char *s, apr_size_t max);
 
-/* Comma-separated fix names: status,json,content-type,no-store,ttl-type,
- * ttl-floor,ttl-default,token-type,refresh-kept,error-code,unusable;
+/* Comma-separated names of the fixes (alx_fix.h), in the table's order;
  * NULL when none. */
 const char *alx_fix_names(apr_pool_t *p, unsigned fixes);
 

@@ -5,10 +5,11 @@
 #include <apr_atomic.h>
 #include <apr_strings.h>
 
+#include "alx_cause.h"
 #include "alx_stats.h"
 
 const apr_uint32_t alx_stats_bucket_ms[ALX_STATS_BUCKETS] = {
-    50, 100, 250, 500, 1000, 2000, 3000, 4500, 10000, 30000
+    50, 100, 250, 500, 1000, 2000, 3000, ALX_ALEXA_TIME_LIMIT_MS, 10000, 30000
 };
 
 /* Each vhost block on its own cache lines: children counting for two
@@ -374,55 +375,40 @@ void alx_stats_shape(char *dst, apr_size_t size, const char *shape)
     dst[n] = '\0';
 }
 
+#define CAUSE_ROW(id, word, counter, sentence) { word, counter, sentence },
 static const struct {
-    const char *key;
+    const char *word;
+    int counter;
     const char *sentence;
-} causes[] = {
-    { "request_rejected", "Alexa's token request was refused before it reached "
-      "your authorization server: Amazon supports HTTP Basic and credentials in "
-      "the request body; any other client authentication fails." },
-    { "upstream_error", "Your authorization server refused the request "
-      "(invalid_grant, invalid_client ...): check the client id and secret "
-      "Alexa was given and that codes are used once, within their lifetime." },
-    { "server_error", "Your authorization server failed: check its logs for "
-      "what it sends back to Alexa when presented with the authorization code." },
-    { "unusable_answer", "The access token must be sent in JSON with a 200 OK "
-      "status code; an answer the module cannot make so makes account linking "
-      "fail." },
-    { "truncated", "Your authorization server ended its answer unfinished: "
-      "check its logs, and any proxy or gateway between it and Alexa." },
-    { "duplicate_wait_timeout", "A repeated request waited too long for the "
-      "first one's answer: check that your server is responding within 4.5 "
-      "seconds." },
-    { "over_budget", "The token answer came later than the time budget: check "
-      "that your server is responding within 4.5 seconds." },
-    { "short_lifetime", "Ensure that the access token time to live (TTL) is "
-      "more than 5 minutes, or Alexa has to link accounts again." },
-    { "state_dropped", "The redirect back to Alexa lost the state parameter: "
-      "make sure the state parameter stays the same throughout the account "
-      "linking process." },
-    { "state_changed", "The redirect back to Alexa carried another state: "
-      "make sure the state parameter stays the same throughout the account "
-      "linking process." },
-    { "flow_error", "Your authorization server sent an error back to Alexa: "
-      "check its logs for why the login or consent failed." },
-    { "implicit_in_query", "For implicit grants the token and state must be "
-      "in a URL fragment starting with #; they cannot be in a query string." },
-    { "insecure", "The account linking URL must be a HTTPS URL, with a "
-      "certificate from an Amazon approved CA authority." },
-    { "domains", "The login page pulls content from other domains: add them "
-      "under Developer Console > Tools > Account Linking > Domain List." },
-    { "popups", "Popups aren't supported: if you try to link with a popup, it "
-      "won't work." },
-};
+} causes[] = { ALX_CAUSES(CAUSE_ROW) };
+
+const char *alx_cause_word(alx_cause_e cause)
+{
+    return (unsigned)cause < ALX_CAUSE_COUNT ? causes[cause].word : "";
+}
+
+int alx_cause_counter(alx_cause_e cause)
+{
+    return (unsigned)cause < ALX_CAUSE_COUNT ? causes[cause].counter
+                                             : ALX_CAUSE_UNCOUNTED;
+}
+
+alx_cause_e alx_cause_of(const char *word)
+{
+    int i;
+
+    for (i = 0; word && i < ALX_CAUSE_COUNT; i++)
+        if (!strcmp(word, causes[i].word))
+            return (alx_cause_e)i;
+    return ALX_CAUSE_NONE;
+}
 
 const char *alx_stats_cause(const char *key)
 {
-    apr_size_t i;
+    alx_cause_e cause = alx_cause_of(key);
 
-    for (i = 0; key && i < sizeof(causes) / sizeof(causes[0]); i++)
-        if (!strcmp(key, causes[i].key))
-            return causes[i].sentence;
+    if (cause != ALX_CAUSE_NONE)
+        return causes[cause].sentence;
     return "Check your authorization server for logs: more often than not, "
            "account linking fails due to an error it sends back to Alexa.";
 }

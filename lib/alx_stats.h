@@ -13,6 +13,8 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "alx_alexa.h"
+#include "alx_cause.h"
 #include "alx_once.h"
 #include "alx_segment.h"
 
@@ -51,7 +53,8 @@
     X(over_budget, "over_budget_total", "", \
       "token answers slower than AlexaLinkTimeBudget") \
     X(short_lifetime, "short_lifetimes_total", "", \
-      "upstream access-token lifetimes below Alexa's 360 s") \
+      "upstream access-token lifetimes below Alexa's " \
+      ALX_ALEXA_MIN_TTL_TEXT " s") \
     X(flow_na_ok, "flows_total", "region=\"NA\",outcome=\"ok\"", \
       "authorization flows back to Alexa, by region and outcome") \
     X(flow_na_failed, "flows_total", "region=\"NA\",outcome=\"failed\"", "") \
@@ -67,7 +70,8 @@
     X(implicit_query, "implicit_in_query_total", "", \
       "implicit-grant tokens found in a redirect's query") \
     X(insecure, "insecure_flows_total", "", \
-      "Alexa flows over plain HTTP or on a port other than 443") \
+      "Alexa flows over plain HTTP or on a port other than " \
+      ALX_ALEXA_PORT_TEXT) \
     X(domains, "domains_reported_total", "", \
       "external hosts not in AlexaLinkDomainList reported") \
     X(popups, "popups_total", "", "popups reported on login pages")
@@ -75,8 +79,8 @@
 #define ALX_STATS_INDEX(name, ...) ALX_STAT_##name,
 typedef enum { ALX_STATS_COUNTERS(ALX_STATS_INDEX) ALX_STATS_N } alx_stat_e;
 
-/* Latency buckets in milliseconds (upper bounds, inclusive); the 4.5 s
- * bucket is Alexa's limit. One more bucket counts the rest (+Inf). */
+/* Latency buckets in milliseconds (upper bounds, inclusive); one bucket
+ * ends at Alexa's limit. One more bucket counts the rest (+Inf). */
 #define ALX_STATS_BUCKETS 10
 extern const apr_uint32_t alx_stats_bucket_ms[ALX_STATS_BUCKETS];
 
@@ -110,7 +114,7 @@ typedef struct {
     char region[8];             /* "NA", "EU", "FE", "other", "-" */
     char platform[24];          /* from the User-Agent: "Android", ... */
     char verdict[128];          /* the exchange verdict, or the flow's */
-    char cause[32];             /* a key of alx_stats_cause(), or "" */
+    char cause[32];             /* alx_cause_word(), or "" */
     char shape_in[ALX_EVENT_TEXT];
     char shape_out[ALX_EVENT_TEXT];
 } alx_event_t;
@@ -206,9 +210,8 @@ void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
  * bound's double for +Inf. */
 apr_int64_t alx_stats_percentile(const alx_stats_vhost_t *v, double q);
 
-/* The seed article's cause and fix in one sentence, by cause key (the
- * failure counters' label words, state_dropped, flow_error, ...); a
- * generic sentence for an unknown key. */
+/* The seed article's cause and fix in one sentence, by cause word
+ * (ALX_CAUSES, alx_cause.h); a generic sentence for an unknown word. */
 const char *alx_stats_cause(const char *key);
 
 /* "Android", "iOS", "Fire OS", "Windows", "macOS", "Linux", "Alexa app" or

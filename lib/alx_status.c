@@ -11,6 +11,7 @@
 
 #include "alx_json.h"
 #include "alx_status.h"
+#include "alx_vocab.h"
 
 /* The counter table, once more as data: name, family, label, help. */
 typedef struct {
@@ -117,8 +118,9 @@ static const char *html(apr_pool_t *p, const char *s)
     return text_done(&t);
 }
 
-/* A Prometheus label value: backslash, double quote and newline escaped. */
-static const char *label_value(apr_pool_t *p, const char *s)
+/* Prometheus text: backslash and newline escaped, and in a label value
+ * (quote) the double quote too; HELP text keeps its quotes. */
+static const char *prometheus_escape(apr_pool_t *p, const char *s, int quote)
 {
     text_t t;
 
@@ -126,7 +128,7 @@ static const char *label_value(apr_pool_t *p, const char *s)
     for (; *s; s++) {
         if (*s == '\\')
             add(&t, "\\\\");
-        else if (*s == '"')
+        else if (*s == '"' && quote)
             add(&t, "\\\"");
         else if (*s == '\n')
             add(&t, "\\n");
@@ -134,6 +136,11 @@ static const char *label_value(apr_pool_t *p, const char *s)
             add(&t, apr_pstrmemdup(p, s, 1));
     }
     return text_done(&t);
+}
+
+static const char *label_value(apr_pool_t *p, const char *s)
+{
+    return prometheus_escape(p, s, 1);
 }
 
 static const char *utc(apr_pool_t *p, apr_time_t at)
@@ -600,21 +607,9 @@ char *alx_status_json(apr_pool_t *p, const alx_status_view_t *v)
 
 /* ---- Prometheus text format 0.0.4 ---- */
 
-/* HELP text: backslash and newline escaped. */
 static const char *help_text(apr_pool_t *p, const char *s)
 {
-    text_t t;
-
-    text_init(&t, p);
-    for (; *s; s++) {
-        if (*s == '\\')
-            add(&t, "\\\\");
-        else if (*s == '\n')
-            add(&t, "\\n");
-        else
-            add(&t, apr_pstrmemdup(p, s, 1));
-    }
-    return text_done(&t);
+    return prometheus_escape(p, s, 0);
 }
 
 static void family(text_t *t, const char *name, const char *type,
@@ -730,8 +725,12 @@ static void linking_type(text_t *t, const alx_stats_snapshot_t *s)
         codes += s->vhost[i].counter[ALX_STAT_exchange_code];
     for (i = 0; i < s->nevents; i++)
         if (s->event[i].kind == ALX_EVENT_FLOW) {
-            code_flows += !strncmp(s->event[i].what, "code", 5);
-            implicit += !strncmp(s->event[i].what, "implicit", 9);
+            const char *what = s->event[i].what;
+
+            code_flows += !strncmp(what, alx_flow_name(ALX_FLOW_CODE),
+                                   sizeof(s->event[i].what));
+            implicit += !strncmp(what, alx_flow_name(ALX_FLOW_IMPLICIT),
+                                 sizeof(s->event[i].what));
         }
     addf(t, "Account Linking Type seen: %s%s%s\n",
          codes || code_flows ? "Authorization Code Grant" : "",
@@ -796,12 +795,14 @@ char *alx_status_support(apr_pool_t *p, const alx_status_view_t *v)
         add(&t, "(no authorization location)\n");
 
     heading(&t, "Grant types seen", '-');
-    for (i = 0; i < s->vhosts; i++)
-        addf(&t, "%s: authorization_code %u, refresh_token %u, other %u\n",
-             plain(p, vhost_name(p, v, i)),
-             s->vhost[i].counter[ALX_STAT_exchange_code],
-             s->vhost[i].counter[ALX_STAT_exchange_refresh],
-             s->vhost[i].counter[ALX_STAT_exchange_other]);
+    for (i = 0; i < s->vhosts; i++) {
+#define GRANT_SEEN(id, word, stem) \
+        addf(&t, "%s%s %u", ALX_GRANT_##id ? ", " : "", word, \
+             s->vhost[i].counter[ALX_STAT_exchange_##stem]);
+        addf(&t, "%s: ", plain(p, vhost_name(p, v, i)));
+        ALX_GRANTS(GRANT_SEEN)
+        add(&t, "\n");
+    }
     if (!s->vhosts)
         add(&t, "(no vhost)\n");
     linking_type(&t, s);

@@ -1,5 +1,6 @@
-// Checks on the source itself: every log call has its own ALX tag, and every
-// directive the module declares is documented in README.md.
+// Checks on the source itself: every log call has its own ALX tag, listed
+// with its level in lib/alx_tags.h and README.md, and every directive the
+// module declares is documented in README.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -48,6 +49,84 @@ test('every tag is listed in README.md', () => {
       assert.ok(readme.includes(`\`${tag}\``), `${tag} missing from README.md`);
     }
   }
+});
+
+// httpd's level constants as lib/alx_tags.h and README.md say them.
+const levelWord = { EMERG: 'emerg', ALERT: 'alert', CRIT: 'crit', ERR: 'error', WARNING: 'warn',
+                    NOTICE: 'notice', INFO: 'info', DEBUG: 'debug' };
+const levelsIn = (text) => [...new Set([...text.matchAll(/\bAPLOG_([A-Z]+)\b/g)]
+  .map((m) => levelWord[m[1]]).filter(Boolean))].sort();
+const wordsIn = (text) => [...new Set(text.match(/\b(emerg|alert|crit|error|warn|notice|info|debug)\b/g) || [])].sort();
+
+// ALX_TAGS: tag -> its level words.
+function tagTable() {
+  const rows = [...read('lib/alx_tags.h').matchAll(/X\((ALX\d{4}), "([^"]*)",/g)];
+  const table = new Map();
+  for (const [, tag, level] of rows) {
+    assert.ok(!table.has(tag), `${tag} twice in lib/alx_tags.h`);
+    table.set(tag, wordsIn(level));
+  }
+  assert.ok(table.size >= 40, `found ${table.size} rows in ALX_TAGS`);
+  return table;
+}
+
+// The levels a call logs at: the APLOG_ constants of its level argument,
+// or, when that is a variable set from a function (level =
+// exchange_level(...)), the constants that function returns.
+function callLevels(src, call) {
+  const levelArg = call.split(',')[1];
+  const direct = levelsIn(levelArg);
+  if (direct.length)
+    return direct;
+  const name = levelArg.trim();
+  const from = src.match(new RegExp(`\\b${name}\\s*=\\s*(\\w+)\\(`));
+  assert.ok(from, `cannot tell the level of a call logging at '${name}'`);
+  const body = src.match(new RegExp(`\\n[^\\n]*\\b${from[1]}\\([^;{]*\\)\\s*\\{[\\s\\S]*?\\n\\}`));
+  assert.ok(body, `cannot find ${from[1]}, which sets '${name}'`);
+  return levelsIn(body[0]);
+}
+
+test('ALX_TAGS lists every tag the sources log, at the level each call site logs at', () => {
+  const table = tagTable();
+  const used = new Set();
+  for (const f of cFiles) {
+    const src = read(f);
+    for (const call of logCalls(src)) {
+      const tag = call.match(/ALX\d{4}/)[0];
+      used.add(tag);
+      assert.ok(table.has(tag), `${tag} (${f}) missing from lib/alx_tags.h`);
+      assert.deepEqual(callLevels(src, call), table.get(tag), `${tag}: ${f} logs at another level than lib/alx_tags.h says`);
+    }
+  }
+  for (const tag of table.keys())
+    assert.ok(used.has(tag), `${tag} is in lib/alx_tags.h but no call site logs it`);
+});
+
+test("README's table of tags is ALX_TAGS, levels included", () => {
+  const table = tagTable();
+  const rows = [...read('README.md').matchAll(/^\| `(ALX\d{4})` \| ([^|]+) \|/gm)];
+  const readme = new Map();
+  for (const [, tag, level] of rows) {
+    assert.ok(!readme.has(tag), `${tag} has two rows in README.md`);
+    readme.set(tag, wordsIn(level));
+  }
+  for (const [tag, levels] of table) {
+    assert.ok(readme.has(tag), `${tag} has no row in README's table of tags`);
+    assert.deepEqual(readme.get(tag), levels, `${tag}: README's level is not lib/alx_tags.h's`);
+  }
+  for (const tag of readme.keys())
+    assert.ok(table.has(tag), `${tag} is in README's table but not in lib/alx_tags.h`);
+});
+
+test("README's fix names and roles are the tables' (lib/alx_fix.h, lib/alx_vocab.h)", () => {
+  const readme = read('README.md');
+  const fixes = [...read('lib/alx_fix.h').matchAll(/X\(\w+, 0x[0-9a-f]+, "([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(fixes.length >= 10, `found ${fixes.length} fixes`);
+  const paragraph = readme.match(/^Fix names: ([\s\S]*?)\. Warnings/m)[1];
+  assert.deepEqual([...paragraph.matchAll(/`([^`]+)`/g)].map((m) => m[1]), fixes, "README's fix names");
+  const roles = [...read('lib/alx_vocab.h').match(/#define ALX_ROLES\(X\)([\s\S]*?)\n\n/)[1]
+    .matchAll(/X\(\w+, \d+, "([^"]+)"\)/g)].map((m) => m[1]);
+  assert.ok(readme.includes(`| \`AlexaLink ${roles.join('\\|')}\` |`), `README's AlexaLink row does not list ${roles.join(', ')}`);
 });
 
 test('every directive is documented in README.md and conf/alexalink.conf', () => {

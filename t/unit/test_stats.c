@@ -345,6 +345,38 @@ static void test_text(void)
     is_str(small, "", "shape: NULL is empty");
 }
 
+/* The failures_total counters and the causes are one list: each such
+ * counter is one cause's, labelled with its word. */
+static void test_cause_counters(void)
+{
+#define FAMILY(name, family, label, help) family,
+#define LABEL(name, family, label, help) label,
+    static const char *const family[] = { ALX_STATS_COUNTERS(FAMILY) };
+    static const char *const label[] = { ALX_STATS_COUNTERS(LABEL) };
+    int c, counted[ALX_STATS_N] = { 0 }, labelled = 1, covered = 1;
+
+    for (c = 0; c < ALX_CAUSE_COUNT; c++) {
+        int n = alx_cause_counter((alx_cause_e)c);
+
+        if (n == ALX_CAUSE_UNCOUNTED)
+            continue;
+        counted[n]++;
+        if (!strcmp(family[n], "failures_total")
+            && strcmp(label[n], apr_psprintf(pool, "cause=\"%s\"",
+                                             alx_cause_word((alx_cause_e)c))))
+            labelled = 0;
+    }
+    for (c = 0; c < ALX_STATS_N; c++)
+        if (!strcmp(family[c], "failures_total") && counted[c] != 1)
+            covered = 0;
+    ok(labelled, "each cause's failures_total counter is labelled with its word");
+    ok(covered, "each failures_total counter is exactly one cause's");
+    is_str(alx_cause_word(ALX_CAUSE_NONE), "", "no cause: the empty word");
+    ok(alx_cause_of("over_budget") == ALX_CAUSE_OVER_BUDGET
+       && alx_cause_of("nope") == ALX_CAUSE_NONE && alx_cause_of(NULL)
+       == ALX_CAUSE_NONE, "a cause by its word");
+}
+
 static void test_cause(void)
 {
     static const char *const keys[] = {
@@ -552,6 +584,7 @@ int main(void)
     test_ring();
     test_text();
     test_cause();
+    test_cause_counters();
     test_platform();
     test_threads();
     test_ring_threads();
