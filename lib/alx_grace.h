@@ -7,21 +7,11 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "alx_crypto.h"
 #include "alx_flat.h"
 
 #define ALX_GRACE_ID_LEN  32
-#define ALX_GRACE_KEY_LEN 32
-
-/* The OpenSSL objects derivation and sealing use, fetched once per process
- * (a child's child_init): fetching per request costs more than the
- * cryptography itself. Read-only once made, so a child's threads share it;
- * freed with p. */
-typedef struct alx_crypto alx_crypto_t;
-apr_status_t alx_crypto_create(apr_pool_t *p, alx_crypto_t **out);
-
-/* SHA-256 of len bytes into out[32], with the digest fetched once. */
-apr_status_t alx_crypto_sha256(const alx_crypto_t *c, const void *data,
-                               apr_size_t len, unsigned char *out);
+#define ALX_GRACE_KEY_LEN ALX_CRYPTO_KEY_LEN
 
 /* Both derived from the presented refresh token and the client's
  * credentials, with distinct labels, so that the store id reveals nothing
