@@ -343,46 +343,6 @@ apr_status_t alx_grace_open(apr_pool_t *p, const alx_grace_keys_t *k,
     return APR_SUCCESS;
 }
 
-apr_status_t alx_grace_seal_bytes(apr_pool_t *p, const alx_grace_keys_t *k,
-                                  const char *magic, const void *data,
-                                  apr_size_t len, unsigned char **out,
-                                  unsigned int *outlen)
-{
-    unsigned char *plain;
-
-    *out = NULL;
-    *outlen = 0;
-    if (!k || !magic || strlen(magic) != GRACE_MAGIC_LEN
-        || len > GRACE_BODY_MAX || (len && !data))
-        return APR_EINVAL;
-    if (!(plain = malloc(len ? len : 1)))
-        return APR_ENOMEM;
-    if (len)
-        memcpy(plain, data, len);
-    return seal_plain(p, k, k->id, magic, plain, len, out, outlen);
-}
-
-apr_status_t alx_grace_open_bytes(apr_pool_t *p, const alx_grace_keys_t *k,
-                                  const char *magic,
-                                  const unsigned char *sealed,
-                                  unsigned int len, char **data,
-                                  apr_size_t *data_len)
-{
-    apr_size_t plain_len = 0;
-    unsigned char *plain;
-
-    *data = NULL;
-    *data_len = 0;
-    if (!magic || strlen(magic) != GRACE_MAGIC_LEN
-        || !(plain = open_plain(k, k ? k->id : NULL, magic, sealed, len,
-                                &plain_len)))
-        return APR_EINVAL;
-    *data = apr_pstrmemdup(p, (const char *)plain, plain_len);
-    *data_len = plain_len;
-    alx_crypto_release(plain, plain_len);
-    return APR_SUCCESS;
-}
-
 apr_size_t alx_grace_sealed_max(apr_size_t body_len)
 {
     if (body_len > APR_SIZE_MAX - GRACE_OVERHEAD)

@@ -145,22 +145,6 @@ apr_status_t alx_grace_open_answer(apr_pool_t *p, const alx_grace_keys_t *k,
                                    int *status, const char **content_type,
                                    const char **body, apr_size_t *body_len);
 
-/* Any len bytes sealed as records are (magic | 0x01 | nonce | AES-256-GCM |
- * tag, k->id as additional data) under a 4-byte magic of the caller's, for
- * other values a store keeps (the authorization flows'). */
-apr_status_t alx_grace_seal_bytes(apr_pool_t *p, const alx_grace_keys_t *k,
-                                  const char *magic, const void *data,
-                                  apr_size_t len, unsigned char **out,
-                                  unsigned int *outlen);
-
-/* Opens what alx_grace_seal_bytes made with this magic: *data from the pool,
- * NUL-terminated. APR_EINVAL for anything else. */
-apr_status_t alx_grace_open_bytes(apr_pool_t *p, const alx_grace_keys_t *k,
-                                  const char *magic,
-                                  const unsigned char *sealed,
-                                  unsigned int len, char **data,
-                                  apr_size_t *data_len);
-
 /* Upper bound on a sealed record of a body of body_len bytes. */
 apr_size_t alx_grace_sealed_max(apr_size_t body_len);
 
