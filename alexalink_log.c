@@ -3,30 +3,20 @@
  * hook where the status page counts the exchange. */
 
 #include "mod_alexalink.h"
-#include "alx_shape.h"
 
 /* Alexa's own floor for expires_in; below it the token really dies early. */
 #define ALX_ALEXA_MIN_TTL 360
 #define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
 
-/* Shapes and TTL of an answer the module gave itself (a replay). */
+/* Shapes and TTL of an answer the module gave itself: carried from where
+ * it was made (x->described), else read back from its body. */
 static void describe_own_answer(request_rec *r, alx_exchange_rec *x)
 {
-    json_t *obj = NULL;
-    const char *reason;
-
     x->status_in = 0;
     alx_exchange_own_answer(&x->answer, x->answer_status, x->described);
-    if (x->described)
-        return;
-    if (alx_answer_parse_body(r->pool, "application/json", x->answer_json,
-                              strlen(x->answer_json), &obj, &reason)
-        == ALX_BODY_JSON && json_is_object(obj)) {
-        x->answer.shape_out = alx_shape_json(r->pool, obj);
-        if (json_is_integer(json_object_get(obj, "expires_in")))
-            x->answer.ttl_out = json_integer_value(json_object_get(obj,
-                                                   "expires_in"));
-    }
+    if (!x->described)
+        alx_exchange_describe(r->pool, x->answer_json, &x->answer.shape_out,
+                              &x->answer.ttl_out);
 }
 
 /* alx_exchange_level's decision as httpd's level. */

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "alx_exchange.h"
+#include "alx_shape.h"
 
 #define ALX_GRANT_MAX 32
 #define ALX_CLIENT_MAX 64
@@ -466,4 +467,20 @@ alx_verdict_e alx_exchange_no_body(alx_answer_t *a)
     a->kind = ALX_KIND_OPAQUE;
     a->ttl_in = a->ttl_out = ALX_TTL_ABSENT;
     return ALX_VERDICT_PASSTHROUGH;
+}
+
+int alx_exchange_describe(apr_pool_t *p, const char *body,
+                          const char **shape, apr_int64_t *ttl)
+{
+    json_t *obj = NULL, *v;
+    const char *reason;
+
+    if (!body || alx_answer_parse_body(p, "application/json", body,
+                                       strlen(body), &obj, &reason)
+                 != ALX_BODY_JSON || !json_is_object(obj))
+        return 0;
+    *shape = alx_shape_json(p, obj);
+    v = json_object_get(obj, "expires_in");
+    *ttl = json_is_integer(v) ? json_integer_value(v) : ALX_TTL_ABSENT;
+    return 1;
 }

@@ -116,4 +116,11 @@ void alx_exchange_own_answer(alx_answer_t *a, int status, int described);
 #define ALX_NO_BODY "no-body"
 alx_verdict_e alx_exchange_no_body(alx_answer_t *a);
 
+/* The shape and expires_in of an answer of the module's own that was not
+ * described where it was made (the first answer handed to a duplicate),
+ * read back from its body as JSON: 1 with *shape and *ttl (ALX_TTL_ABSENT
+ * unless an integer) for a JSON object, 0 otherwise (both left alone). */
+int alx_exchange_describe(apr_pool_t *p, const char *body,
+                          const char **shape, apr_int64_t *ttl);
+
 #endif

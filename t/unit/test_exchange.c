@@ -605,6 +605,35 @@ static void test_own_answer(apr_pool_t *p)
        "no body: no TTLs");
 }
 
+/* An answer of our own read back for the log: JSON objects only. */
+static void test_describe(apr_pool_t *p)
+{
+    const char *shape = "unset";
+    apr_int64_t ttl = 7;
+
+    is_int(alx_exchange_describe(p, "{\"access_token\":\"abc\","
+                                 "\"expires_in\":3599}", &shape, &ttl), 1,
+           "a token answer is described");
+    is_str(shape, "json{access_token:str(3),expires_in:int}", "its shape");
+    is_int(ttl, 3599, "its expires_in");
+    is_int(alx_exchange_describe(p, "{\"error\":\"invalid_grant\"}", &shape,
+                                 &ttl), 1, "an error answer is described");
+    is_str(shape, "json{error:str(13)}", "its shape");
+    is_int(ttl, ALX_TTL_ABSENT, "no expires_in: absent");
+    is_int(alx_exchange_describe(p, "{\"expires_in\":\"60\"}", &shape, &ttl),
+           1, "a string expires_in");
+    is_int(ttl, ALX_TTL_ABSENT, "is no TTL");
+    shape = "unset";
+    ttl = 7;
+    is_int(alx_exchange_describe(p, "[1,2]", &shape, &ttl), 0,
+           "an array is not described");
+    is_int(alx_exchange_describe(p, "<html>", &shape, &ttl), 0,
+           "nor HTML");
+    is_int(alx_exchange_describe(p, "", &shape, &ttl), 0, "nor nothing");
+    is_int(alx_exchange_describe(p, NULL, &shape, &ttl), 0, "nor NULL");
+    ok(!strcmp(shape, "unset") && ttl == 7, "and both are left alone");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -625,6 +654,7 @@ int main(void)
     test_together(p);
     test_level();
     test_own_answer(p);
+    test_describe(p);
     apr_pool_destroy(p);
     apr_terminate();
     return tap_done();
