@@ -4,51 +4,38 @@
 
 #include "mod_alexalink.h"
 #include "alx_alexa.h"
-#include "alx_shape.h"
 
 #define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
 
-/* Shapes and TTL of an answer the module gave itself (a replay). */
+/* Shapes and TTL of an answer the module gave itself: carried from where
+ * it was made (x->described), else read back from its body. */
 static void describe_own_answer(request_rec *r, alx_exchange_rec *x)
 {
-    json_t *obj = NULL;
-    const char *reason;
-
     x->status_in = 0;
-    x->answer.ttl_in = ALX_TTL_ABSENT;
-    if (x->answer_status == HTTP_OK)
-        x->answer.refresh = ALX_REFRESH_REPLAYED;
-    if (x->described)
-        return;
-    x->answer.ttl_out = ALX_TTL_ABSENT;
-    if (alx_answer_parse_body(r->pool, "application/json", x->answer_json,
-                              strlen(x->answer_json), &obj, &reason)
-        == ALX_BODY_JSON && json_is_object(obj)) {
-        x->answer.shape_out = alx_shape_json(r->pool, obj);
-        if (json_is_integer(json_object_get(obj, "expires_in")))
-            x->answer.ttl_out = json_integer_value(json_object_get(obj,
-                                                   "expires_in"));
-    }
+    alx_exchange_own_answer(&x->answer, x->answer_status, x->described);
+    if (!x->described)
+        alx_exchange_describe(r->pool, x->answer_json, &x->answer.shape_out,
+                              &x->answer.ttl_out);
 }
 
+/* alx_exchange_level's decision as httpd's level. */
 static int exchange_level(const alx_exchange_rec *x, int over_budget)
 {
-    const alx_answer_t *a = &x->answer;
+    alx_exchange_facts_t f;
 
-    /* a replay, or the first answer handed to a duplicate: an upstream
-     * error there was the upstream's and was logged with the first (a
-     * replay that is not a duplicate's is always a 200) */
-    if (x->answer_json)
-        return !over_budget && (x->answer_status == HTTP_OK
-                                || (x->answer_status < 500
-                                    && x->answer_verdict_kind
-                                       == ALX_VERDICT_REPLAYED))
-               ? APLOG_NOTICE : APLOG_WARNING;
-    if (a->warnings || over_budget || a->kind == ALX_KIND_UNUSABLE
-        || a->kind == ALX_KIND_SERVER_ERROR || a->kind == ALX_KIND_OPAQUE
-        || (alexalink_conf_report(x->conf) && a->fixes))
+    f.own = x->answer_json != NULL;
+    f.own_status = x->answer_status;
+    f.own_kind = x->answer_verdict_kind;
+    f.over_budget = over_budget;
+    f.report = alexalink_conf_report(x->conf);
+    switch (alx_exchange_level(&x->answer, &f)) {
+    case ALX_EXCHANGE_WARNING:
         return APLOG_WARNING;
-    return a->fixes ? APLOG_NOTICE : APLOG_INFO;
+    case ALX_EXCHANGE_NOTICE:
+        return APLOG_NOTICE;
+    default:
+        return APLOG_INFO;
+    }
 }
 
 /* Added, not set: the log hook runs once per request and nothing else
@@ -159,10 +146,8 @@ int alexalink_log_exchange(request_rec *r)
     }
     else if (!x->answered) {   /* the filter never ran: no body at all */
         x->status_in = r->status;
-        x->answer.kind = ALX_KIND_OPAQUE;
-        x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
-        x->verdict_kind = ALX_VERDICT_PASSTHROUGH;
-        x->verdict = alx_verdict_word(r->pool, x->verdict_kind, "no-body");
+        x->verdict_kind = alx_exchange_no_body(&x->answer);
+        x->verdict = alx_verdict_word(r->pool, x->verdict_kind, ALX_NO_BODY);
         x->ms = alexalink_elapsed_ms(r);
     }
     set_notes(r, x);

@@ -462,11 +462,23 @@ static json_t *error_object(apr_pool_t *p, const char *error,
 const char *alx_error_json(apr_pool_t *p, const char *error,
                            const char *description)
 {
-    apr_size_t len;
-    const char *s = alx_json_compact(p, error_object(p, error, description),
-                                   &len);
+    return alx_error_json_shaped(p, error, description, NULL);
+}
 
-    return s ? s : apr_pstrdup(p, "{\"error\":\"server_error\"}");
+const char *alx_error_json_shaped(apr_pool_t *p, const char *error,
+                                  const char *description, const char **shape)
+{
+    apr_size_t len;
+    json_t *o = error_object(p, error, description);
+    const char *s = alx_json_compact(p, o, &len);
+
+    if (!s) {
+        o = error_object(p, "server_error", NULL);
+        s = apr_pstrdup(p, "{\"error\":\"server_error\"}");
+    }
+    if (shape)
+        *shape = alx_shape_json(p, o);
+    return s;
 }
 
 /* Codes go to log lines: only [a-z0-9_], else a fixed word. */

@@ -106,6 +106,12 @@ const char *alx_error_standard(const char *code);
 const char *alx_error_json(apr_pool_t *p, const char *error,
                            const char *description);
 
+/* The same, and its shape for the log (alx_shape_json of the object the
+ * body is written from: the answer need not be parsed again); shape may be
+ * NULL. */
+const char *alx_error_json_shaped(apr_pool_t *p, const char *error,
+                                  const char *description, const char **shape);
+
 /* expires_in as whole seconds: 0 for a JSON integer >= 0, 1 when converted
  * (numeric string, real: truncated), -1 when unusable (negative, not a
  * number, huge). */

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 
 #include "alx_exchange.h"
+#include "alx_shape.h"
 
 #define ALX_GRANT_MAX 32
 #define ALX_CLIENT_MAX 64
@@ -426,4 +427,52 @@ const char *alx_warning_hint(apr_pool_t *p, unsigned warnings)
                     : alx_hint[i].hint;
     }
     return hint;
+}
+
+alx_exchange_level_e alx_exchange_level(const alx_answer_t *a,
+                               const alx_exchange_facts_t *f)
+{
+    if (f->own)
+        return !f->over_budget
+               && (f->own_status == 200
+                   || (f->own_status < 500
+                       && f->own_kind == ALX_VERDICT_REPLAYED))
+               ? ALX_EXCHANGE_NOTICE : ALX_EXCHANGE_WARNING;
+    if (a->warnings || f->over_budget || a->kind == ALX_KIND_UNUSABLE
+        || a->kind == ALX_KIND_SERVER_ERROR || a->kind == ALX_KIND_OPAQUE
+        || (f->report && a->fixes))
+        return ALX_EXCHANGE_WARNING;
+    return a->fixes ? ALX_EXCHANGE_NOTICE : ALX_EXCHANGE_INFO;
+}
+
+void alx_exchange_own_answer(alx_answer_t *a, int status, int described)
+{
+    a->ttl_in = ALX_TTL_ABSENT;
+    if (status == 200)
+        a->refresh = ALX_REFRESH_REPLAYED;
+    if (!described)
+        a->ttl_out = ALX_TTL_ABSENT;
+}
+
+alx_verdict_e alx_exchange_no_body(alx_answer_t *a)
+{
+    a->kind = ALX_KIND_OPAQUE;
+    a->ttl_in = a->ttl_out = ALX_TTL_ABSENT;
+    return ALX_VERDICT_PASSTHROUGH;
+}
+
+int alx_exchange_describe(apr_pool_t *p, const char *body,
+                          const char **shape, apr_int64_t *ttl)
+{
+    json_t *obj = NULL, *v;
+    const char *reason;
+
+    if (!body || alx_answer_parse_body(p, "application/json", body,
+                                       strlen(body), &obj, &reason)
+                 != ALX_BODY_JSON || !json_is_object(obj))
+        return 0;
+    *shape = alx_shape_json(p, obj);
+    v = json_object_get(obj, "expires_in");
+    *ttl = json_is_integer(v) ? json_integer_value(v) : ALX_TTL_ABSENT;
+    return 1;
 }

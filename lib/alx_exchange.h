@@ -78,4 +78,48 @@ alx_verdict_e alx_answer_verdict_kind(const alx_answer_t *a, int report);
  * Google cause of a missing refresh token; NULL when there is none. */
 const char *alx_warning_hint(apr_pool_t *p, unsigned warnings);
 
+/* The levels of the exchange line: syslog's numbers, as httpd's APLOG_*. */
+typedef enum {
+    ALX_EXCHANGE_WARNING = 4,
+    ALX_EXCHANGE_NOTICE = 5,
+    ALX_EXCHANGE_INFO = 6
+} alx_exchange_level_e;
+
+/* What decides the exchange line's level besides the upstream's answer. */
+typedef struct {
+    int own;                 /* the module answered itself: a replay, a
+                                duplicate's first answer, a 503 */
+    int own_status;          /* that answer's status */
+    alx_verdict_e own_kind;  /* and its verdict kind */
+    int over_budget;         /* slower than AlexaLinkTimeBudget */
+    int report;              /* report mode */
+} alx_exchange_facts_t;
+
+/* An answer of the module's own: notice within budget for a 200, or for a
+ * replayed one (a duplicate's first answer) under 500; warning otherwise
+ * (an upstream error there was logged with the first request). The
+ * upstream's answer a: warning for warnings, over budget, unusable,
+ * server error, opaque, or fixes in report mode; notice for fixes; info
+ * otherwise. */
+alx_exchange_level_e alx_exchange_level(const alx_answer_t *a,
+                               const alx_exchange_facts_t *f);
+
+/* The record of an answer of the module's own (f->own): no upstream TTL,
+ * refresh=replayed for a 200, and ttl_out absent unless described (its
+ * shape and TTL were set where the answer was made). */
+void alx_exchange_own_answer(alx_answer_t *a, int status, int described);
+
+/* The record and verdict kind of an exchange whose answer the filter never
+ * saw (no body at all): opaque, no TTLs, passthrough with the detail
+ * ALX_NO_BODY. */
+#define ALX_NO_BODY "no-body"
+alx_verdict_e alx_exchange_no_body(alx_answer_t *a);
+
+/* The shape and expires_in of an answer of the module's own that was not
+ * described where it was made (the first answer handed to a duplicate),
+ * read back from its body as JSON: 1 with *shape and *ttl (ALX_TTL_ABSENT
+ * unless an integer) for a JSON object, 0 otherwise (both left alone). */
+int alx_exchange_describe(apr_pool_t *p, const char *body,
+                          const char **shape, apr_int64_t *ttl);
+
 #endif

@@ -32,11 +32,15 @@ static int derive(const alx_crypto_t *c, const char *label, const char *state,
     return good;
 }
 
-static int keys_of(const alx_crypto_t *c, const char *state,
-                   alx_grace_keys_t *k)
+/* What a state gives: its hash (the additional data of the sealing) and
+ * the key that seals the client id. */
+typedef struct {
+    unsigned char id[ALX_CRYPTO_SHA256_LEN];
+    unsigned char key[ALX_CRYPTO_KEY_LEN];
+} flow_keys_t;
+
+static int keys_of(const alx_crypto_t *c, const char *state, flow_keys_t *k)
 {
-    memset(k, 0, sizeof(*k));
-    k->crypto = c;
     return derive(c, FLOW_STATE_LABEL, state, k->id)
            && derive(c, FLOW_KEY_LABEL, state, k->key);
 }
@@ -46,7 +50,7 @@ apr_status_t alx_flowrec_flow(apr_pool_t *p, const alx_crypto_t *c,
                               const char *client_id, const char *state,
                               alx_flow_t *out)
 {
-    alx_grace_keys_t k;
+    flow_keys_t k;
     unsigned char *sealed;
     unsigned int len;
     apr_status_t rv = APR_SUCCESS;
@@ -61,9 +65,9 @@ apr_status_t alx_flowrec_flow(apr_pool_t *p, const alx_crypto_t *c,
     out->has_state = 1;
     memcpy(out->state_hash, k.id, ALX_FLOWREC_HASH_LEN);
     if (client_id && *client_id && strlen(client_id) <= ALX_FLOWREC_CLIENT_MAX
-        && (rv = alx_grace_seal_bytes(p, &k, FLOW_MAGIC, client_id,
-                                      strlen(client_id), &sealed, &len))
-           == APR_SUCCESS) {
+        && (rv = alx_crypto_seal(p, c, k.key, FLOW_MAGIC, k.id,
+                                 sizeof(k.id), client_id, strlen(client_id),
+                                 &sealed, &len)) == APR_SUCCESS) {
         out->client = sealed;
         out->client_len = len;
     }
@@ -303,7 +307,7 @@ alx_state_fate_e alx_flowrec_judge(const alx_crypto_t *c,
 {
     int i, n = 0, stated = 0, last = -1, found = -1, all = 1;
     int count = states ? states->nelts : 0;
-    alx_grace_keys_t k;
+    flow_keys_t k;
 
     *match = -1;
     for (i = 0; i < rec->n; i++)
@@ -342,17 +346,20 @@ const char *alx_flowrec_client_id(apr_pool_t *p, const alx_crypto_t *c,
                                   const alx_flow_t *f,
                                   const apr_array_header_t *states)
 {
-    alx_grace_keys_t k;
+    flow_keys_t k;
     char *id = NULL;
+    unsigned char *plain;
     apr_size_t len;
     int i;
 
     for (i = 0; f->client && states && i < states->nelts && !id; i++) {
         if (keys_of(c, APR_ARRAY_IDX(states, i, const char *), &k)
-            && alx_grace_open_bytes(p, &k, FLOW_MAGIC, f->client,
-                                    (unsigned int)f->client_len, &id, &len)
-               != APR_SUCCESS)
-            id = NULL;
+            && (plain = alx_crypto_open(c, k.key, FLOW_MAGIC, k.id,
+                                        sizeof(k.id), f->client,
+                                        (unsigned int)f->client_len, &len))) {
+            id = apr_pstrmemdup(p, (const char *)plain, len);
+            alx_crypto_release(plain, len);
+        }
         memset(k.key, 0, sizeof(k.key));
     }
     return id;

@@ -14,7 +14,7 @@
 #include <apr_time.h>
 
 #include "alx_authz.h"
-#include "alx_grace.h"
+#include "alx_crypto.h"
 
 #define ALX_FLOWREC_MAX 2048        /* the longest record decoded */
 #define ALX_FLOWREC_FIT 900         /* oldest flows dropped above this:

@@ -1,5 +1,6 @@
-/* Refresh grace records: derivation, AES-256-GCM sealing, and what to do
- * when a rotated refresh token comes back (SPEC "Refresh grace"). */
+/* Refresh grace records: derivation, their sealed formats (alx_crypto
+ * seals), and what to do when a rotated refresh token comes back (SPEC
+ * "Refresh grace"). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,27 +8,20 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <jansson.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include "alx_grace.h"
 #include "alx_json.h"
 #include "alx_shape.h"
 
 #define GRACE_MAGIC "ALXG"
-#define GRACE_MAGIC_LEN 4
-#define GRACE_VERSION 0x01
-#define GRACE_NONCE_LEN 12   /* GCM's default IV length: no SET_IVLEN */
-#define GRACE_TAG_LEN 16
-#define GRACE_HEAD_LEN (GRACE_MAGIC_LEN + 1 + GRACE_NONCE_LEN)
+#define GRACE_MAGIC_LEN ALX_CRYPTO_MAGIC_LEN
 
 /* Plaintext: flags(1) claim(8) issued(8) upstream_ttl(8) sent_ttl(8)
  * replays(4) body_len(4) body, integers big-endian. */
 #define GRACE_PLAIN_FIXED (1 + 8 + 8 + 8 + 8 + 4 + 4)
 #define GRACE_FLAG_PENDING 0x01
-#define GRACE_OVERHEAD (GRACE_HEAD_LEN + GRACE_PLAIN_FIXED + GRACE_TAG_LEN)
+#define GRACE_OVERHEAD (ALX_CRYPTO_OVERHEAD + GRACE_PLAIN_FIXED)
 /* EVP lengths are int and outlen is unsigned int. */
 #define GRACE_BODY_MAX ((apr_size_t)INT_MAX - GRACE_OVERHEAD)
 
@@ -146,71 +140,19 @@ static apr_size_t mac_message(const char *label, const char *s1,
     return total;
 }
 
-struct alx_crypto {
-    EVP_MAC *hmac;
-    EVP_MAC_CTX *hmac_sha256;   /* digest chosen, no key: duplicated */
-    EVP_CIPHER *gcm;
-    EVP_MD *sha256;
-};
-
-static apr_status_t crypto_free(void *data)
-{
-    alx_crypto_t *c = data;
-
-    EVP_MAC_CTX_free(c->hmac_sha256);
-    EVP_MAC_free(c->hmac);
-    EVP_CIPHER_free(c->gcm);
-    EVP_MD_free(c->sha256);
-    return APR_SUCCESS;
-}
-
-apr_status_t alx_crypto_create(apr_pool_t *p, alx_crypto_t **out)
-{
-    alx_crypto_t *c = apr_pcalloc(p, sizeof(*c));
-    OSSL_PARAM params[2];
-
-    *out = NULL;
-    apr_pool_cleanup_register(p, c, crypto_free, apr_pool_cleanup_null);
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                 (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    c->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    c->hmac_sha256 = c->hmac ? EVP_MAC_CTX_new(c->hmac) : NULL;
-    c->gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-    if (!c->hmac_sha256 || !EVP_MAC_CTX_set_params(c->hmac_sha256, params)
-        || !c->gcm || !c->sha256)
-        return APR_EGENERAL;
-    *out = c;
-    return APR_SUCCESS;
-}
-
-apr_status_t alx_crypto_sha256(const alx_crypto_t *c, const void *data,
-                               apr_size_t len, unsigned char *out)
-{
-    unsigned int n = 0;
-
-    return c && EVP_Digest(data, len, out, &n, c->sha256, NULL) && n == 32
-           ? APR_SUCCESS : APR_EGENERAL;
-}
-
 /* HMAC-SHA256(refresh_token, label | len | client_id | len | secret) into
- * out, from a context keyed with the refresh token. EVP_MAC_init without a
- * key starts the next MAC from the pads the first computed, so the three
- * labels share one key setup and one context. */
-static int mac_labelled(EVP_MAC_CTX *keyed, const char *label,
+ * out, from an HMAC keyed with the refresh token: the three labels share
+ * one key setup. */
+static int mac_labelled(alx_crypto_hmac_t *keyed, const char *label,
                         const char *client_id, const char *client_secret,
                         unsigned char *out)
 {
     unsigned char buf[256], *heap;
     apr_size_t n = mac_message(label, client_id, client_secret, buf,
                                sizeof(buf), &heap);
-    size_t outlen = 0;
     int good = n > 0
-               && EVP_MAC_init(keyed, NULL, 0, NULL)
-               && EVP_MAC_update(keyed, heap ? heap : buf, n)
-               && EVP_MAC_final(keyed, out, &outlen, 32)
-               && outlen == 32;
+               && alx_crypto_hmac(keyed, heap ? heap : buf, n, out)
+                  == APR_SUCCESS;
 
     OPENSSL_cleanse(heap ? heap : buf, n);
     free(heap);
@@ -225,11 +167,9 @@ static int derive_all(const alx_crypto_t *c, const char *client_id,
                       const char *client_secret, const char *refresh_token,
                       alx_grace_keys_t *out, int what)
 {
-    EVP_MAC_CTX *keyed = c ? EVP_MAC_CTX_dup(c->hmac_sha256) : NULL;
-    /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer. */
+    alx_crypto_hmac_t *keyed = alx_crypto_hmac_new(c, refresh_token,
+                                                   strlen(refresh_token));
     int good = keyed != NULL
-               && EVP_MAC_init(keyed, (const unsigned char *)refresh_token,
-                               strlen(refresh_token), NULL)
                && mac_labelled(keyed, GRACE_ID_LABEL, client_id,
                                client_secret, out->id)
                && (!(what & DERIVE_CLAIM)
@@ -239,7 +179,7 @@ static int derive_all(const alx_crypto_t *c, const char *client_id,
                    || mac_labelled(keyed, GRACE_KEY_LABEL, client_id,
                                    client_secret, out->key));
 
-    EVP_MAC_CTX_free(keyed);
+    alx_crypto_hmac_free(keyed);
     return good;
 }
 
@@ -303,102 +243,31 @@ static void plain_write(unsigned char *b, const alx_grace_record_t *rec,
         memcpy(b + GRACE_PLAIN_FIXED, rec->body, body_len);
 }
 
-static int gcm_encrypt(const alx_grace_keys_t *k, const unsigned char *aad,
-                       const unsigned char *nonce,
-                       const unsigned char *plain, int plain_len,
-                       unsigned char *cipher, unsigned char *tag)
-{
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    int n = 0, fin = 0, good;
-
-    good = ctx != NULL && k->crypto != NULL
-           && EVP_EncryptInit_ex2(ctx, k->crypto->gcm, k->key, nonce, NULL)
-           && EVP_EncryptUpdate(ctx, NULL, &n, aad, ALX_GRACE_ID_LEN)
-           && EVP_EncryptUpdate(ctx, cipher, &n, plain, plain_len)
-           && EVP_EncryptFinal_ex(ctx, cipher + n, &fin)
-           && n + fin == plain_len
-           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, GRACE_TAG_LEN,
-                                  tag);
-    EVP_CIPHER_CTX_free(ctx);
-    return good;
-}
-
-/* Authenticated decryption: false for any change to nonce, ciphertext,
- * tag or id, and for another key. */
-static int gcm_decrypt(const alx_grace_keys_t *k, const unsigned char *aad,
-                       const unsigned char *nonce,
-                       const unsigned char *cipher, int cipher_len,
-                       const unsigned char *tag, unsigned char *plain)
-{
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
-    unsigned char tag_copy[GRACE_TAG_LEN];
-    int n = 0, fin = 0, good;
-
-    memcpy(tag_copy, tag, sizeof(tag_copy));
-    good = ctx != NULL && k->crypto != NULL
-           && EVP_DecryptInit_ex2(ctx, k->crypto->gcm, k->key, nonce, NULL)
-           && EVP_DecryptUpdate(ctx, NULL, &n, aad, ALX_GRACE_ID_LEN)
-           && EVP_DecryptUpdate(ctx, plain, &n, cipher, cipher_len)
-           && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, GRACE_TAG_LEN,
-                                  tag_copy)
-           && EVP_DecryptFinal_ex(ctx, plain + n, &fin) > 0
-           && n + fin == cipher_len;
-    EVP_CIPHER_CTX_free(ctx);
-    return good;
-}
-
-/* Seals plain (malloc'd; cleansed and freed here): magic | version |
- * nonce | AES-256-GCM(plain) | tag, with aad as additional data. */
+/* Seals plain (malloc'd; cleansed and freed here) under k's key, with aad
+ * (ALX_GRACE_ID_LEN bytes) as additional data. */
 static apr_status_t seal_plain(apr_pool_t *p, const alx_grace_keys_t *k,
                                const unsigned char *aad, const char *magic,
                                unsigned char *plain, apr_size_t plain_len,
                                unsigned char **out, unsigned int *outlen)
 {
-    apr_size_t total = GRACE_HEAD_LEN + plain_len + GRACE_TAG_LEN;
-    unsigned char *sealed = apr_palloc(p, total);
-    int good;
+    apr_status_t rv = alx_crypto_seal(p, k->crypto, k->key, magic, aad,
+                                      ALX_GRACE_ID_LEN, plain, plain_len,
+                                      out, outlen);
 
-    memcpy(sealed, magic, GRACE_MAGIC_LEN);
-    sealed[GRACE_MAGIC_LEN] = GRACE_VERSION;
-    /* the kernel's generator (getrandom): one system call, where
-     * RAND_bytes costs ~6,700 instructions of DRBG and locking */
-    good = apr_generate_random_bytes(sealed + GRACE_MAGIC_LEN + 1,
-                                     GRACE_NONCE_LEN) == APR_SUCCESS
-           && gcm_encrypt(k, aad, sealed + GRACE_MAGIC_LEN + 1, plain,
-                          (int)plain_len, sealed + GRACE_HEAD_LEN,
-                          sealed + GRACE_HEAD_LEN + plain_len);
-    OPENSSL_cleanse(plain, plain_len);
-    free(plain);
-    if (!good)
-        return APR_EGENERAL;
-    *out = sealed;
-    *outlen = (unsigned int)total;
-    return APR_SUCCESS;
+    alx_crypto_release(plain, plain_len);
+    return rv;
 }
 
 /* The plaintext of what seal_plain made with this magic, malloc'd (the
- * caller cleanses and frees it), or NULL. */
+ * caller hands it to alx_crypto_release), or NULL. */
 static unsigned char *open_plain(const alx_grace_keys_t *k,
                                  const unsigned char *aad, const char *magic,
                                  const unsigned char *data, unsigned int len,
                                  apr_size_t *plain_len)
 {
-    unsigned char *plain;
-
-    if (!k || !data || len < GRACE_HEAD_LEN + GRACE_TAG_LEN || len > INT_MAX
-        || memcmp(data, magic, GRACE_MAGIC_LEN) != 0
-        || data[GRACE_MAGIC_LEN] != GRACE_VERSION)
-        return NULL;
-    *plain_len = len - GRACE_HEAD_LEN - GRACE_TAG_LEN;
-    plain = malloc(*plain_len ? *plain_len : 1);
-    if (plain && !gcm_decrypt(k, aad, data + GRACE_MAGIC_LEN + 1,
-                              data + GRACE_HEAD_LEN, (int)*plain_len,
-                              data + GRACE_HEAD_LEN + *plain_len, plain)) {
-        OPENSSL_cleanse(plain, *plain_len);
-        free(plain);
-        plain = NULL;
-    }
-    return plain;
+    return k ? alx_crypto_open(k->crypto, k->key, magic, aad,
+                               ALX_GRACE_ID_LEN, data, len, plain_len)
+             : NULL;
 }
 
 apr_status_t alx_grace_seal(apr_pool_t *p, const alx_grace_keys_t *k,
@@ -465,54 +334,12 @@ apr_status_t alx_grace_open(apr_pool_t *p, const alx_grace_keys_t *k,
     memset(rec, 0, sizeof(rec[0]));
     good = plain && plain_read(p, plain, plain_len, rec);
     if (plain) {
-        OPENSSL_cleanse(plain, plain_len);
-        free(plain);
+        alx_crypto_release(plain, plain_len);
     }
     if (!good) {
         memset(rec, 0, sizeof(*rec));
         return APR_EINVAL;
     }
-    return APR_SUCCESS;
-}
-
-apr_status_t alx_grace_seal_bytes(apr_pool_t *p, const alx_grace_keys_t *k,
-                                  const char *magic, const void *data,
-                                  apr_size_t len, unsigned char **out,
-                                  unsigned int *outlen)
-{
-    unsigned char *plain;
-
-    *out = NULL;
-    *outlen = 0;
-    if (!k || !magic || strlen(magic) != GRACE_MAGIC_LEN
-        || len > GRACE_BODY_MAX || (len && !data))
-        return APR_EINVAL;
-    if (!(plain = malloc(len ? len : 1)))
-        return APR_ENOMEM;
-    if (len)
-        memcpy(plain, data, len);
-    return seal_plain(p, k, k->id, magic, plain, len, out, outlen);
-}
-
-apr_status_t alx_grace_open_bytes(apr_pool_t *p, const alx_grace_keys_t *k,
-                                  const char *magic,
-                                  const unsigned char *sealed,
-                                  unsigned int len, char **data,
-                                  apr_size_t *data_len)
-{
-    apr_size_t plain_len = 0;
-    unsigned char *plain;
-
-    *data = NULL;
-    *data_len = 0;
-    if (!magic || strlen(magic) != GRACE_MAGIC_LEN
-        || !(plain = open_plain(k, k ? k->id : NULL, magic, sealed, len,
-                                &plain_len)))
-        return APR_EINVAL;
-    *data = apr_pstrmemdup(p, (const char *)plain, plain_len);
-    *data_len = plain_len;
-    OPENSSL_cleanse(plain, plain_len);
-    free(plain);
     return APR_SUCCESS;
 }
 
@@ -749,8 +576,7 @@ apr_status_t alx_grace_open_answer(apr_pool_t *p, const alx_grace_keys_t *k,
                                + ct_len, *body_len);
     }
     if (plain) {
-        OPENSSL_cleanse(plain, plain_len);
-        free(plain);
+        alx_crypto_release(plain, plain_len);
     }
     return good ? APR_SUCCESS : APR_EINVAL;
 }

@@ -7,21 +7,11 @@
 #include <apr_pools.h>
 #include <apr_time.h>
 
+#include "alx_crypto.h"
 #include "alx_flat.h"
 
 #define ALX_GRACE_ID_LEN  32
-#define ALX_GRACE_KEY_LEN 32
-
-/* The OpenSSL objects derivation and sealing use, fetched once per process
- * (a child's child_init): fetching per request costs more than the
- * cryptography itself. Read-only once made, so a child's threads share it;
- * freed with p. */
-typedef struct alx_crypto alx_crypto_t;
-apr_status_t alx_crypto_create(apr_pool_t *p, alx_crypto_t **out);
-
-/* SHA-256 of len bytes into out[32], with the digest fetched once. */
-apr_status_t alx_crypto_sha256(const alx_crypto_t *c, const void *data,
-                               apr_size_t len, unsigned char *out);
+#define ALX_GRACE_KEY_LEN ALX_CRYPTO_KEY_LEN
 
 /* Both derived from the presented refresh token and the client's
  * credentials, with distinct labels, so that the store id reveals nothing
@@ -154,22 +144,6 @@ apr_status_t alx_grace_open_answer(apr_pool_t *p, const alx_grace_keys_t *k,
                                    const unsigned char *data, unsigned int len,
                                    int *status, const char **content_type,
                                    const char **body, apr_size_t *body_len);
-
-/* Any len bytes sealed as records are (magic | 0x01 | nonce | AES-256-GCM |
- * tag, k->id as additional data) under a 4-byte magic of the caller's, for
- * other values a store keeps (the authorization flows'). */
-apr_status_t alx_grace_seal_bytes(apr_pool_t *p, const alx_grace_keys_t *k,
-                                  const char *magic, const void *data,
-                                  apr_size_t len, unsigned char **out,
-                                  unsigned int *outlen);
-
-/* Opens what alx_grace_seal_bytes made with this magic: *data from the pool,
- * NUL-terminated. APR_EINVAL for anything else. */
-apr_status_t alx_grace_open_bytes(apr_pool_t *p, const alx_grace_keys_t *k,
-                                  const char *magic,
-                                  const unsigned char *sealed,
-                                  unsigned int len, char **data,
-                                  apr_size_t *data_len);
 
 /* Upper bound on a sealed record of a body of body_len bytes. */
 apr_size_t alx_grace_sealed_max(apr_size_t body_len);

@@ -168,12 +168,25 @@ static int answer_from(alx_refresh_t *rf, alx_refresh_outcome_t *out,
     return 1;
 }
 
+/* A 503 temporarily_unavailable, described for the log as it is made. */
+static void unavailable(alx_refresh_t *rf, alx_refresh_outcome_t *out,
+                        const char *description, alx_verdict_e verdict)
+{
+    const char *shape;
+
+    answer(out, 503, NULL, alx_error_json_shaped(rf->pool,
+                                                 "temporarily_unavailable",
+                                                 description, &shape),
+           verdict, NULL);
+    out->shape = shape;
+    out->ttl = ALX_TTL_ABSENT;
+    out->described = 1;
+}
+
 static void wait_timeout(alx_refresh_t *rf, alx_refresh_outcome_t *out)
 {
-    answer(out, 503, NULL, alx_error_json(rf->pool, "temporarily_unavailable",
-                                          "the same refresh token is being "
-                                          "refreshed; try again"),
-           ALX_VERDICT_IN_FLIGHT_TIMEOUT, NULL);
+    unavailable(rf, out, "the same refresh token is being refreshed; try "
+                "again", ALX_VERDICT_IN_FLIGHT_TIMEOUT);
     event(rf, ALX_REFRESH_EV_WAIT_TIMEOUT, 0, 0, 0);
 }
 
@@ -184,10 +197,8 @@ static void refused(alx_refresh_t *rf, alx_refresh_outcome_t *out,
 {
     apr_int64_t left = apr_time_sec(until - now(rf)) + 1;
 
-    answer(out, 503, NULL, alx_error_json(rf->pool, "temporarily_unavailable",
-                                          "the same refresh token was just "
-                                          "refreshed; try again later"),
-           ALX_VERDICT_UNRECORDABLE, NULL);
+    unavailable(rf, out, "the same refresh token was just refreshed; try "
+                "again later", ALX_VERDICT_UNRECORDABLE);
     out->retry_after = left < 1 ? 1 : left;
     event(rf, ALX_REFRESH_EV_REFUSED, 0, 0, 0);
 }

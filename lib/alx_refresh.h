@@ -66,7 +66,7 @@ typedef struct {
     alx_verdict_e verdict;
     const char *detail;         /* the verdict's detail, or NULL */
     apr_int64_t retry_after;    /* seconds, 0: none */
-    int described;              /* a replay's shape and TTL are known: */
+    int described;              /* the answer's shape and TTL, for the log: */
     const char *shape;
     apr_int64_t ttl;            /* ALX_TTL_ABSENT when none */
     alx_refresh_events_t events;

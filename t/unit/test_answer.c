@@ -1205,6 +1205,37 @@ static void test_error_json(apr_pool_t *p)
            "error JSON: bytes that are not UTF-8 become ?");
 }
 
+/* The shape handed out with an error JSON is the one its parse gives: the
+ * log line is the same whether it is carried or read back. */
+static void shaped_case(apr_pool_t *p, const char *error, const char *desc,
+                        const char *want_shape)
+{
+    json_error_t err;
+    const char *shape = NULL;
+    const char *body = alx_error_json_shaped(p, error, desc, &shape);
+    json_t *parsed = json_loads(body, 0, &err);
+
+    is_str(body, alx_error_json(p, error, desc), "shaped '%s': same body",
+           want_shape);
+    is_str(shape, want_shape, "shaped '%s': its shape", want_shape);
+    is_str(shape, alx_shape_json(p, parsed), "shaped '%s': the parse's shape",
+           want_shape);
+    json_decref(parsed);
+}
+
+static void test_error_json_shaped(apr_pool_t *p)
+{
+    shaped_case(p, "temporarily_unavailable", "the same refresh token is "
+                "being refreshed; try again",
+                "json{error:str(23),error_description:str(52)}");
+    shaped_case(p, "invalid_client", NULL, "json{error:str(14)}");
+    shaped_case(p, NULL, NULL, "json{error:str(12)}");
+    shaped_case(p, "invalid_request", "caf\xe9",
+                "json{error:str(15),error_description:str(4)}");
+    ok(alx_error_json_shaped(p, "invalid_grant", NULL, NULL) != NULL,
+       "shaped without a shape wanted");
+}
+
 static void coerce_case(const char *text, int want, apr_int64_t want_ttl)
 {
     json_error_t err;
@@ -1278,6 +1309,7 @@ int main(void)
     test_parse_body(p);
     test_error_standard();
     test_error_json(p);
+    test_error_json_shaped(p);
     test_ttl_coerce();
     test_fast_path(p);
     apr_pool_destroy(p);

@@ -491,6 +491,149 @@ static void test_names(apr_pool_t *p)
            "out of range: '-'");
 }
 
+/* The exchange line's level: every condition alone, and the bounds. */
+static void test_level(void)
+{
+    alx_answer_t a;
+    alx_exchange_facts_t f;
+
+    memset(&a, 0, sizeof(a));
+    memset(&f, 0, sizeof(f));
+    a.kind = ALX_KIND_TOKEN;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_INFO,
+           "a token answered as it came: info");
+    a.fixes = ALX_FIX_TTL_FLOOR;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_NOTICE,
+           "a rewritten answer: notice");
+    f.report = 1;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "a rewrite report mode would make: warning");
+    a.fixes = 0;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_INFO,
+           "report mode with nothing to fix: info");
+    f.report = 0;
+    a.warnings = ALX_WARN_NO_TTL;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "a warning: warning");
+    a.warnings = 0;
+    f.over_budget = 1;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "over budget: warning");
+    f.over_budget = 0;
+    a.kind = ALX_KIND_ERROR;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_INFO,
+           "an upstream error answered as it came: info");
+    a.kind = ALX_KIND_UNUSABLE;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "unusable: warning");
+    a.kind = ALX_KIND_SERVER_ERROR;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "an upstream 5xx: warning");
+    a.kind = ALX_KIND_OPAQUE;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "opaque: warning");
+
+    /* the module's own answers: the upstream's record does not count */
+    f.own = 1;
+    f.own_status = 200;
+    f.own_kind = ALX_VERDICT_REPLAYED;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_NOTICE,
+           "a replay: notice, whatever the record says");
+    f.own_kind = ALX_VERDICT_NONE;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_NOTICE,
+           "any 200 of our own: notice");
+    f.over_budget = 1;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "a 200 of our own over budget: warning");
+    f.over_budget = 0;
+    f.own_kind = ALX_VERDICT_REPLAYED;
+    f.own_status = 499;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_NOTICE,
+           "a duplicate handed the first answer's 499: notice");
+    f.own_status = 400;
+    f.over_budget = 1;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "and over budget: warning");
+    f.over_budget = 0;
+    f.own_status = 500;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "a duplicate handed the first answer's 500: warning");
+    f.own_status = 503;
+    f.own_kind = ALX_VERDICT_IN_FLIGHT_TIMEOUT;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "our own 503: warning");
+    f.own_status = 400;
+    f.own_kind = ALX_VERDICT_REJECTED;
+    is_int(alx_exchange_level(&a, &f), ALX_EXCHANGE_WARNING,
+           "an own 4xx that is not a replay: warning");
+    is_int(ALX_EXCHANGE_WARNING * 100 + ALX_EXCHANGE_NOTICE * 10
+           + ALX_EXCHANGE_INFO, 456, "syslog's numbers, as httpd's APLOG_*");
+}
+
+static void test_own_answer(apr_pool_t *p)
+{
+    alx_answer_t a;
+
+    memset(&a, 0, sizeof(a));
+    a.ttl_in = 60;
+    a.ttl_out = 3000;
+    a.shape_out = "json{}";
+    a.refresh = ALX_REFRESH_NONE;
+    alx_exchange_own_answer(&a, 200, 1);
+    is_int(a.ttl_in, ALX_TTL_ABSENT, "own answer: no upstream TTL");
+    is_int(a.ttl_out, 3000, "described: its TTL kept");
+    is_str(a.shape_out, "json{}", "and its shape");
+    is_str(alx_refresh_name(a.refresh), "replayed", "a 200: refresh=replayed");
+
+    memset(&a, 0, sizeof(a));
+    a.ttl_in = 60;
+    a.ttl_out = 3000;
+    a.refresh = ALX_REFRESH_NONE;
+    alx_exchange_own_answer(&a, 503, 0);
+    is_int(a.ttl_in, ALX_TTL_ABSENT, "a 503: no upstream TTL");
+    is_int(a.ttl_out, ALX_TTL_ABSENT, "not described: no TTL out");
+    is_str(alx_refresh_name(a.refresh), "-", "not a 200: refresh as it was");
+
+    memset(&a, 0, sizeof(a));
+    a.kind = ALX_KIND_TOKEN;
+    a.ttl_in = 60;
+    a.ttl_out = 600;
+    is_str(alx_verdict_word(p, alx_exchange_no_body(&a), ALX_NO_BODY),
+           "passthrough:no-body", "no body: passthrough:no-body");
+    is_int(a.kind, ALX_KIND_OPAQUE, "no body: opaque");
+    ok(a.ttl_in == ALX_TTL_ABSENT && a.ttl_out == ALX_TTL_ABSENT,
+       "no body: no TTLs");
+}
+
+/* An answer of our own read back for the log: JSON objects only. */
+static void test_describe(apr_pool_t *p)
+{
+    const char *shape = "unset";
+    apr_int64_t ttl = 7;
+
+    is_int(alx_exchange_describe(p, "{\"access_token\":\"abc\","
+                                 "\"expires_in\":3599}", &shape, &ttl), 1,
+           "a token answer is described");
+    is_str(shape, "json{access_token:str(3),expires_in:int}", "its shape");
+    is_int(ttl, 3599, "its expires_in");
+    is_int(alx_exchange_describe(p, "{\"error\":\"invalid_grant\"}", &shape,
+                                 &ttl), 1, "an error answer is described");
+    is_str(shape, "json{error:str(13)}", "its shape");
+    is_int(ttl, ALX_TTL_ABSENT, "no expires_in: absent");
+    is_int(alx_exchange_describe(p, "{\"expires_in\":\"60\"}", &shape, &ttl),
+           1, "a string expires_in");
+    is_int(ttl, ALX_TTL_ABSENT, "is no TTL");
+    shape = "unset";
+    ttl = 7;
+    is_int(alx_exchange_describe(p, "[1,2]", &shape, &ttl), 0,
+           "an array is not described");
+    is_int(alx_exchange_describe(p, "<html>", &shape, &ttl), 0,
+           "nor HTML");
+    is_int(alx_exchange_describe(p, "", &shape, &ttl), 0, "nor nothing");
+    is_int(alx_exchange_describe(p, NULL, &shape, &ttl), 0, "nor NULL");
+    ok(!strcmp(shape, "unset") && ttl == 7, "and both are left alone");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -509,6 +652,9 @@ int main(void)
     test_names(p);
     test_hint(p);
     test_together(p);
+    test_level();
+    test_own_answer(p);
+    test_describe(p);
     apr_pool_destroy(p);
     apr_terminate();
     return tap_done();

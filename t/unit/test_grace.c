@@ -893,25 +893,6 @@ static void test_sealed_max(apr_pool_t *p)
        "sealed_max saturates instead of wrapping");
 }
 
-/* FIPS 180-2's "abc" and the empty string. */
-static void test_sha256(void)
-{
-    static const unsigned char abc[32] = {
-        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde,
-        0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
-        0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad
-    };
-    static const unsigned char empty[4] = {0xe3, 0xb0, 0xc4, 0x42};
-    unsigned char out[32];
-
-    ok(alx_crypto_sha256(crypto, "abc", 3, out) == APR_SUCCESS
-       && !memcmp(out, abc, 32), "sha256 of abc");
-    ok(alx_crypto_sha256(crypto, "", 0, out) == APR_SUCCESS
-       && !memcmp(out, empty, 4), "sha256 of the empty string");
-    ok(alx_crypto_sha256(NULL, "abc", 3, out) == APR_EGENERAL,
-       "sha256 without the crypto objects fails");
-}
-
 int main(void)
 {
     apr_pool_t *p;
@@ -920,7 +901,6 @@ int main(void)
     apr_pool_create(&p, NULL);
     ok(alx_crypto_create(p, &crypto) == APR_SUCCESS && crypto != NULL,
        "the per-process crypto objects are made");
-    test_sha256();
     test_derive(p);
     test_no_crypto(p);
     test_derive_lookup();

@@ -422,6 +422,10 @@ static void test_two_servers_race(void)
        "upstream");
     ok(event_of(&b->out.events, ALX_REFRESH_EV_WAIT_TIMEOUT) != NULL,
        "the wait timeout event");
+    ok(b->out.described && b->out.ttl == ALX_TTL_ABSENT,
+       "the 503 is described for the log as it is made");
+    is_str(b->out.shape, "json{error:str(23),error_description:str(52)}",
+           "its shape");
     end(b);
     mem_fleet_free(f);
 }
