@@ -195,6 +195,11 @@ static void test_pause(void *baton)
 }
 #endif
 
+static apr_interval_time_t claim_life(void *r)
+{
+    return alexalink_proxy_timeout(r) + ALX_CLAIM_SLACK;
+}
+
 /* A public client has no secret to bind a record to: no grace. */
 static int applies(request_rec *r, const alx_exchange_rec *x,
                    const alx_crypto_t *crypto)
@@ -223,12 +228,12 @@ static void start(request_rec *r, alx_exchange_rec *x,
     rf->max_replays = alexalink_conf_grace_replays(c);
     rf->budget = alexalink_conf_time_budget(c);
     rf->deadline = r->request_time + rf->budget;
-    rf->claim_life = alexalink_proxy_timeout(r) + ALX_CLAIM_SLACK;
     rf->report = alexalink_conf_report(c);
+    rf->claim_life = claim_life;
 #ifdef ALX_TEST_HOOKS
     rf->before_claim = test_pause;
-    rf->before_claim_baton = r;
 #endif
+    rf->baton = r;
 }
 
 /* The answer alexalink_token_handler sends instead of the upstream. */

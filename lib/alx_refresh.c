@@ -36,6 +36,13 @@ static void pause_for(const alx_refresh_t *rf, apr_interval_time_t t)
     rf->store->sleep(rf->store->baton, t);
 }
 
+static apr_interval_time_t claim_life(alx_refresh_t *rf)
+{
+    if (!rf->life)
+        rf->life = rf->claim_life(rf->baton);
+    return rf->life;
+}
+
 static void event(alx_refresh_t *rf, alx_refresh_event_e kind,
                   apr_int64_t a, apr_int64_t b, apr_int64_t c)
 {
@@ -569,7 +576,7 @@ static flight_step_e remote_flight(alx_refresh_t *rf,
                                    alx_refresh_outcome_t *out,
                                    const alx_grace_keys_t *k)
 {
-    remote_baton_t b = {rf, k, now(rf) + rf->claim_life, REMOTE_OURS, 0,
+    remote_baton_t b = {rf, k, now(rf) + claim_life(rf), REMOTE_OURS, 0,
                         NULL, 0};
     remote_e state;
 
@@ -633,7 +640,7 @@ static flight_step_e take_flight(alx_refresh_t *rf, alx_refresh_outcome_t *out,
                           sizeof(ticket)) != APR_SUCCESS
         || !(t = flight_lock(rf)))
         return FLIGHT_ALONE;
-    got = alx_flight_claim(t, k->claim_id, &ticket, at, at + rf->claim_life,
+    got = alx_flight_claim(t, k->claim_id, &ticket, at, at + claim_life(rf),
                            rf->store->owner, rf->store->alive,
                            rf->store->baton, &slot);
     flight_unlock(rf);
@@ -653,7 +660,7 @@ static flight_step_e take_flight(alx_refresh_t *rf, alx_refresh_outcome_t *out,
     rf->ticket = ticket;
     rf->sent = *k;
     rf->extended = at;
-    event(rf, ALX_REFRESH_EV_CLAIMED, apr_time_as_msec(rf->claim_life), 0, 0);
+    event(rf, ALX_REFRESH_EV_CLAIMED, apr_time_as_msec(claim_life(rf)), 0, 0);
     return rf->store->shared ? remote_flight(rf, out, k) : FLIGHT_GO;
 }
 
@@ -743,7 +750,7 @@ void alx_refresh_before(alx_refresh_t *rf, alx_refresh_outcome_t *out)
         if (from_records(rf, out, &k, &token))
             goto done;
         if (rf->before_claim)
-            rf->before_claim(rf->before_claim_baton);
+            rf->before_claim(rf->baton);
         step = take_flight(rf, out, &k);
         if (step == FLIGHT_DONE)
             goto done;
@@ -876,10 +883,10 @@ void alx_refresh_extend(alx_refresh_t *rf)
     if (at - rf->extended < EXTEND_EVERY || !(t = flight_lock(rf)))
         return;
     rf->extended = at;
-    alx_flight_extend(t, rf->slot, rf->ticket, at + rf->claim_life);
+    alx_flight_extend(t, rf->slot, rf->ticket, at + claim_life(rf));
     flight_unlock(rf);
     if (rf->remote_claimed)
-        extend_remote(rf, at + rf->claim_life);
+        extend_remote(rf, at + claim_life(rf));
 }
 
 /* Each finish clears its flag first: nothing is released twice. */

@@ -86,11 +86,14 @@ typedef struct {
     int max_replays;             /* AlexaLinkGraceReplays */
     apr_interval_time_t budget;  /* AlexaLinkTimeBudget */
     apr_time_t deadline;         /* the request's arrival + budget */
-    apr_interval_time_t claim_life; /* as long as it can still be answered */
     int report;                  /* AlexaLinkMode report: change nothing */
+    /* How long a claim lives: as long as the request can still be answered.
+     * Asked once, and only when claiming (the glue looks up the proxy's
+     * timeout for it, which a replay need not pay for). */
+    apr_interval_time_t (*claim_life)(void *baton);
     /* Test builds: called between the look at the records and the claim. */
     void (*before_claim)(void *baton);
-    void *before_claim_baton;
+    void *baton;                 /* the two callbacks' */
 
     /* The protocol's state; chained and sent_token are the caller's to read. */
     int active;                  /* the answer is to be recorded */
@@ -102,6 +105,7 @@ typedef struct {
     unsigned int slot;
     apr_uint64_t ticket;         /* of our claims */
     apr_time_t extended;         /* when our claim's expiry last moved */
+    apr_interval_time_t life;    /* claim_life's answer, once asked */
     int recorded;
     int chain_counted;           /* the chained refresh counted a replay */
     int looked_again;            /* at the records, claim in hand */

@@ -16,6 +16,15 @@
 #define SEC APR_USEC_PER_SEC
 
 static apr_pool_t *root;
+
+static int life_asked;
+
+static apr_interval_time_t life_31s(void *baton)
+{
+    (void)baton;
+    life_asked++;
+    return apr_time_from_sec(31);
+}
 static const alx_crypto_t *crypto;
 
 typedef struct {
@@ -46,7 +55,7 @@ static req_t *request(mem_server_t *s, const char *token)
     q->rf.max_replays = 3;
     q->rf.budget = apr_time_from_msec(4500);
     q->rf.deadline = s->fleet->clock + q->rf.budget;
-    q->rf.claim_life = apr_time_from_sec(31);
+    q->rf.claim_life = life_31s;
     return q;
 }
 
@@ -129,10 +138,12 @@ static void test_first_and_duplicate(void)
     is_int(f->puts, 1, "one record written");
     end(q);
 
+    is_int(life_asked, 1, "the claim's life asked once");
     f->clock += SEC;
     q = request(s, "c0");
     before(q);
     is_int(q->out.step, ALX_REFRESH_STEP_ANSWER, "presented again: answered");
+    is_int(life_asked, 1, "a replay does not ask for the claim's life");
     is_int(q->out.status, 200, "with 200");
     is_int(q->out.verdict, ALX_VERDICT_REPLAYED, "verdict replayed");
     is_str(q->out.detail, "duplicate", "within the budget: a duplicate");
