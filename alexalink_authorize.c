@@ -195,8 +195,7 @@ static void check_transport(request_rec *r, const alx_authz_rec *a)
 
 alx_authz_rec *alexalink_authz_get(request_rec *r)
 {
-    alx_request_rec *s = ap_get_module_config(r->request_config,
-                                              &alexalink_module);
+    alx_request_rec *s = alexalink_request_get(r);
 
     return s ? s->authz : NULL;
 }
@@ -224,7 +223,7 @@ int alexalink_authorize_fixups(request_rec *r)
 
     if (r->main)
         return DECLINED;
-    conf = ap_get_module_config(r->per_dir_config, &alexalink_module);
+    conf = alexalink_dir_conf_get(r->per_dir_config);
     if (alexalink_conf_role(conf) != ALX_ROLE_AUTHORIZE)
         return DECLINED;
     a = apr_pcalloc(r->pool, sizeof(*a));

@@ -19,8 +19,6 @@
 
 #define ALX_STATUS_RETAINED "mod_alexalink-status-retained"
 #define ALX_STATUS_HANDLER  "alexalink-status"
-#define ALX_STATUS_EVENTS   200
-#define ALX_STATUS_MAX_EVENTS 100000
 
 /* Kept by the parent across restarts, which may load another build of
  * the module: its fields stay as they are; what the segment holds is in
@@ -30,24 +28,6 @@ typedef struct {
     unsigned int vhosts;    /* always 0: builds before heads attached when */
     unsigned int events;    /* these matched, and so never do */
 } alx_status_retained_t;
-
-const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
-                                        const char *arg)
-{
-    alx_server_conf *sc = alexalink_server_conf_get(cmd->server);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_int64_t n;
-
-    (void)cfg;
-    if (err)
-        return err;
-    if (alx_value_seconds(arg, ALX_STATUS_MAX_EVENTS, &n) != 0 || n < 1)
-        return apr_psprintf(cmd->pool, "%s takes a whole number from 1 to "
-                            "%d, not '%s'", cmd->cmd->name,
-                            ALX_STATUS_MAX_EVENTS, arg);
-    sc->status_events = (int)n;
-    return NULL;
-}
 
 apr_uint32_t alexalink_layout(apr_uint32_t layout)
 {
@@ -114,7 +94,7 @@ static alx_server_conf *own_conf(apr_pool_t *pconf, server_rec *s,
 
     if (vs != s && sc == alexalink_server_conf_get(s)) {
         sc = apr_pmemdup(pconf, sc, sizeof(*sc));
-        ap_set_module_config(vs->module_config, &alexalink_module, sc);
+        alexalink_server_conf_set(vs, sc);
     }
     return sc;
 }
@@ -361,8 +341,7 @@ static apr_array_header_t *locations(request_rec *r,
 
         for (i = 0; i < core->sec_url->nelts; i++) {
             core_dir_config *d = ap_get_core_module_config(sec[i]);
-            const alx_dir_conf *c = ap_get_module_config(sec[i],
-                                                         &alexalink_module);
+            const alx_dir_conf *c = alexalink_dir_conf_get(sec[i]);
             alx_status_location_t *l;
             const char *list = NULL;
 

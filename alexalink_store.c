@@ -116,35 +116,6 @@ typedef struct {
     unsigned int datalen;
 } alx_retained_entry_t;
 
-const char *alexalink_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg)
-{
-    alx_server_conf *sc = alexalink_server_conf_get(cmd->server);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    const char *colon;
-
-    (void)cfg;
-    if (err)
-        return err;
-    colon = ap_strchr_c(arg, ':');
-    sc->provider_name = colon ? apr_pstrmemdup(cmd->pool, arg, colon - arg)
-                              : arg;
-    sc->provider_args = colon ? colon + 1 : NULL;
-    if (!strcasecmp(sc->provider_name, "none")) {
-        sc->disabled = 1;
-        return NULL;
-    }
-    sc->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
-                                      sc->provider_name,
-                                      AP_SOCACHE_PROVIDER_VERSION);
-    if (!sc->provider)
-        return apr_psprintf(cmd->pool, "%s: no socache provider '%s' is "
-                            "loaded; use shmcb, redis, memcache, dbm or none "
-                            "and load its module first (e.g. a2enmod "
-                            "socache_%s)", cmd->cmd->name, sc->provider_name,
-                            sc->provider_name);
-    return NULL;
-}
-
 int alexalink_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp)
 {

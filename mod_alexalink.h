@@ -27,95 +27,14 @@
 #include "alx_request.h"
 #include "alx_stats.h"
 
+#include "alexalink_config.h"
+
 APLOG_USE_MODULE(alexalink);
 
 #define ALX_FILTER_TOKEN "ALEXALINK_TOKEN"
 #define ALX_FILTER_BODY  "ALEXALINK_BODY"
 #define ALX_FILTER_AUTHZ "ALEXALINK_AUTHZ"
 #define ALX_JSON_TYPE    "application/json;charset=UTF-8"
-
-typedef enum {
-    ALX_ROLE_OFF = 0,
-    ALX_ROLE_TOKEN,
-    ALX_ROLE_AUTHORIZE
-} alx_role_e;
-
-/* Every per-location setting, declared once: the struct, its defaults,
- * create, merge, getters, the directive table and its help text all come
- * from this list (mod_alexalink.c). A row is
- *   X(field, C type, default, default as the help text says it, directive,
- *     argument kind, how the value is read, what it means)
- * the kinds and readers being those of mod_alexalink.c. */
-#define ALX_DIR_CONF(X) \
-    X(role, int, ALX_ROLE_OFF, "off", "AlexaLink", TAKE1, KEYWORDS(role), \
-      "the role of this location: token, authorize or off") \
-    X(report, int, 0, "enforce", "AlexaLinkMode", TAKE1, KEYWORDS(mode), \
-      "enforce or report: detect and log, change nothing") \
-    X(min_ttl, apr_int64_t, 600, "600", "AlexaLinkMinTTL", TAKE1, \
-      SECONDS(ALX_MAX_TTL), "floor for expires_in in seconds (0 disables)") \
-    X(default_ttl, apr_int64_t, 3600, "3600", "AlexaLinkDefaultTTL", TAKE1, \
-      SECONDS(ALX_MAX_TTL), "expires_in inserted when the upstream sends " \
-      "none (0 leaves it absent)") \
-    X(refresh_grace, apr_interval_time_t, apr_time_from_sec(86400), "86400", \
-      "AlexaLinkRefreshGrace", TAKE1, INTERVAL(ALX_MAX_GRACE), \
-      "seconds a rotated refresh token keeps working (0 disables)") \
-    X(grace_replays, int, 8, "8", "AlexaLinkGraceReplays", TAKE1, \
-      COUNT(1000), "how often one rotated refresh token may be answered " \
-      "from the grace store") \
-    X(keep_refresh, int, 1, "On", "AlexaLinkKeepRefreshToken", FLAG, ONOFF(), \
-      "give a refresh answer without refresh_token the presented one back") \
-    X(client_auth, int, ALX_AUTH_AS_IS, "as-is", "AlexaLinkClientAuth", \
-      TAKE1, KEYWORDS(client_auth), "client authentication the upstream " \
-      "wants: as-is, basic or body") \
-    X(time_budget, apr_interval_time_t, apr_time_from_msec(4500), "4.5", \
-      "AlexaLinkTimeBudget", TAKE1, DECIMAL(), "seconds after which an " \
-      "answer is logged as over budget") \
-    X(max_body, apr_off_t, 65536, "65536", "AlexaLinkMaxBody", TAKE1, SIZE(), \
-      "largest request or response body buffered (k and m suffixes)") \
-    X(redirect_hosts, const apr_array_header_t *, NULL, \
-      "pitangui.amazon.com layla.amazon.com alexa.amazon.co.jp", \
-      "AlexaLinkRedirectHosts", TAKE_ARGV, HOSTS(), \
-      "hosts that mark a redirect as going back to Alexa") \
-    X(domain_list, const apr_array_header_t *, NULL, "none", \
-      "AlexaLinkDomainList", TAKE_ARGV, HOSTS(), \
-      "the skill's Domain List: hosts login pages may pull content from") \
-    X(force_offline, int, 0, "Off", "AlexaLinkForceOffline", FLAG, ONOFF(), \
-      "add access_type=offline and prompt=consent to authorization requests")
-
-#define ALX_MAX_TTL   (10 * 365 * 86400)  /* ten years: larger is a typo */
-#define ALX_MAX_GRACE (30 * 86400)
-
-#define ALX_CONF_FIELD(field, type, ...) type field;
-#define ALX_CONF_INDEX(field, ...) ALX_CONF_##field,
-enum { ALX_DIR_CONF(ALX_CONF_INDEX) ALX_CONF_FIELDS };
-
-typedef struct {
-    apr_uint32_t set;   /* bit ALX_CONF_<field>: said in this section */
-    ALX_DIR_CONF(ALX_CONF_FIELD)
-} alx_dir_conf;
-
-#define ALX_CONF_GETTER(field, type, ...) \
-    static APR_INLINE type alexalink_conf_##field(const alx_dir_conf *c) \
-    { return c->field; }
-ALX_DIR_CONF(ALX_CONF_GETTER)
-
-typedef struct alx_store alx_store_t;
-
-/* Server-wide; AlexaLinkCache lives in the main server's. */
-typedef struct {
-    const ap_socache_provider_t *provider;
-    const char *provider_name;
-    const char *provider_args;
-    int disabled;           /* AlexaLinkCache none */
-    alx_store_t *store;     /* set for every server in post_config */
-    module *proxy_module;   /* mod_proxy, when loaded (alexalink_proxy.c) */
-    void *proxy_get_worker; /* its ap_proxy_get_worker */
-    void *proxy_get_balancer; /* its ap_proxy_get_balancer */
-    const alx_crypto_t *crypto; /* this process's, set in child_init */
-    int status_events;          /* AlexaLinkStatusEvents (main server) */
-    unsigned int vhost_index;   /* this server's block of the counters */
-    alx_stats_t *stats;         /* set for every server in post_config */
-} alx_server_conf;
 
 /* Refresh-grace state of one token request. */
 typedef struct {
@@ -137,7 +56,7 @@ typedef struct {
 } alx_grace_state_t;
 
 /* What one token exchange learned; lives in r->request_config. */
-typedef struct {
+struct alx_exchange_rec {
     const alx_dir_conf *conf;
     alx_token_request_t req;
     int answer_status;          /* answered by alexalink_token_handler: */
@@ -155,19 +74,7 @@ typedef struct {
     alx_verdict_e verdict_kind; /* its first word, for counting */
     apr_int64_t ms;
     alx_grace_state_t grace;
-} alx_exchange_rec;
-
-/* What one request's hooks share: one of these per role. */
-typedef struct alx_authz_rec alx_authz_rec;
-typedef struct {
-    alx_exchange_rec *exchange;
-    alx_authz_rec *authz;
-} alx_request_rec;
-
-/* mod_alexalink.c */
-alx_request_rec *alexalink_request_slot(request_rec *r);
-const char *alexalink_vhost_name(apr_pool_t *p, const server_rec *s);
-alx_server_conf *alexalink_server_conf_get(server_rec *s);
+};
 
 /* alexalink_token.c */
 int alexalink_token_fixups(request_rec *r);
@@ -190,7 +97,6 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x);
 /* alexalink_store.c: ids are ALX_GRACE_ID_LEN bytes; a stored value is at
  * most ALX_STORE_MAX_VALUE bytes (larger records are not kept). */
 #define ALX_STORE_MAX_VALUE 65536
-const char *alexalink_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg);
 int alexalink_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                          apr_pool_t *ptemp);
 int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -255,8 +161,6 @@ apr_status_t alexalink_authorize_out_filter(ap_filter_t *f,
 alx_authz_rec *alexalink_authz_get(request_rec *r);
 
 /* alexalink_status.c: the status page and what it counts */
-const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
-                                        const char *arg);
 int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                  apr_pool_t *ptemp, server_rec *s);
 void alexalink_status_register_hooks(void);
