@@ -263,6 +263,12 @@ static const char *set_cache(cmd_parms *cmd, void *cfg, const char *arg)
                             "and load its module first (e.g. a2enmod "
                             "socache_%s)", cmd->cmd->name, sc->provider_name,
                             sc->provider_name);
+    /* as the provider's other users do: what it refuses, configtest says */
+    err = sc->provider->create(&sc->instance, sc->provider_args,
+                               cmd->temp_pool, cmd->pool);
+    if (err)
+        return apr_psprintf(cmd->pool, "%s %s: %s", cmd->cmd->name,
+                            sc->provider_name, err);
     return NULL;
 }
 

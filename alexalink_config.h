@@ -87,6 +87,7 @@ typedef struct {
     const ap_socache_provider_t *provider;
     const char *provider_name;
     const char *provider_args;
+    ap_socache_instance_t *instance;  /* made when AlexaLinkCache is read */
     int disabled;           /* AlexaLinkCache none */
     alx_store_t *store;     /* set for every server in post_config */
     module *proxy_module;   /* mod_proxy, when loaded (alexalink_proxy.c) */

@@ -406,6 +406,7 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                      apr_time_from_sec(30)};
     const ap_socache_provider_t *provider = sc->provider;
     const char *name = sc->provider_name, *args = sc->provider_args, *err;
+    ap_socache_instance_t *instance = sc->instance;
     alx_store_t *st;
     server_rec *vs;
     apr_status_t rv;
@@ -426,18 +427,19 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "set");
             return OK;
         }
+        err = provider->create(&instance, args, ptemp, pconf);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0201: "
+                         "AlexaLinkCache %s: %s", name, err);
+            return !OK;
+        }
     }
     st = apr_pcalloc(pconf, sizeof(*st));
     st->provider = provider;
     st->name = name;
     st->args = args;
     st->s = s;
-    err = provider->create(&st->instance, args, ptemp, pconf);
-    if (err) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0201: AlexaLinkCache "
-                     "%s: %s", name, err);
-        return !OK;
-    }
+    st->instance = instance;
     st->lock_all = (provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
     st->missing_is_egeneral = !strcasecmp(name, "dbm");
     rv = attach_shared(st, s);
