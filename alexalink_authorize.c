@@ -53,7 +53,7 @@ static void restore_referer(request_rec *r, const char *v)
 static int once(request_rec *r, const char *what, const char *key,
                 apr_interval_time_t interval)
 {
-    return alexalink_store_once(r, alx_once_key(alexalink_vhost_name(r->pool, r->server),
+    return alexalink_shared_once(r, alx_once_key(alexalink_vhost_name(r->pool, r->server),
                                                 apr_pstrcat(r->pool, what, " ",
                                                             key, NULL)),
                                 interval);

@@ -81,6 +81,7 @@ typedef struct {
 ALX_DIR_CONF(ALX_CONF_GETTER)
 
 typedef struct alx_store alx_store_t;
+typedef struct alx_shared alx_shared_t;
 
 /* Server-wide; AlexaLinkCache lives in the main server's. */
 typedef struct {
@@ -90,6 +91,7 @@ typedef struct {
     ap_socache_instance_t *instance;  /* made when AlexaLinkCache is read */
     int disabled;           /* AlexaLinkCache none */
     alx_store_t *store;     /* set for every server in post_config */
+    alx_shared_t *shared;   /* the shared memory's handle, the same */
     module *proxy_module;   /* mod_proxy, when loaded (alexalink_proxy.c) */
     void *proxy_get_worker; /* its ap_proxy_get_worker */
     void *proxy_get_balancer; /* its ap_proxy_get_balancer */

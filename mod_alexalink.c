@@ -6,13 +6,13 @@
 
 #include "mod_alexalink.h"
 
-/* The rooms in the order they depend on each other: the counters first
- * (each vhost gets its own server record there, which the others then
- * fill), then what mod_proxy will do, then the store. */
+/* The rooms in the order they depend on each other: the shared memory
+ * first (each vhost gets its own server record there, which the others
+ * then fill), then what mod_proxy will do, then the store. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
-    int rv = alexalink_status_post_config(pconf, plog, ptemp, s);
+    int rv = alexalink_shared_post_config(pconf, plog, ptemp, s);
 
     alexalink_proxy_post_config(s);
     return rv != OK ? rv : alexalink_store_post_config(pconf, plog, ptemp, s);
@@ -30,7 +30,7 @@ static void register_hooks(apr_pool_t *p)
     /* first, before any directive is read: the rooms' configuration */
     alexalink_config_register(&alexalink_module);
     /* a mutex type is registered before the Mutex directives are read */
-    ap_hook_pre_config(alexalink_store_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_pre_config(alexalink_shared_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     /* mod_status's section and our own handler, which looks only at its
      * own SetHandler name: no order among the others matters */
     alexalink_status_register_hooks();

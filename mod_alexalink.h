@@ -28,6 +28,7 @@
 #include "alx_stats.h"
 
 #include "alexalink_config.h"
+#include "alexalink_shared.h"
 
 APLOG_USE_MODULE(alexalink);
 
@@ -97,8 +98,6 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x);
 /* alexalink_store.c: ids are ALX_GRACE_ID_LEN bytes; a stored value is at
  * most ALX_STORE_MAX_VALUE bytes (larger records are not kept). */
 #define ALX_STORE_MAX_VALUE 65536
-int alexalink_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                         apr_pool_t *ptemp);
 int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp, server_rec *s);
 void alexalink_store_child_init(apr_pool_t *p, server_rec *s);
@@ -148,10 +147,6 @@ apr_status_t alexalink_store_put_record(request_rec *r,
                                         unsigned int len,
                                         apr_interval_time_t window);
 
-/* alexalink_status_once, kept for its callers: the once-table lives in
- * the status segment, which exists without a store. */
-int alexalink_store_once(request_rec *r, apr_uint64_t key,
-                         apr_interval_time_t interval);
 
 /* alexalink_authorize.c */
 int alexalink_authorize_fixups(request_rec *r);
@@ -161,23 +156,9 @@ apr_status_t alexalink_authorize_out_filter(ap_filter_t *f,
 alx_authz_rec *alexalink_authz_get(request_rec *r);
 
 /* alexalink_status.c: the status page and what it counts */
-int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                 apr_pool_t *ptemp, server_rec *s);
 void alexalink_status_register_hooks(void);
 void alexalink_status_count(request_rec *r, alx_stat_e counter);
 void alexalink_status_event(request_rec *r, alx_event_t *e);
-/* True when key was not said within interval by any child (and now is);
- * lock-free, in the status segment, so it works with AlexaLinkCache none. */
-int alexalink_status_once(request_rec *r, apr_uint64_t key,
-                          apr_interval_time_t interval);
-/* A segment's layout version as this build stamps and expects it (in a
- * build with test hooks, `Define ALX_TEST_LAYOUT_SKEW` moves it, as an
- * upgrade would). */
-apr_uint32_t alexalink_layout(apr_uint32_t layout);
-void alexalink_status_recorded(request_rec *r);
-void alexalink_status_outage(request_rec *r);
-void alexalink_status_survival(request_rec *r, apr_uint64_t lost,
-                               apr_int64_t survival_s);
 /* alexalink_store.c: the provider's name ("none") and shmcb's size (0). */
 void alexalink_store_describe(request_rec *r, const char **name,
                               apr_uint64_t *capacity);
