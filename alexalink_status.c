@@ -257,7 +257,7 @@ static int view(request_rec *r, alx_stats_snapshot_t *snap,
     v->vhost_names = names;
     v->locations = locations(r, &v->window);
     v->now = apr_time_now();
-    alexalink_store_describe(r, &v->store, &v->capacity);
+    alexalink_shared_store_figures(r->server, &v->store, &v->capacity);
     v->version = ALX_VERSION;
     return 1;
 }

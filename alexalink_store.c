@@ -864,14 +864,3 @@ apr_status_t alexalink_store_flow_get(request_rec *r, const unsigned char *id,
     *len = n;
     return rv;
 }
-
-/* What the status page says of the store: its provider and, for shmcb, the
- * segment's size. */
-void alexalink_store_describe(request_rec *r, const char **name,
-                              apr_uint64_t *capacity)
-{
-    alx_store_t *st = store_of(r);
-
-    *name = st ? st->name : "none";
-    *capacity = st ? shmcb_size(st) : 0;
-}

@@ -159,9 +159,6 @@ alx_authz_rec *alexalink_authz_get(request_rec *r);
 void alexalink_status_register_hooks(void);
 void alexalink_status_count(request_rec *r, alx_stat_e counter);
 void alexalink_status_event(request_rec *r, alx_event_t *e);
-/* alexalink_store.c: the provider's name ("none") and shmcb's size (0). */
-void alexalink_store_describe(request_rec *r, const char **name,
-                              apr_uint64_t *capacity);
 
 /* alexalink_proxy.c */
 void alexalink_proxy_post_config(server_rec *s);
