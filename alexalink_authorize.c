@@ -4,7 +4,10 @@
  * lib/alx_authz (flow and Location), lib/alx_html (pages) and
  * lib/alx_flowrec (the stored flow). */
 
-#include "mod_alexalink.h"
+#include "alexalink_authorize.h"
+#include "alexalink_status.h"
+#include "alexalink_store.h"
+#include "alexalink_shared.h"
 #include "http_ssl.h"
 #include "apr_lib.h"
 #include "alx_exchange.h"

@@ -13,8 +13,6 @@
 #include "apr_strings.h"
 #include "alx_values.h"
 
-APLOG_USE_MODULE(alexalink);
-
 module *alexalink_config_module;
 
 void alexalink_config_register(module *m)

@@ -6,11 +6,19 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
 #include "ap_socache.h"
+#include "apr_strings.h"
 
 #include "alx_grace.h"
 #include "alx_request.h"
 #include "alx_stats.h"
+
+APLOG_USE_MODULE(alexalink);
 
 typedef enum {
     ALX_ROLE_OFF = 0,

@@ -11,7 +11,9 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "mod_alexalink.h"
+#include "alexalink_grace.h"
+#include "alexalink_store.h"
+#include "alexalink_proxy.h"
 #include "alx_form.h"
 #include "alx_shape.h"
 

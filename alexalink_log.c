@@ -2,7 +2,10 @@
  * and ALX0103 for short upstream lifetimes), the request notes, and the
  * hook where the status page counts the exchange. */
 
-#include "mod_alexalink.h"
+#include "alexalink_log.h"
+#include "alexalink_token.h"
+#include "alexalink_status.h"
+#include "alexalink_shared.h"
 #include "alx_shape.h"
 
 /* Alexa's own floor for expires_in; below it the token really dies early. */

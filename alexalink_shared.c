@@ -18,8 +18,6 @@
 #include "util_mutex.h"
 #include "alx_segment.h"
 
-APLOG_USE_MODULE(alexalink);
-
 #define ALX_MUTEX_TYPE       "alexalink-cache"
 #define ALX_RETAINED_SHM_KEY "mod_alexalink-shared-retained"
 #define ALX_STATUS_RETAINED  "mod_alexalink-status-retained"

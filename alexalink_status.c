@@ -3,7 +3,8 @@
  * (alexalink_shared.c, laid out by lib/alx_stats), counted here with
  * atomics and read into the views of lib/alx_status. */
 
-#include "mod_alexalink.h"
+#include "alexalink_status.h"
+#include "alexalink_shared.h"
 #include "http_main.h"
 #include "apr_lib.h"
 #include "mod_status.h"

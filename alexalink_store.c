@@ -8,7 +8,7 @@
  * not report it); on dbm, which keeps only small values, split over keys
  * (lib/alx_chunk), each piece framed the same way. */
 
-#include "mod_alexalink.h"
+#include "alexalink_store.h"
 #include "alexalink_shared.h"
 #include "ap_provider.h"
 #include "apr_atomic.h"

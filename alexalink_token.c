@@ -2,7 +2,8 @@
  * conversion before mod_proxy, the answer rewrite in an output filter (the
  * exchange log line is alexalink_log.c's). */
 
-#include "mod_alexalink.h"
+#include "alexalink_token.h"
+#include "alexalink_grace.h"
 #include "alx_shape.h"
 
 typedef struct {
