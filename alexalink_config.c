@@ -288,9 +288,13 @@ static const char *set_status_events(cmd_parms *cmd, void *cfg,
     return NULL;
 }
 
+/* The per-location settings are taken anywhere, not in ACCESS_CONF alone:
+ * README promises them in the server config, virtual hosts and .htaccess
+ * too. The server-wide ones are RSRC_CONF, and the main server's only. */
+#define ALX_CONF_SCOPE OR_ALL
 #define ALX_CONF_COMMAND(field, type, def, deftext, name, how, reader, help) \
     AP_INIT_##how(name, set_##how, (void *)&directives[ALX_CONF_##field], \
-                  OR_ALL, help " (default " deftext ")"),
+                  ALX_CONF_SCOPE, help " (default " deftext ")"),
 const command_rec alexalink_config_cmds[] = {
     ALX_DIR_CONF(ALX_CONF_COMMAND)
     AP_INIT_TAKE1("AlexaLinkCache", set_cache, NULL, RSRC_CONF,
