@@ -4,7 +4,10 @@
  * lib/alx_authz (flow and Location), lib/alx_html (pages) and
  * lib/alx_flowrec (the stored flow). */
 
-#include "mod_alexalink.h"
+#include "alexalink_authorize.h"
+#include "alexalink_status.h"
+#include "alexalink_store.h"
+#include "alexalink_shared.h"
 #include "http_ssl.h"
 #include "apr_lib.h"
 #include "alx_exchange.h"
@@ -53,7 +56,7 @@ static void restore_referer(request_rec *r, const char *v)
 static int once(request_rec *r, const char *what, const char *key,
                 apr_interval_time_t interval)
 {
-    return alexalink_store_once(r, alx_once_key(alexalink_vhost_name(r->pool, r->server),
+    return alexalink_shared_once(r, alx_once_key(alexalink_vhost_name(r->pool, r->server),
                                                 apr_pstrcat(r->pool, what, " ",
                                                             key, NULL)),
                                 interval);
@@ -197,8 +200,7 @@ static void check_transport(request_rec *r, const alx_authz_rec *a)
 
 alx_authz_rec *alexalink_authz_get(request_rec *r)
 {
-    alx_request_rec *s = ap_get_module_config(r->request_config,
-                                              &alexalink_module);
+    alx_request_rec *s = alexalink_request_get(r);
 
     return s ? s->authz : NULL;
 }
@@ -226,7 +228,7 @@ int alexalink_authorize_fixups(request_rec *r)
 
     if (r->main)
         return DECLINED;
-    conf = ap_get_module_config(r->per_dir_config, &alexalink_module);
+    conf = alexalink_dir_conf_get(r->per_dir_config);
     if (alexalink_conf_role(conf) != ALX_ROLE_AUTHORIZE)
         return DECLINED;
     a = apr_pcalloc(r->pool, sizeof(*a));

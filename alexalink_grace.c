@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "mod_alexalink.h"
+#include "alexalink_grace.h"
+#include "alexalink_store.h"
+#include "alexalink_proxy.h"
 #include "alx_refresh.h"
 
 /* A claim outlives the upstream's timeout this long: the answer still has

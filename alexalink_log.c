@@ -2,7 +2,10 @@
  * and ALX0103 for short upstream lifetimes), the request notes, and the
  * hook where the status page counts the exchange. */
 
-#include "mod_alexalink.h"
+#include "alexalink_log.h"
+#include "alexalink_token.h"
+#include "alexalink_status.h"
+#include "alexalink_shared.h"
 #include "alx_alexa.h"
 
 #define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
@@ -66,7 +69,7 @@ static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
         || a->ttl_in >= ALX_ALEXA_MIN_TTL)
         return;
     vhost = alexalink_vhost_name(r->pool, r->server);
-    if (!alexalink_status_once(r, alx_once_key(vhost, x->req.client_id),
+    if (!alexalink_shared_once(r, alx_once_key(vhost, x->req.client_id),
                                ALX_HONEST_TTL_GAP))
         return;
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0103: the upstream's "

@@ -6,7 +6,7 @@
 
 #include <dlfcn.h>
 
-#include "mod_alexalink.h"
+#include "alexalink_proxy.h"
 #include "mod_proxy.h"
 
 typedef proxy_worker *(*get_worker_fn)(apr_pool_t *p, proxy_balancer *b,

@@ -1,191 +1,17 @@
-/* The status page (SetHandler alexalink-status) and what it counts: a
- * segment of shared memory laid out by lib/alx_stats (counters per vhost,
- * updated with atomics; a lock-free ring of recent events; the
- * once-an-hour table, which must work without a store), created in
- * post_config, kept across a graceful restart, and read into the views of
- * lib/alx_status. */
+/* The status page (SetHandler alexalink-status) and what it counts: the
+ * counters, events and store figures of the shared segment
+ * (alexalink_shared.c, laid out by lib/alx_stats), counted here with
+ * atomics and read into the views of lib/alx_status. */
 
-#include "mod_alexalink.h"
-#include "ap_mpm.h"
+#include "alexalink_status.h"
+#include "alexalink_shared.h"
 #include "http_main.h"
-#include "apr_atomic.h"
 #include "apr_lib.h"
-#include "apr_shm.h"
-#include "util_mutex.h"
 #include "mod_status.h"
 #include "alx_exchange.h"
 #include "alx_status.h"
-#include "alx_values.h"
 
-#define ALX_STATUS_RETAINED "mod_alexalink-status-retained"
 #define ALX_STATUS_HANDLER  "alexalink-status"
-#define ALX_STATUS_EVENTS   200
-#define ALX_STATUS_MAX_EVENTS 100000
-
-/* Kept by the parent across restarts, which may load another build of
- * the module: its fields stay as they are; what the segment holds is in
- * the segment's own head (alx_segment.h). */
-typedef struct {
-    apr_shm_t *shm;
-    unsigned int vhosts;    /* always 0: builds before heads attached when */
-    unsigned int events;    /* these matched, and so never do */
-} alx_status_retained_t;
-
-const char *alexalink_status_set_events(cmd_parms *cmd, void *cfg,
-                                        const char *arg)
-{
-    alx_server_conf *sc = alexalink_server_conf_get(cmd->server);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    apr_int64_t n;
-
-    (void)cfg;
-    if (err)
-        return err;
-    if (alx_value_seconds(arg, ALX_STATUS_MAX_EVENTS, &n) != 0 || n < 1)
-        return apr_psprintf(cmd->pool, "%s takes a whole number from 1 to "
-                            "%d, not '%s'", cmd->cmd->name,
-                            ALX_STATUS_MAX_EVENTS, arg);
-    sc->status_events = (int)n;
-    return NULL;
-}
-
-apr_uint32_t alexalink_layout(apr_uint32_t layout)
-{
-#ifdef ALX_TEST_HOOKS
-    /* test builds only: the e2e suite's stand-in for an upgrade */
-    if (ap_exists_config_define("ALX_TEST_LAYOUT_SKEW"))
-        return layout + 1000;
-#endif
-    return layout;
-}
-
-/* Each vhost's identity: its name as the log says it ("name:port"), and
- * for a second vhost of the same name, which one it is in the list. */
-static apr_uint64_t *vhost_keys(apr_pool_t *p, server_rec *s,
-                                unsigned int *n)
-{
-    apr_hash_t *seen = apr_hash_make(p);
-    apr_array_header_t *keys = apr_array_make(p, 8, sizeof(apr_uint64_t));
-    server_rec *vs;
-
-    for (vs = s; vs; vs = vs->next) {
-        const char *name = alexalink_vhost_name(p, vs);
-        unsigned int *count = apr_hash_get(seen, name, APR_HASH_KEY_STRING);
-
-        if (!count) {
-            count = apr_pcalloc(p, sizeof(*count));
-            apr_hash_set(seen, name, APR_HASH_KEY_STRING, count);
-        }
-        APR_ARRAY_PUSH(keys, apr_uint64_t) = alx_once_key(
-            name, (*count)++ ? apr_psprintf(p, "#%u", *count) : "");
-    }
-    *n = (unsigned int)keys->nelts;
-    return (apr_uint64_t *)(void *)keys->elts;
-}
-
-/* The segment kept by the parent, unless another build laid it out. */
-static alx_stats_t *kept(apr_pool_t *pconf, server_rec *s,
-                         alx_status_retained_t *ret, apr_uint32_t layout)
-{
-    char why[160];
-    alx_stats_t *old;
-
-    if (!ret->shm)
-        return NULL;
-    old = alx_stats_open(pconf, apr_shm_baseaddr_get(ret->shm),
-                         apr_shm_size_get(ret->shm), layout, why,
-                         sizeof(why));
-    if (!old)
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0404: status "
-                     "counters start afresh: their shared memory was laid "
-                     "out by another build (%s); dropped: every vhost's "
-                     "counters and latencies, the recent events, the store "
-                     "figures and the once-an-hour memory", why);
-    return old;
-}
-
-/* A vhost with none of our directives shares the main server's conf;
- * its block of counters is its own, so it gets a copy (every field set in
- * post_config is set for each vhost, after this). */
-static alx_server_conf *own_conf(apr_pool_t *pconf, server_rec *s,
-                                 server_rec *vs)
-{
-    alx_server_conf *sc = alexalink_server_conf_get(vs);
-
-    if (vs != s && sc == alexalink_server_conf_get(s)) {
-        sc = apr_pmemdup(pconf, sc, sizeof(*sc));
-        ap_set_module_config(vs->module_config, &alexalink_module, sc);
-    }
-    return sc;
-}
-
-/* Counters survive a graceful restart, each with its vhost: the segment
- * is kept when it holds the same vhosts (in any order) and ring size; else
- * a new one takes what the old one counted, by identity (alx_stats_carry),
- * and the old children that still map the old one keep it. */
-int alexalink_status_post_config(apr_pool_t *pconf, apr_pool_t *plog,
-                                 apr_pool_t *ptemp, server_rec *s)
-{
-    alx_status_retained_t *ret;
-    alx_server_conf *sc = alexalink_server_conf_get(s);
-    unsigned int i, vhosts, *block, events = sc->status_events > 0
-                                             ? (unsigned int)sc->status_events
-                                             : ALX_STATUS_EVENTS;
-    apr_uint32_t layout = alexalink_layout(ALX_STATS_LAYOUT);
-    alx_stats_t *st, *old;
-    apr_uint64_t *keys;
-    apr_shm_t *shm = NULL;
-    apr_size_t size;
-    server_rec *vs;
-    apr_status_t rv;
-
-    (void)plog;
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
-        return OK;
-    keys = vhost_keys(ptemp, s, &vhosts);
-    block = apr_pcalloc(ptemp, sizeof(*block) * vhosts);
-    if (!(ret = ap_retained_data_get(ALX_STATUS_RETAINED)))
-        ret = ap_retained_data_create(ALX_STATUS_RETAINED, sizeof(*ret));
-    old = kept(pconf, s, ret, layout);
-    if (old && alx_stats_match(old, keys, vhosts, events, block))
-        st = old;
-    else {
-        size = alx_stats_size(vhosts, events);
-        rv = apr_shm_create(&shm, size, NULL, s->process->pool);
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0401: cannot "
-                         "create %" APR_SIZE_T_FMT " bytes of shared memory "
-                         "for the status page's counters", size);
-            return !OK;
-        }
-        st = alx_stats_init(pconf, apr_shm_baseaddr_get(shm), size, layout,
-                            keys, vhosts, events, apr_time_now());
-        for (i = 0; i < vhosts; i++)
-            block[i] = i;
-        if (old)
-            alx_stats_carry(ptemp, st, old);
-        if (ret->shm)   /* the old children that still map it keep it */
-            apr_shm_destroy(ret->shm);
-        ret->shm = shm;
-        ret->vhosts = ret->events = 0;
-    }
-    for (vs = s, i = 0; vs; vs = vs->next, i++) {
-        own_conf(pconf, s, vs)->vhost_index = block[i];
-        alexalink_server_conf_get(vs)->stats = st;
-    }
-    return OK;
-}
-
-/* Once per interval per key, across all children; with no status segment
- * (never after a good start) always. */
-int alexalink_status_once(request_rec *r, apr_uint64_t key,
-                          apr_interval_time_t interval)
-{
-    alx_stats_t *st = alexalink_server_conf_get(r->server)->stats;
-
-    return !st || alx_once_due(alx_stats_once(st), key, apr_time_now(),
-                               interval);
-}
 
 /* ---- counting ---------------------------------------------------------- */
 
@@ -342,8 +168,7 @@ static apr_array_header_t *locations(request_rec *r,
 
         for (i = 0; i < core->sec_url->nelts; i++) {
             core_dir_config *d = ap_get_core_module_config(sec[i]);
-            const alx_dir_conf *c = ap_get_module_config(sec[i],
-                                                         &alexalink_module);
+            const alx_dir_conf *c = alexalink_dir_conf_get(sec[i]);
             alx_status_location_t *l;
             const char *list = NULL;
 
@@ -414,7 +239,7 @@ static int view(request_rec *r, alx_stats_snapshot_t *snap,
     v->vhost_names = names;
     v->locations = locations(r, &v->window);
     v->now = apr_time_now();
-    alexalink_store_describe(r, &v->store, &v->capacity);
+    alexalink_shared_store_figures(r->server, &v->store, &v->capacity);
     v->version = ALX_VERSION;
     return 1;
 }
@@ -470,41 +295,4 @@ void alexalink_status_register_hooks(void)
     APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);
     ap_hook_handler(alexalink_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
-}
-
-/* ---- the store's figures ------------------------------------------------ */
-
-static alx_stats_head_t *head_of(request_rec *r)
-{
-    alx_stats_t *st = alexalink_server_conf_get(r->server)->stats;
-
-    return st ? alx_stats_head(st) : NULL;
-}
-
-void alexalink_status_recorded(request_rec *r)
-{
-    alx_stats_head_t *h = head_of(r);
-
-    if (h)
-        apr_atomic_inc32(&h->records);
-}
-
-void alexalink_status_outage(request_rec *r)
-{
-    alx_stats_head_t *h = head_of(r);
-
-    if (h)
-        apr_atomic_inc32(&h->outages);
-}
-
-void alexalink_status_survival(request_rec *r, apr_uint64_t lost,
-                               apr_int64_t survival_s)
-{
-    alx_stats_head_t *h = head_of(r);
-
-    if (!h)
-        return;
-    apr_atomic_set32(&h->evictions, (apr_uint32_t)lost);
-    apr_atomic_set32(&h->survival_s, survival_s > 0 ? (apr_uint32_t)survival_s
-                                                    : 0);
 }

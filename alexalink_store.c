@@ -1,50 +1,27 @@
 /* The grace store: any mod_socache provider (shmcb by default, redis or
- * memcache for a fleet) with its global mutex, carrying entries across a
- * graceful restart, and a segment of our own shared memory for what must
- * never compete with records for room: the in-flight table (lib/alx_flight),
- * the eviction probes (lib/alx_probe), counters. Values are framed as an
- * 8-byte big-endian expiry followed by the sealed value, so entries copied
- * across a restart keep their expiry (socache iterators do not report it);
- * on dbm, which keeps only small values, split over keys (lib/alx_chunk),
- * each piece framed the same way. */
+ * memcache for a fleet), carrying entries across a graceful restart, under
+ * the module's mutex where the provider needs it (alexalink_shared.c, whose
+ * segment holds what must never compete with records for room: the
+ * in-flight table, the eviction probes, the failure counts). Values are
+ * framed as an 8-byte big-endian expiry followed by the sealed value, so
+ * entries copied across a restart keep their expiry (socache iterators do
+ * not report it); on dbm, which keeps only small values, split over keys
+ * (lib/alx_chunk), each piece framed the same way. */
 
-#include "mod_alexalink.h"
-#include "ap_mpm.h"
+#include "alexalink_store.h"
+#include "alexalink_shared.h"
 #include "ap_provider.h"
 #include "apr_atomic.h"
-#include "apr_shm.h"
-#include "util_mutex.h"
 #include "alx_chunk.h"
 #include "alx_probe.h"
-#include "alx_segment.h"
 
-#define ALX_MUTEX_TYPE       "alexalink-cache"
 #define ALX_CACHE_NAME       "alexalink"
 #define ALX_DEFAULT_PROVIDER "shmcb"
 #define ALX_DEFAULT_ARGS     "alexalink(4194304)"
 #define ALX_RETAINED_KEY     "mod_alexalink-store-retained"
-#define ALX_RETAINED_SHM_KEY "mod_alexalink-shared-retained"
 #define ALX_EXPIRY_LEN       ALX_STORE_FRAME_LEN  /* the frame: an expiry */
 #define ALX_DEFAULT_SIZE     4194304
 #define ALX_LOG_GAP          60          /* seconds between repeated lines */
-/* The store mutex's mechanism unless a Mutex directive names another.
- * APR's default on Linux is a robust pthread mutex with priority
- * inheritance, which hands a contended lock to the sleeping waiter through
- * the kernel: with dozens of threads on few cores the lock sits idle until
- * the waiter runs, and refreshes queue behind it (wrk, 8 connections:
- * 0.31-0.39 of plain proxy throughput, against 0.51-0.59 with System V
- * semaphores, bench/). SysV semaphores are released by the kernel when a
- * child dies holding one (SEM_UNDO), as robust mutexes are. */
-#if APR_HAS_SYSVSEM_SERIALIZE
-#define ALX_STORE_LOCK_MECH  APR_LOCK_SYSVSEM
-#else
-#define ALX_STORE_LOCK_MECH  APR_LOCK_DEFAULT
-#endif
-/* Flight slots per request the server can serve at once (a dead child's
- * claims linger until they expire), within these bounds. */
-#define ALX_FLIGHT_PER_WORKER 2
-#define ALX_FLIGHT_MIN        64
-#define ALX_FLIGHT_MAX        4096
 /* shmcb sizes its index from the average value: a record is the answer plus
  * 82 bytes, and a typical answer with opaque tokens about 240 (README,
  * "Sizing"); too high a guess leaves the data area idle once the index is
@@ -73,17 +50,6 @@
 #error "ALX_STORE_MAX_VALUE takes more dbm pieces than a record may have"
 #endif
 
-/* The start of our own segment; every child sees the same one. */
-typedef struct {
-    volatile apr_uint32_t failures;          /* atomics */
-    volatile apr_uint32_t unreported;
-    volatile apr_uint32_t last_failure_log;  /* seconds */
-    apr_uint32_t unused;
-    /* under the mutex */
-    alx_probes_t probes;
-    apr_time_t last_loss_log;
-} alx_store_shared_t;
-
 struct alx_store {
     const ap_socache_provider_t *provider;
     const char *name;
@@ -91,15 +57,12 @@ struct alx_store {
     ap_socache_instance_t *instance;
     ap_socache_instance_t *flows;   /* authorization flows, apart so that a
                                        flood of them never evicts a record */
-    apr_global_mutex_t *mutex;      /* the flight table, read-modify-writes;
-                                       every call when the provider is not
-                                       MP-safe (shmcb, dbm) */
-    int lock_all;
+    int lock_all;                   /* the shared mutex around every call:
+                                       the provider is not MP-safe (shmcb,
+                                       dbm) */
     int missing_is_egeneral;        /* dbm: see retrieve() */
     server_rec *s;
-    apr_shm_t *shm;
-    alx_store_shared_t *shared;
-    alx_flight_t *flight;
+    alx_store_shared_t *shared;     /* our part of the shared segment */
 };
 
 /* Lives in the process pool, so it outlives the configuration pool that a
@@ -116,52 +79,14 @@ typedef struct {
     unsigned int datalen;
 } alx_retained_entry_t;
 
-const char *alexalink_store_set_cache(cmd_parms *cmd, void *cfg, const char *arg)
-{
-    alx_server_conf *sc = alexalink_server_conf_get(cmd->server);
-    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
-    const char *colon;
-
-    (void)cfg;
-    if (err)
-        return err;
-    colon = ap_strchr_c(arg, ':');
-    sc->provider_name = colon ? apr_pstrmemdup(cmd->pool, arg, colon - arg)
-                              : arg;
-    sc->provider_args = colon ? colon + 1 : NULL;
-    if (!strcasecmp(sc->provider_name, "none")) {
-        sc->disabled = 1;
-        return NULL;
-    }
-    sc->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
-                                      sc->provider_name,
-                                      AP_SOCACHE_PROVIDER_VERSION);
-    if (!sc->provider)
-        return apr_psprintf(cmd->pool, "%s: no socache provider '%s' is "
-                            "loaded; use shmcb, redis, memcache, dbm or none "
-                            "and load its module first (e.g. a2enmod "
-                            "socache_%s)", cmd->cmd->name, sc->provider_name,
-                            sc->provider_name);
-    return NULL;
-}
-
-int alexalink_store_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
-                         apr_pool_t *ptemp)
-{
-    (void)plog;
-    (void)ptemp;
-    return ap_mutex_register(pconf, ALX_MUTEX_TYPE, NULL, ALX_STORE_LOCK_MECH,
-                             0);
-}
-
 static apr_status_t lock(alx_store_t *st)
 {
-    return apr_global_mutex_lock(st->mutex);
+    return alexalink_shared_lock(st->s);
 }
 
 static void unlock(alx_store_t *st)
 {
-    apr_global_mutex_unlock(st->mutex);
+    alexalink_shared_unlock(st->s);
 }
 
 static apr_status_t retain_one(ap_socache_instance_t *instance, server_rec *s,
@@ -265,124 +190,15 @@ static apr_status_t store_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-/* How many requests the server can serve at once, from the MPM. */
-static unsigned int flight_slots(void)
+/* The segment size AlexaLinkCache gave shmcb, or 0 for other providers. */
+static apr_uint64_t shmcb_size(const alx_store_t *st)
 {
-    int daemons = 0, threads = 0;
-    apr_uint64_t n;
+    const char *open;
 
-    ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &daemons);
-    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    n = (apr_uint64_t)(daemons > 0 ? daemons : 1) * (threads > 0 ? threads : 1)
-        * ALX_FLIGHT_PER_WORKER;
-    return n < ALX_FLIGHT_MIN ? ALX_FLIGHT_MIN
-                              : n > ALX_FLIGHT_MAX ? ALX_FLIGHT_MAX
-                                                   : (unsigned int)n;
-}
-
-/* Our segment and the mutex that guards it outlive a graceful restart: a
- * refresh that an old-generation child still holds keeps its claim, and
- * its answer still reaches the duplicates that new children hold. Only a
- * change of the MPM's size brings a new table (old children keep theirs),
- * or a segment that another build laid out (an upgrade: its head,
- * alx_segment.h, says so). The parent keeps this struct across restarts
- * and builds: its fields stay as they are. */
-typedef struct {
-    apr_shm_t *shm;
-    unsigned int slots;     /* always 0: the head says the size. Builds
-                               before heads attached when it matched */
-    apr_global_mutex_t *mutex;
-} alx_retained_shared_t;
-
-/* Bump when a field of alx_store_shared_t or of the flight table changes
- * meaning; a change of their sizes is caught without it. */
-#define ALX_STORE_LAYOUT 1
-
-/* The segment: the head, our shared struct, the flight table. */
-#define ALX_SHARED_AT APR_ALIGN(sizeof(alx_segment_t), 64)
-#define ALX_FLIGHT_AT (ALX_SHARED_AT + APR_ALIGN(sizeof(alx_store_shared_t), 64))
-
-static void shared_want(alx_segment_want_t *w, unsigned int slots)
-{
-    const apr_size_t sizes[] = {
-        sizeof(alx_segment_t), sizeof(alx_store_shared_t),
-        sizeof(alx_probes_t), alx_flight_size(1), alx_flight_size(2)
-    };
-
-    w->magic = ALX_SEGMENT_STORE;
-    w->layout = alexalink_layout(ALX_STORE_LAYOUT);
-    w->shape = alx_segment_shape(sizes, sizeof(sizes) / sizeof(sizes[0]));
-    w->size = ALX_FLIGHT_AT + alx_flight_size(slots);
-}
-
-/* The kept segment when this build laid it out for as many slots; one
- * that another build laid out is said, one of another size (the MPM's
- * changed) is not. */
-static int shared_kept(alx_retained_shared_t *ret,
-                       const alx_segment_want_t *want, server_rec *s)
-{
-    alx_segment_want_t any_size = *want;
-    char why[160];
-    void *base;
-
-    if (!ret->shm)
+    if (strcasecmp(st->name, "shmcb"))
         return 0;
-    base = apr_shm_baseaddr_get(ret->shm);
-    any_size.size = 0;
-    if (alx_segment_matches(base, apr_shm_size_get(ret->shm), &any_size, why,
-                            sizeof(why)))
-        return ((alx_segment_t *)base)->size == want->size;
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "ALX0405: grace store: its "
-                 "shared memory was laid out by another build (%s); "
-                 "dropped: the in-flight refreshes' table (a refresh still "
-                 "running in an old child is not seen by the new ones), "
-                 "the eviction probes and the store's failure counts", why);
-    return 0;
-}
-
-static apr_status_t attach_shared(alx_store_t *st, server_rec *s)
-{
-    alx_retained_shared_t *ret = ap_retained_data_get(ALX_RETAINED_SHM_KEY);
-    unsigned int slots = flight_slots();
-    apr_pool_t *pool = s->process->pool;
-    alx_segment_want_t want;
-    char *base;
-    apr_status_t rv;
-
-    if (!ret)
-        ret = ap_retained_data_create(ALX_RETAINED_SHM_KEY, sizeof(*ret));
-    if (!ret->mutex) {
-        rv = ap_global_mutex_create(&ret->mutex, NULL, ALX_MUTEX_TYPE, NULL,
-                                    s, pool, 0);
-        if (rv != APR_SUCCESS)
-            return rv;
-    }
-    st->mutex = ret->mutex;
-    shared_want(&want, slots);
-    if (shared_kept(ret, &want, s)) {
-        st->shm = ret->shm;
-        base = apr_shm_baseaddr_get(st->shm);
-        st->shared = (alx_store_shared_t *)(base + ALX_SHARED_AT);
-        st->flight = (alx_flight_t *)(base + ALX_FLIGHT_AT);
-        return APR_SUCCESS;
-    }
-    if (ret->shm)   /* the children that still map it keep it */
-        apr_shm_destroy(ret->shm);
-    ret->shm = NULL;
-    rv = apr_shm_create(&st->shm, want.size, NULL, pool);
-    if (rv != APR_SUCCESS)
-        return rv;
-    base = apr_shm_baseaddr_get(st->shm);
-    memset(base, 0, ALX_FLIGHT_AT);
-    st->shared = (alx_store_shared_t *)(base + ALX_SHARED_AT);
-    st->flight = alx_flight_init(base + ALX_FLIGHT_AT,
-                                 want.size - ALX_FLIGHT_AT, slots);
-    if (!st->flight)
-        return APR_ENOSPC;
-    alx_segment_stamp(base, &want);   /* last: a half-made one never matches */
-    ret->shm = st->shm;
-    ret->slots = 0;   /* so that a build from before heads never attaches */
-    return APR_SUCCESS;
+    open = st->args ? strrchr(st->args, '(') : NULL;
+    return open ? (apr_uint64_t)apr_atoi64(open + 1) : 512 * 1024;
 }
 
 /* The flows' own instance of the same provider: shmcb and dbm get files
@@ -435,6 +251,7 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                      apr_time_from_sec(30)};
     const ap_socache_provider_t *provider = sc->provider;
     const char *name = sc->provider_name, *args = sc->provider_args, *err;
+    ap_socache_instance_t *instance = sc->instance;
     alx_store_t *st;
     server_rec *vs;
     apr_status_t rv;
@@ -455,21 +272,23 @@ int alexalink_store_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "set");
             return OK;
         }
+        err = provider->create(&instance, args, ptemp, pconf);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0201: "
+                         "AlexaLinkCache %s: %s", name, err);
+            return !OK;
+        }
     }
     st = apr_pcalloc(pconf, sizeof(*st));
     st->provider = provider;
     st->name = name;
     st->args = args;
     st->s = s;
-    err = provider->create(&st->instance, args, ptemp, pconf);
-    if (err) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0201: AlexaLinkCache "
-                     "%s: %s", name, err);
-        return !OK;
-    }
+    st->instance = instance;
     st->lock_all = (provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) != 0;
     st->missing_is_egeneral = !strcasecmp(name, "dbm");
-    rv = attach_shared(st, s);
+    rv = alexalink_shared_attach_store(s, name, shmcb_size(st));
+    st->shared = alexalink_shared_store(s);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0202: cannot create "
                      "the grace store's mutex or its shared memory for "
@@ -506,8 +325,7 @@ void alexalink_store_child_init(apr_pool_t *p, server_rec *s)
 
     if (!st)
         return;
-    rv = apr_global_mutex_child_init(&st->mutex,
-                                     apr_global_mutex_lockfile(st->mutex), p);
+    rv = alexalink_shared_child_init(p, s);
     if (rv == APR_SUCCESS)
         return;
     ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "ALX0206: cannot attach "
@@ -547,7 +365,7 @@ static apr_status_t failed(request_rec *r, alx_store_t *st, apr_status_t rv,
 
     apr_atomic_inc32(&sh->failures);
     apr_atomic_inc32(&sh->unreported);
-    alexalink_status_outage(r);
+    alexalink_shared_outage(r);
     if (now - last >= ALX_LOG_GAP
         && apr_atomic_cas32(&sh->last_failure_log, now, last) == last)
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, r, "ALX0205: grace store "
@@ -851,7 +669,7 @@ alx_flight_t *alexalink_store_flight_lock(request_rec *r)
         failed(r, st, rv, "lock");
         return NULL;
     }
-    return st->flight;
+    return alexalink_shared_flight(r->server);
 }
 
 void alexalink_store_flight_unlock(request_rec *r)
@@ -866,17 +684,6 @@ void alexalink_store_flight_full(request_rec *r)
     if (st)
         failed(r, st, APR_ENOSPC, "claim a refresh token (the in-flight "
                "table is full of claims)");
-}
-
-/* The segment size AlexaLinkCache gave shmcb, or 0 for other providers. */
-static apr_uint64_t shmcb_size(const alx_store_t *st)
-{
-    const char *open;
-
-    if (strcasecmp(st->name, "shmcb"))
-        return 0;
-    open = st->args ? strrchr(st->args, '(') : NULL;
-    return open ? (apr_uint64_t)apr_atoi64(open + 1) : 512 * 1024;
 }
 
 typedef struct {
@@ -973,13 +780,13 @@ static void recorded_locked(request_rec *r, alx_store_t *st,
 
     if (interval < apr_time_from_sec(1))
         interval = apr_time_from_sec(1);
-    alexalink_status_recorded(r);
+    alexalink_shared_recorded(r);
     alx_probes_add(&sh->probes, id, now, expiry, interval);
     if (alx_probes_due(&sh->probes, now, interval < apr_time_from_sec(10)
                                          ? interval : apr_time_from_sec(10))
         && (b.buf = apr_palloc(r->pool, ALX_STORE_MAX_VALUE))
         && alx_probes_check(&sh->probes, now, probe_found, &b) > 0) {
-        alexalink_status_survival(r, sh->probes.lost,
+        alexalink_shared_survival(r, sh->probes.lost,
                                   apr_time_sec(sh->probes.survival));
         if (now - sh->last_loss_log >= apr_time_from_sec(ALX_LOG_GAP)) {
             sh->last_loss_log = now;
@@ -1013,12 +820,6 @@ apr_status_t alexalink_store_put_record(request_rec *r,
         recorded_locked(r, st, id, expiry, window);
     unlock(st);
     return rv;
-}
-
-int alexalink_store_once(request_rec *r, apr_uint64_t key,
-                         apr_interval_time_t interval)
-{
-    return alexalink_status_once(r, key, interval);
 }
 
 /* Flows: best effort; a failure only loses what a later login step could
@@ -1062,15 +863,4 @@ apr_status_t alexalink_store_flow_get(request_rec *r, const unsigned char *id,
 
     *len = n;
     return rv;
-}
-
-/* What the status page says of the store: its provider and, for shmcb, the
- * segment's size. */
-void alexalink_store_describe(request_rec *r, const char **name,
-                              apr_uint64_t *capacity)
-{
-    alx_store_t *st = store_of(r);
-
-    *name = st ? st->name : "none";
-    *capacity = st ? shmcb_size(st) : 0;
 }

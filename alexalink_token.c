@@ -2,7 +2,8 @@
  * conversion before mod_proxy, the answer rewrite in an output filter (the
  * exchange log line is alexalink_log.c's). */
 
-#include "mod_alexalink.h"
+#include "alexalink_token.h"
+#include "alexalink_grace.h"
 #include "alx_shape.h"
 
 typedef struct {
@@ -22,8 +23,7 @@ typedef struct {
 
 alx_exchange_rec *alexalink_exchange_get(request_rec *r)
 {
-    alx_request_rec *s = ap_get_module_config(r->request_config,
-                                              &alexalink_module);
+    alx_request_rec *s = alexalink_request_get(r);
 
     return s ? s->exchange : NULL;
 }
@@ -111,7 +111,7 @@ int alexalink_token_fixups(request_rec *r)
 
     if (r->main || r->prev || r->method_number != M_POST)
         return DECLINED;
-    conf = ap_get_module_config(r->per_dir_config, &alexalink_module);
+    conf = alexalink_dir_conf_get(r->per_dir_config);
     if (alexalink_conf_role(conf) != ALX_ROLE_TOKEN)
         return DECLINED;
 

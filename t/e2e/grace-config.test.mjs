@@ -61,6 +61,11 @@ describe('refresh-grace directives', { skip: moduleMissingReason() }, () => {
     ['dbm without mod_socache_dbm', 'AlexaLinkCache dbm:/tmp/x'],
     ['an unknown provider', 'AlexaLinkCache bogus:1'],
     ['no argument', 'AlexaLinkCache'],
+    // the provider reads its arguments when the directive is read, so a
+    // configtest catches what a start would refuse
+    ['shmcb with a size that is no number', 'AlexaLinkCache shmcb:/nonexistent-dir/x(abc)'],
+    ['shmcb with a size below its minimum', 'AlexaLinkCache shmcb:/tmp/alexalink-test(100)'],
+    ['shmcb without the closing parenthesis', 'AlexaLinkCache shmcb:/tmp/alexalink-test(1048576'],
   ]) {
     it(`AlexaLinkCache rejects ${what}`, () => {
       const r = configTest(loc(), { serverConf });
@@ -71,6 +76,11 @@ describe('refresh-grace directives', { skip: moduleMissingReason() }, () => {
   it('the unloaded-provider message says which module to load', () => {
     const r = configTest(loc(), { serverConf: 'AlexaLinkCache redis:127.0.0.1:6379' });
     assert.match(r.output, /socache_redis/);
+  });
+
+  it('a refused shmcb argument is said with the provider\'s reason', () => {
+    const r = configTest(loc(), { serverConf: 'AlexaLinkCache shmcb:/nonexistent-dir/x(abc)' });
+    assert.match(r.output, /AlexaLinkCache shmcb: Invalid argument: cache size not numerical/);
   });
 
   it('AlexaLinkCache inside a <VirtualHost> fails, naming the directive', () => {

@@ -130,8 +130,8 @@ test("README's fix names and roles are the tables' (lib/alx_fix.h, lib/alx_vocab
 });
 
 test('every directive is documented in README.md and conf/alexalink.conf', () => {
-  const names = [...read('mod_alexalink.c').matchAll(/AP_INIT_[A-Z0-9]+\("([A-Za-z]+)"/g),
-                 ...read('mod_alexalink.h').matchAll(/^    X\(\w+,[\s\S]*?"(AlexaLink\w*)"/gm)].map((m) => m[1]);
+  const names = [...read('alexalink_config.c').matchAll(/AP_INIT_[A-Z0-9]+\("([A-Za-z]+)"/g),
+                 ...read('alexalink_config.h').matchAll(/^    X\(\w+,[\s\S]*?"(AlexaLink\w*)"/gm)].map((m) => m[1]);
   assert.ok(names.length >= 8, `found ${names.length} directives`);
   const readme = read('README.md');
   const conf = read('conf/alexalink.conf');
@@ -142,17 +142,17 @@ test('every directive is documented in README.md and conf/alexalink.conf', () =>
 });
 
 test('every config field is declared once, in ALX_DIR_CONF, and its table drives create, merge and the directives', () => {
-  const header = read('mod_alexalink.h');
-  const src = read('mod_alexalink.c');
+  const header = read('alexalink_config.h');
+  const src = read('alexalink_config.c');
   const table = header.match(/#define ALX_DIR_CONF\(X\)([\s\S]*?)\n\n/)[1];
   const rows = [...table.matchAll(/X\((\w+),[\s\S]*?"(AlexaLink\w*)"/g)].map((m) => [m[1], m[2]]);
   assert.ok(rows.length >= 13, `found ${rows.length} rows`);
   const struct = header.match(/typedef struct \{([\s\S]*?)\} alx_dir_conf;/)[1];
   assert.match(struct, /ALX_DIR_CONF\(ALX_CONF_FIELD\)/, 'the struct is not made from the table');
   assert.deepEqual([...struct.matchAll(/(\w+);/g)].map((m) => m[1]), ['set'], 'a field declared outside the table');
-  for (const [fn, re] of [['create_dir_conf', /ALX_DIR_CONF\(ALX_CONF_DEFAULT\)/],
-                          ['merge_dir_conf', /ALX_DIR_CONF\(ALX_CONF_MERGE\)/],
-                          ['alx_cmds', /ALX_DIR_CONF\(ALX_CONF_COMMAND\)/]])
+  for (const [fn, re] of [['alexalink_config_create_dir', /ALX_DIR_CONF\(ALX_CONF_DEFAULT\)/],
+                          ['alexalink_config_merge_dir', /ALX_DIR_CONF\(ALX_CONF_MERGE\)/],
+                          ['alexalink_config_cmds', /ALX_DIR_CONF\(ALX_CONF_COMMAND\)/]])
     assert.match(src.match(new RegExp(`${fn}[\\s\\S]*?\\n\\}`))[0], re, `${fn} not made from the table`);
   const readme = read('README.md');
   const conf = read('conf/alexalink.conf');
