@@ -28,7 +28,21 @@ struct alx_exchange_rec {
     const char *verdict;        /* as the log prints it */
     alx_verdict_e verdict_kind; /* its first word, for counting */
     apr_int64_t ms;
-    alx_refresh_t grace;        /* the refresh protocol's (alexalink_grace.c) */
+    alx_refresh_t *grace;       /* the refresh protocol's, when it applies
+                                   (alexalink_grace.c) */
 };
+
+/* The refresh token sent upstream: the successor when chained. */
+static APR_INLINE const char *alexalink_exchange_sent_token(
+    const alx_exchange_rec *x)
+{
+    return x->grace && x->grace->sent_token ? x->grace->sent_token
+                                            : x->req.refresh_token;
+}
+
+static APR_INLINE int alexalink_exchange_chained(const alx_exchange_rec *x)
+{
+    return x->grace && x->grace->chained;
+}
 
 #endif

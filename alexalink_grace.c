@@ -216,7 +216,7 @@ static int applies(request_rec *r, const alx_exchange_rec *x,
 static void start(request_rec *r, alx_exchange_rec *x,
                   const alx_crypto_t *crypto)
 {
-    alx_refresh_t *rf = &x->grace;
+    alx_refresh_t *rf = x->grace = apr_pcalloc(r->pool, sizeof(*rf));
     const alx_dir_conf *c = x->conf;
 
     rf->pool = r->pool;
@@ -265,7 +265,7 @@ int alexalink_grace_before_proxy(request_rec *r, alx_exchange_rec *x,
     if (!applies(r, x, crypto))
         return OK;
     start(r, x, crypto);
-    alx_refresh_before(&x->grace, &out);
+    alx_refresh_before(x->grace, &out);
     log_events(r, x, &out.events);
     if (out.step == ALX_REFRESH_STEP_ANSWER) {
         answer(r, x, &out);
@@ -285,29 +285,32 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
                                   const char *body, apr_size_t len)
 {
     const alx_answer_t *a = &x->answer;
-    alx_refresh_answer_t in = {status, content_type, body, len, NULL, 0,
-                               a->ttl_in, a->ttl_out};
-    alx_refresh_events_t ev = {{{0}}, 0};
+    alx_refresh_answer_t in;
+    alx_refresh_events_t ev;
 
-    if (!x->grace.active)
+    if (!x->grace || !x->grace->active)
         return;
+    in.status = status;
+    in.content_type = content_type;
+    in.body = body;
+    in.len = len;
+    in.record_body = NULL;
+    in.record_len = 0;
+    in.ttl_in = a->ttl_in;
+    in.ttl_out = a->ttl_out;
     if (a->kind == ALX_KIND_TOKEN && a->refresh == ALX_REFRESH_ROTATED
         && a->body && !x->truncated) {
         in.record_body = a->body;
         in.record_len = a->len;
     }
-    alx_refresh_after(&x->grace, &in, &ev);
+    ev.count = 0;
+    alx_refresh_after(x->grace, &in, &ev);
     log_events(r, x, &ev);
 }
 
 void alexalink_grace_extend(request_rec *r, alx_exchange_rec *x)
 {
     (void)r;
-    alx_refresh_extend(&x->grace);
-}
-
-void alexalink_grace_release(request_rec *r, alx_exchange_rec *x)
-{
-    (void)r;
-    alx_refresh_release(&x->grace);
+    if (x->grace)
+        alx_refresh_extend(x->grace);
 }

@@ -109,7 +109,7 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
     }
     if (x->verdict_kind == ALX_VERDICT_REPLAYED)
         alx_stats_count(st, vh, ALX_STAT_rewrite_replayed);
-    if (x->grace.chained)
+    if (alexalink_exchange_chained(x))
         alx_stats_count(st, vh, ALX_STAT_rewrite_chained);
     cause = failure(x->verdict_kind);
     if (cause == ALX_CAUSE_NONE && x->verdict_kind == ALX_VERDICT_PASSTHROUGH

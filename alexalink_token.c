@@ -375,8 +375,7 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     in.body = body;
     in.len = len;
     in.grant_type = x->req.grant_type;
-    in.presented_refresh_token = x->grace.sent_token ? x->grace.sent_token
-                                                     : x->req.refresh_token;
+    in.presented_refresh_token = alexalink_exchange_sent_token(x);
     in.min_ttl = alexalink_conf_min_ttl(conf);
     in.default_ttl = alexalink_conf_default_ttl(conf);
     in.keep_refresh_token = alexalink_conf_keep_refresh(conf);

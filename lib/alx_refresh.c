@@ -735,7 +735,12 @@ void alx_refresh_before(alx_refresh_t *rf, alx_refresh_outcome_t *out)
     alx_grace_keys_t k;
     flight_step_e step;
 
-    memset(out, 0, sizeof(*out));
+    /* what every outcome says; the rest is set by the one that makes it */
+    out->step = ALX_REFRESH_STEP_UPSTREAM;
+    out->body = NULL;
+    out->retry_after = 0;
+    out->described = 0;
+    out->events.count = 0;
     rf->events = &out->events;
     alx_grace_derive(rf->crypto, rf->client_id, rf->client_secret,
                      rf->refresh_token, &k);
