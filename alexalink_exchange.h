@@ -10,24 +10,42 @@
 #include "alx_refresh.h"
 #include "alx_request.h"
 
+/* The answer the module gives instead of the upstream's (a rejection, a
+ * replay, a 503 of refresh grace); alexalink_token_handler sends it. */
+typedef struct {
+    int status;                 /* 0: none, the upstream answers */
+    const char *json;
+    const char *content_type;   /* NULL: JSON */
+    const char *verdict;        /* rejected:<reason>, replayed, ... */
+    alx_verdict_e verdict_kind;
+    apr_int64_t retry_after;    /* seconds, for a 503 (0: 1) */
+    int described;              /* its shape and TTL are set where it was
+                                   made (a replay, a 503) */
+} alx_own_answer_t;
+
+/* What came back from the upstream. */
+typedef struct {
+    int status;
+    int answered;               /* the output filter saw the whole answer */
+    int truncated;              /* the upstream did not finish its answer */
+} alx_upstream_t;
+
+/* What the exchange line says of it all. */
+typedef struct {
+    const char *verdict;        /* as the log prints it */
+    alx_verdict_e kind;         /* its first word, for counting */
+    apr_int64_t ms;
+} alx_result_t;
+
 /* What one token exchange learned; lives in r->request_config. */
 struct alx_exchange_rec {
     const alx_dir_conf *conf;
-    alx_token_request_t req;
-    int answer_status;          /* answered by alexalink_token_handler: */
-    const char *answer_json;    /*   a rejection, replay or wait timeout */
-    const char *answer_verdict; /*   rejected:<reason>, replayed, ... */
-    alx_verdict_e answer_verdict_kind;
-    apr_int64_t retry_after;   /* seconds, for a 503 of our own (0: 1) */
-    const char *answer_content_type; /* NULL: JSON */
-    int described;              /* its shape and TTL are set (a replay, a 503) */
-    int truncated;              /* the upstream did not finish its answer */
-    int answered;               /* the output filter saw the whole answer */
-    int status_in;
-    alx_answer_t answer;
-    const char *verdict;        /* as the log prints it */
-    alx_verdict_e verdict_kind; /* its first word, for counting */
-    apr_int64_t ms;
+    alx_token_request_t req;    /* the request, as checked and rewritten */
+    alx_own_answer_t own;
+    alx_upstream_t upstream;
+    alx_answer_t answer;        /* the answer as normalised (or our own's
+                                   shape and TTL) */
+    alx_result_t result;
     alx_refresh_t *grace;       /* the refresh protocol's, when it applies
                                    (alexalink_grace.c) */
 };

@@ -242,17 +242,17 @@ static void start(request_rec *r, alx_exchange_rec *x,
 static void answer(request_rec *r, alx_exchange_rec *x,
                    const alx_refresh_outcome_t *out)
 {
-    x->answer_status = out->status;
-    x->answer_json = out->answer;
-    x->answer_content_type = out->content_type;
-    x->answer_verdict_kind = out->verdict;
-    x->answer_verdict = alx_verdict_word(r->pool, out->verdict, out->detail);
+    x->own.status = out->status;
+    x->own.json = out->answer;
+    x->own.content_type = out->content_type;
+    x->own.verdict_kind = out->verdict;
+    x->own.verdict = alx_verdict_word(r->pool, out->verdict, out->detail);
     if (out->retry_after)
-        x->retry_after = out->retry_after;
+        x->own.retry_after = out->retry_after;
     if (out->described) {
         x->answer.shape_out = out->shape;
         x->answer.ttl_out = out->ttl;
-        x->described = 1;
+        x->own.described = 1;
     }
 }
 
@@ -299,7 +299,7 @@ void alexalink_grace_after_answer(request_rec *r, alx_exchange_rec *x,
     in.ttl_in = a->ttl_in;
     in.ttl_out = a->ttl_out;
     if (a->kind == ALX_KIND_TOKEN && a->refresh == ALX_REFRESH_ROTATED
-        && a->body && !x->truncated) {
+        && a->body && !x->upstream.truncated) {
         in.record_body = a->body;
         in.record_len = a->len;
     }

@@ -11,13 +11,13 @@
 #define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
 
 /* Shapes and TTL of an answer the module gave itself: carried from where
- * it was made (x->described), else read back from its body. */
+ * it was made (x->own.described), else read back from its body. */
 static void describe_own_answer(request_rec *r, alx_exchange_rec *x)
 {
-    x->status_in = 0;
-    alx_exchange_own_answer(&x->answer, x->answer_status, x->described);
-    if (!x->described)
-        alx_exchange_describe(r->pool, x->answer_json, &x->answer.shape_out,
+    x->upstream.status = 0;
+    alx_exchange_own_answer(&x->answer, x->own.status, x->own.described);
+    if (!x->own.described)
+        alx_exchange_describe(r->pool, x->own.json, &x->answer.shape_out,
                               &x->answer.ttl_out);
 }
 
@@ -26,9 +26,9 @@ static int exchange_level(const alx_exchange_rec *x, int over_budget)
 {
     alx_exchange_facts_t f;
 
-    f.own = x->answer_json != NULL;
-    f.own_status = x->answer_status;
-    f.own_kind = x->answer_verdict_kind;
+    f.own = x->own.json != NULL;
+    f.own_status = x->own.status;
+    f.own_kind = x->own.verdict_kind;
     f.over_budget = over_budget;
     f.report = alexalink_conf_report(x->conf);
     switch (alx_exchange_level(&x->answer, &f)) {
@@ -53,8 +53,8 @@ static void set_notes(request_rec *r, const alx_exchange_rec *x)
                    x->answer.shape_in ? x->answer.shape_in : "-");
     apr_table_addn(n, "alexalink-shape-out",
                    x->answer.shape_out ? x->answer.shape_out : "-");
-    apr_table_addn(n, "alexalink-verdict", x->verdict ? x->verdict : "-");
-    apr_table_addn(n, "alexalink-ms", apr_off_t_toa(r->pool, (apr_off_t)x->ms));
+    apr_table_addn(n, "alexalink-verdict", x->result.verdict ? x->result.verdict : "-");
+    apr_table_addn(n, "alexalink-ms", apr_off_t_toa(r->pool, (apr_off_t)x->result.ms));
     apr_table_addn(n, "alexalink-refresh", alx_refresh_name(x->answer.refresh));
 }
 
@@ -65,7 +65,7 @@ static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
     const alx_answer_t *a = &x->answer;
     const char *vhost;
 
-    if (x->answer_json || a->kind != ALX_KIND_TOKEN || a->ttl_in < 0
+    if (x->own.json || a->kind != ALX_KIND_TOKEN || a->ttl_in < 0
         || a->ttl_in >= ALX_ALEXA_MIN_TTL)
         return;
     vhost = alexalink_vhost_name(r->pool, r->server);
@@ -96,15 +96,15 @@ static void log_exchange(request_rec *r, const alx_exchange_rec *x, int level)
 
     line.grant_type = x->req.grant_type;
     line.client_id = x->req.client_id;
-    line.status_in = x->status_in;
+    line.status_in = x->upstream.status;
     line.status_out = r->status;
     line.shape_in = x->answer.shape_in;
     line.shape_out = x->answer.shape_out;
     line.ttl_in = x->answer.ttl_in;
     line.ttl_out = x->answer.ttl_out;
     line.refresh = alx_refresh_name(x->answer.refresh);
-    line.verdict = x->verdict;
-    line.ms = x->ms;
+    line.verdict = x->result.verdict;
+    line.ms = x->result.ms;
     hint = alx_warning_hint(r->pool, x->answer.warnings);
     ap_log_rerror(APLOG_MARK, level, 0, r,
                   "ALX0100: token exchange %s%s%s%s",
@@ -117,7 +117,7 @@ static void log_lines(request_rec *r, const alx_exchange_rec *x)
 {
     apr_int64_t budget_ms = apr_time_as_msec(alexalink_conf_time_budget(
                                                  x->conf));
-    int over = x->ms > budget_ms;
+    int over = x->result.ms > budget_ms;
     int level = exchange_level(x, over);
 
     if (APLOG_R_IS_LEVEL(r, level)) /* no line built for a level that is off */
@@ -128,7 +128,7 @@ static void log_lines(request_rec *r, const alx_exchange_rec *x)
                       "over AlexaLinkTimeBudget (%" APR_INT64_T_FMT " ms): "
                       "Alexa gives up after " ALX_ALEXA_TIME_LIMIT_TEXT
                       " s; speed up the upstream",
-                      x->ms, budget_ms);
+                      x->result.ms, budget_ms);
     honest_lifetime(r, x);
 }
 
@@ -140,21 +140,21 @@ int alexalink_log_exchange(request_rec *r)
 
     if (!x)
         return DECLINED;
-    if (x->answer_json) {
-        x->verdict = x->answer_verdict;
-        x->verdict_kind = x->answer_verdict_kind;
-        x->ms = alexalink_elapsed_ms(r);
-        if (x->verdict_kind != ALX_VERDICT_REJECTED)
+    if (x->own.json) {
+        x->result.verdict = x->own.verdict;
+        x->result.kind = x->own.verdict_kind;
+        x->result.ms = alexalink_elapsed_ms(r);
+        if (x->result.kind != ALX_VERDICT_REJECTED)
             describe_own_answer(r, x);
     }
-    else if (!x->answered) {   /* the filter never ran: no body at all */
-        x->status_in = r->status;
-        x->verdict_kind = alx_exchange_no_body(&x->answer);
-        x->verdict = alx_verdict_word(r->pool, x->verdict_kind, ALX_NO_BODY);
-        x->ms = alexalink_elapsed_ms(r);
+    else if (!x->upstream.answered) {   /* the filter never ran: no body at all */
+        x->upstream.status = r->status;
+        x->result.kind = alx_exchange_no_body(&x->answer);
+        x->result.verdict = alx_verdict_word(r->pool, x->result.kind, ALX_NO_BODY);
+        x->result.ms = alexalink_elapsed_ms(r);
     }
     set_notes(r, x);
-    if (x->verdict_kind != ALX_VERDICT_REJECTED)   /* ALX0110 said it all */
+    if (x->result.kind != ALX_VERDICT_REJECTED)   /* ALX0110 said it all */
         log_lines(r, x);
     alexalink_status_exchange(r, x);
     return DECLINED;

@@ -66,7 +66,7 @@ static void exchange_event(request_rec *r, const alx_exchange_rec *x,
     memset(&e, 0, sizeof(e));
     e.kind = ALX_EVENT_EXCHANGE;
     e.failed = (unsigned char)failed;
-    e.ms = (apr_int32_t)x->ms;
+    e.ms = (apr_int32_t)x->result.ms;
     alx_stats_text(e.what, sizeof(e.what),
                    x->req.grant_type ? x->req.grant_type : "-");
     alx_stats_text(e.client, sizeof(e.client),
@@ -74,9 +74,9 @@ static void exchange_event(request_rec *r, const alx_exchange_rec *x,
     alx_stats_text(e.region, sizeof(e.region), "-");
     alx_stats_text(e.verdict, sizeof(e.verdict),
                    cause == ALX_CAUSE_OVER_BUDGET
-                   ? apr_pstrcat(r->pool, x->verdict ? x->verdict : "-",
+                   ? apr_pstrcat(r->pool, x->result.verdict ? x->result.verdict : "-",
                                  ", over budget", NULL)
-                   : x->verdict ? x->verdict : "-");
+                   : x->result.verdict ? x->result.verdict : "-");
     alx_stats_text(e.cause, sizeof(e.cause), alx_cause_word(cause));
     alx_stats_shape(e.shape_in, sizeof(e.shape_in),
                     x->answer.shape_in ? x->answer.shape_in : "-");
@@ -107,12 +107,12 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
         if (x->req.changed)
             alx_stats_count(st, vh, ALX_STAT_rewrite_client_auth);
     }
-    if (x->verdict_kind == ALX_VERDICT_REPLAYED)
+    if (x->result.kind == ALX_VERDICT_REPLAYED)
         alx_stats_count(st, vh, ALX_STAT_rewrite_replayed);
     if (alexalink_exchange_chained(x))
         alx_stats_count(st, vh, ALX_STAT_rewrite_chained);
-    cause = failure(x->verdict_kind);
-    if (cause == ALX_CAUSE_NONE && x->verdict_kind == ALX_VERDICT_PASSTHROUGH
+    cause = failure(x->result.kind);
+    if (cause == ALX_CAUSE_NONE && x->result.kind == ALX_VERDICT_PASSTHROUGH
         && r->status >= 400)    /* an error page Alexa cannot read */
         cause = ALX_CAUSE_UPSTREAM_ERROR;
     fail = cause != ALX_CAUSE_NONE;
@@ -121,16 +121,16 @@ void alexalink_status_exchange(request_rec *r, const alx_exchange_rec *x)
     else if (r->status == HTTP_OK
              && alx_grant_of(grant) == ALX_GRANT_AUTHORIZATION_CODE)
         alx_stats_count(st, vh, ALX_STAT_code_ok);
-    over = x->ms > apr_time_as_msec(alexalink_conf_time_budget(x->conf));
+    over = x->result.ms > apr_time_as_msec(alexalink_conf_time_budget(x->conf));
     if (over) {
         alx_stats_count(st, vh, ALX_STAT_over_budget);
         cause = fail ? cause : ALX_CAUSE_OVER_BUDGET;
     }
-    if (!x->answer_json && a->kind == ALX_KIND_TOKEN && a->ttl_in >= 0
+    if (!x->own.json && a->kind == ALX_KIND_TOKEN && a->ttl_in >= 0
         && a->ttl_in < ALX_ALEXA_MIN_TTL)
         alx_stats_count(st, vh, ALX_STAT_short_lifetime);
-    if (x->verdict_kind != ALX_VERDICT_REJECTED)
-        alx_stats_latency(st, vh, x->ms);
+    if (x->result.kind != ALX_VERDICT_REJECTED)
+        alx_stats_latency(st, vh, x->result.ms);
     exchange_event(r, x, fail || over, cause);
 }
 

@@ -153,11 +153,11 @@ int alexalink_token_fixups(request_rec *r)
                       alx_reason_name(x->req.reason), x->req.status,
                       x->req.error, x->req.error_description);
         if (!report) {
-            x->answer_status = x->req.status;
-            x->answer_json = alx_error_json(r->pool, x->req.error,
+            x->own.status = x->req.status;
+            x->own.json = alx_error_json(r->pool, x->req.error,
                                             x->req.error_description);
-            x->answer_verdict_kind = ALX_VERDICT_REJECTED;
-            x->answer_verdict = alx_verdict_word(r->pool,
+            x->own.verdict_kind = ALX_VERDICT_REJECTED;
+            x->own.verdict = alx_verdict_word(r->pool,
                     ALX_VERDICT_REJECTED, alx_reason_name(x->req.reason));
             return DECLINED;
         }
@@ -229,27 +229,27 @@ int alexalink_token_handler(request_rec *r)
     alx_exchange_rec *x = alexalink_exchange_get(r);
     apr_size_t len;
 
-    if (!x || !x->answer_json)
+    if (!x || !x->own.json)
         return DECLINED;
     /* An oversize body is not worth reading: close instead (lingering
      * close still lets the client read this answer). */
     if (x->req.reason == ALX_REASON_OVERSIZE
         || ap_discard_request_body(r) != OK)
         r->connection->keepalive = AP_CONN_CLOSE;
-    r->status = x->answer_status;
+    r->status = x->own.status;
     alexalink_set_json_headers(r);
-    if (x->answer_content_type)   /* a waiter gets the first answer's type */
-        ap_set_content_type(r, x->answer_content_type);
-    if (x->answer_status == HTTP_SERVICE_UNAVAILABLE)
-        apr_table_setn(r->headers_out, "Retry-After", x->retry_after > 1
+    if (x->own.content_type)   /* a waiter gets the first answer's type */
+        ap_set_content_type(r, x->own.content_type);
+    if (x->own.status == HTTP_SERVICE_UNAVAILABLE)
+        apr_table_setn(r->headers_out, "Retry-After", x->own.retry_after > 1
                        ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                      x->retry_after) : "1");
-    if (x->answer_status == HTTP_UNAUTHORIZED)
+                                      x->own.retry_after) : "1");
+    if (x->own.status == HTTP_UNAUTHORIZED)
         apr_table_setn(r->err_headers_out, "WWW-Authenticate",
                        "Basic realm=\"token\"");
-    len = strlen(x->answer_json);
+    len = strlen(x->own.json);
     ap_set_content_length(r, len);
-    ap_rwrite(x->answer_json, (int)len, r);
+    ap_rwrite(x->own.json, (int)len, r);
     return OK;
 }
 
@@ -270,16 +270,16 @@ static apr_status_t pass_through(ap_filter_t *f, alx_exchange_rec *x,
 {
     request_rec *r = f->r;
 
-    x->answered = 1;
-    x->status_in = r->status;
+    x->upstream.answered = 1;
+    x->upstream.status = r->status;
     x->answer.kind = ALX_KIND_OPAQUE;
     x->answer.status = r->status;
     x->answer.shape_in = x->answer.shape_out = alx_shape_opaque(r->pool,
                                                                kind, len);
     x->answer.ttl_in = x->answer.ttl_out = ALX_TTL_ABSENT;
-    x->verdict_kind = ALX_VERDICT_PASSTHROUGH;
-    x->verdict = alx_verdict_word(r->pool, x->verdict_kind, reason);
-    x->ms = alexalink_elapsed_ms(r);
+    x->result.kind = ALX_VERDICT_PASSTHROUGH;
+    x->result.verdict = alx_verdict_word(r->pool, x->result.kind, reason);
+    x->result.ms = alexalink_elapsed_ms(r);
     /* nothing to record or hand on: waiting duplicates are let go */
     alexalink_grace_after_answer(r, x, r->status, NULL, NULL, 0);
     ap_remove_output_filter(f);
@@ -303,9 +303,9 @@ static void answer_unfinished(request_rec *r, alx_exchange_rec *x,
     const char *cl = header_out(r, "Content-Length");
     alx_answer_t *a = &x->answer;
 
-    x->truncated = 1;
-    x->verdict_kind = report ? ALX_VERDICT_WOULD_REJECT : ALX_VERDICT_TRUNCATED;
-    x->verdict = alx_verdict_word(r->pool, x->verdict_kind, report
+    x->upstream.truncated = 1;
+    x->result.kind = report ? ALX_VERDICT_WOULD_REJECT : ALX_VERDICT_TRUNCATED;
+    x->result.verdict = alx_verdict_word(r->pool, x->result.kind, report
                                   ? alx_verdict_name(ALX_VERDICT_TRUNCATED)
                                   : NULL);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0102: the upstream "
@@ -381,11 +381,11 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     in.keep_refresh_token = alexalink_conf_keep_refresh(conf);
     alx_answer_normalize(r->pool, &in, &x->answer);
 
-    x->answered = 1;
-    x->status_in = r->status;
-    x->verdict_kind = alx_answer_verdict_kind(&x->answer, report);
-    x->verdict = alx_answer_verdict(r->pool, &x->answer, report);
-    x->ms = alexalink_elapsed_ms(r);
+    x->upstream.answered = 1;
+    x->upstream.status = r->status;
+    x->result.kind = alx_answer_verdict_kind(&x->answer, report);
+    x->result.verdict = alx_answer_verdict(r->pool, &x->answer, report);
+    x->result.ms = alexalink_elapsed_ms(r);
     if (unfinished(r, ctx))
         answer_unfinished(r, x, ctx, report);
     ap_remove_output_filter(f);
@@ -401,7 +401,7 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     alexalink_grace_after_answer(r, x, x->answer.status, ALX_JSON_TYPE,
                                  x->answer.body, x->answer.len);
     apr_brigade_cleanup(ctx->bb);
-    drop_upstream_representation_headers(r, x->status_in);
+    drop_upstream_representation_headers(r, x->upstream.status);
     r->status = x->answer.status;
     r->status_line = NULL;
     alexalink_set_json_headers(r);
@@ -450,7 +450,7 @@ apr_status_t alexalink_token_out_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     apr_size_t n;
     apr_status_t rv;
 
-    if (!x || x->answered) {
+    if (!x || x->upstream.answered) {
         ap_remove_output_filter(f);
         return ap_pass_brigade(f->next, bb);
     }
@@ -497,6 +497,6 @@ void alexalink_token_insert_filter(request_rec *r)
 {
     alx_exchange_rec *x = alexalink_exchange_get(r);
 
-    if (x && !x->answer_json && !x->answered)
+    if (x && !x->own.json && !x->upstream.answered)
         ap_add_output_filter(ALX_FILTER_TOKEN, NULL, r, r->connection);
 }
