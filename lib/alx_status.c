@@ -143,24 +143,26 @@ static const char *label_value(apr_pool_t *p, const char *s)
     return prometheus_escape(p, s, 1);
 }
 
-static const char *utc(apr_pool_t *p, apr_time_t at)
+/* at in UTC, its date and time parted by sep and followed by zone. */
+static const char *gmt(apr_pool_t *p, apr_time_t at, char sep,
+                       const char *zone)
 {
     apr_time_exp_t x;
 
     apr_time_exp_gmt(&x, at);
-    return apr_psprintf(p, "%04d-%02d-%02d %02d:%02d:%02d UTC",
-                        x.tm_year + 1900, x.tm_mon + 1, x.tm_mday,
-                        x.tm_hour, x.tm_min, x.tm_sec);
+    return apr_psprintf(p, "%04d-%02d-%02d%c%02d:%02d:%02d%s",
+                        x.tm_year + 1900, x.tm_mon + 1, x.tm_mday, sep,
+                        x.tm_hour, x.tm_min, x.tm_sec, zone);
+}
+
+static const char *utc(apr_pool_t *p, apr_time_t at)
+{
+    return gmt(p, at, ' ', " UTC");
 }
 
 static const char *iso8601(apr_pool_t *p, apr_time_t at)
 {
-    apr_time_exp_t x;
-
-    apr_time_exp_gmt(&x, at);
-    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-                        x.tm_year + 1900, x.tm_mon + 1, x.tm_mday,
-                        x.tm_hour, x.tm_min, x.tm_sec);
+    return gmt(p, at, 'T', "Z");
 }
 
 /* The vhost's "name:port", or "#n" when the configuration names none. */
