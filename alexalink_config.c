@@ -286,10 +286,11 @@ static const char *set_status_events(cmd_parms *cmd, void *cfg,
     return NULL;
 }
 
-/* The per-location settings are taken anywhere, not in ACCESS_CONF alone:
- * README promises them in the server config, virtual hosts and .htaccess
- * too. The server-wide ones are RSRC_CONF, and the main server's only. */
-#define ALX_CONF_SCOPE OR_ALL
+/* The per-location settings belong to a location (SPEC "Directives",
+ * context dir): <Location>, <Directory> and the like, never the server
+ * config, where a role would reach every request. The server-wide ones are
+ * RSRC_CONF, and the main server's only. */
+#define ALX_CONF_SCOPE ACCESS_CONF
 #define ALX_CONF_COMMAND(field, type, def, deftext, name, how, reader, help) \
     AP_INIT_##how(name, set_##how, (void *)&directives[ALX_CONF_##field], \
                   ALX_CONF_SCOPE, help " (default " deftext ")"),
