@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { startApache, moduleMissingReason, alx, shortLived, killedChild, pidHoldingPort, MPM } from '../lib/apache.mjs';
 import { redact, secret } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
-import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeOf, tagLines, waitFor, graceClients, WIDE_MPM, CLIENT_A } from '../lib/grace.mjs';
+import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, waitFor, graceClients, WIDE_MPM, CLIENT_A } from '../lib/grace.mjs';
 
 const PUBLIC = 'alexa-public-client';
 // clients seen by nothing but the honest-lifetime test (said once per client)
@@ -70,7 +70,7 @@ describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: m
       assert.equal(res.headers['content-type'], 'application/json;charset=UTF-8');
       assert.equal(res.headers.connection, 'close', 'the connection is closed after it');
       assert.deepEqual(res.json(), { error: 'server_error', error_description: 'the upstream closed the connection before its answer was complete' });
-      const line = await exchangeOf(apache, mark, res);
+      const line = await exchangeAfter(apache, mark, res);
       assert.equal(line.verdict, 'truncated');
       assert.equal(line.status, '200->502');
       assert.equal(line.level, 'warn');
@@ -244,7 +244,7 @@ describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: m
     const again = await refresh(apache.port, '/rot/token', g.refresh_token, pub, { body: true });
     assert.equal(up.count(), n + 1, 'the upstream decides');
     assert.equal(again.status, 400, 'and its reuse detection answers');
-    const line = await exchangeOf(apache, mark, again);
+    const line = await exchangeAfter(apache, mark, again);
     assert.notEqual(line.refresh, 'replayed');
   });
   allow.push(/ALX0100: .*client=alexa-public-client .*status=400->400/);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { startApache, moduleMissingReason, alx, checkErrorLog, MODDIR, MPM } from '../lib/apache.mjs';
 import { redact, secretsIn } from '../lib/secrets.mjs';
 import { startRedis, startMemcached } from '../lib/stores.mjs';
-import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeOf, tagLines, waitFor, graceClients, WIDE_MPM, CLIENT_A } from '../lib/grace.mjs';
+import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, waitFor, graceClients, WIDE_MPM, CLIENT_A } from '../lib/grace.mjs';
 
 const DUPLICATES = 20;
 const ROUNDS = 5;
@@ -72,7 +72,7 @@ for (const S of STORES) {
       const r2 = await refresh(b.port, '/rot/token', g.refresh_token, A);
       assertSameTokens(assertTokenAnswer(r2, 'replay via B'), first, { lo: first.expires_in - 1, hi: first.expires_in });
       assert.equal(up.count(), n, 'the upstream saw nothing');
-      const line = await exchangeOf(b, mark, r2);
+      const line = await exchangeAfter(b, mark, r2);
       assert.equal(line.refresh, 'replayed');
       assert.match(line.verdict, /^replayed/);
       // and back through A once past the burst: a counted replay

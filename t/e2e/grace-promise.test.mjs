@@ -13,7 +13,7 @@ import { startApache, moduleMissingReason, alx, checkErrorLog, MODDIR, MPM, CACH
 import { secretsIn, redact } from '../lib/secrets.mjs';
 import { startRedis, startMemcached } from '../lib/stores.mjs';
 import { tokenRequest, form } from '../lib/http.mjs';
-import { startRotating, graceLocation, refresh, assertTokenAnswer, exchangeOf, tagLines, waitFor, graceClients, CLIENT_A } from '../lib/grace.mjs';
+import { startRotating, graceLocation, refresh, assertTokenAnswer, exchangeAfter, tagLines, waitFor, graceClients, CLIENT_A } from '../lib/grace.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -157,12 +157,12 @@ for (const S of STORES) {
       const mark = a.mark();
       const r2 = await refresh(a.port, '/chain/token', g.refresh_token, A);
       assertTokenAnswer(r2, 'the chained refresh');
-      await exchangeOf(a, mark, r2);
+      await exchangeAfter(a, mark, r2);
       assert.equal(tagLines(a.errorLogSince(mark), 'ALX0214', r2).length, 1, 'answered by refreshing on the client\'s behalf (ALX0214)');
       await sleep(1200);
       const mark3 = a.mark();
       const r3 = await refresh(a.port, '/chain/token', g.refresh_token, A);
-      await exchangeOf(a, mark3, r3);
+      await exchangeAfter(a, mark3, r3);
       assert.equal(tagLines(a.errorLogSince(mark3), 'ALX0214', r3).length, 0, 'the one replay was used: no second chained refresh');
       assert.equal(tagLines(a.errorLogSince(mark3), 'ALX0211', r3).length, 1, `ALX0211 says the replays are used up: ${r3.status} ${a.errorLogSince(mark3).replace(/ALX0103.*/g, '')}`);
     });
@@ -209,7 +209,7 @@ for (const S of STORES) {
       const r2 = await refresh(a.port, '/same/token', g.refresh_token, A);
       assertTokenAnswer(r2, 'the second refresh');
       assert.equal(presented(up, g.refresh_token), 2, 'the upstream answered both');
-      assert.notEqual((await exchangeOf(a, mark, r2)).refresh, 'replayed');
+      assert.notEqual((await exchangeAfter(a, mark, r2)).refresh, 'replayed');
     });
 
     it('a non-rotating answer goes to the duplicate in flight, not to the request after it', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { startApache, moduleMissingReason, alx, shortLived } from '../lib/apache.mjs';
 import { redact } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
-import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeOf, tagLines, waitTag, graceClients, CLIENT_A, CLIENT_B } from '../lib/grace.mjs';
+import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, waitTag, graceClients, CLIENT_A, CLIENT_B } from '../lib/grace.mjs';
 
 // A short AlexaLinkTimeBudget: replays later than this are counted ones
 // (earlier ones are simultaneous duplicates and are not counted).
@@ -62,7 +62,7 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
     const again = assertTokenAnswer(res, 'replay');
     assertSameTokens(again, first, { lo: first.expires_in - 1, hi: first.expires_in });
     assert.equal(up.count(), n, 'the upstream saw no second request');
-    const line = await exchangeOf(apache, mark, res);
+    const line = await exchangeAfter(apache, mark, res);
     assert.equal(line.status, '-->200');
     assert.equal(line.refresh, 'replayed');
     assert.equal(line.verdict, 'replayed');
@@ -91,7 +91,7 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
     const again = assertTokenAnswer(res, 'replay');
     assertSameTokens(again, first, { lo: first.expires_in - 2, hi: first.expires_in });
     assert.equal(up.count(), n, 'the upstream saw the rotated token once');
-    assert.equal((await exchangeOf(apache, mark, res)).refresh, 'replayed');
+    assert.equal((await exchangeAfter(apache, mark, res)).refresh, 'replayed');
     assert.equal(up.grantOf(rt1).revoked, false, 'grant not revoked');
     // counted: a second replay reads the rewritten record back whole too
     const third = assertTokenAnswer(await refresh(apache.port, '/jwt/token', rt1, A), 'second replay');
@@ -137,7 +137,7 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
     assert.equal(up.grantOf(rt1).revoked, false, 'grant not revoked');
     const tag = await waitTag(apache, mark, 'ALX0214', res);
     assert.match(tag[0], /\[alexalink:notice\]/);
-    const line = await exchangeOf(apache, mark, res);
+    const line = await exchangeAfter(apache, mark, res);
     assert.equal(line.status, '200->200');
     assert.equal(line.refresh, 'rotated');
     // recorded under both tokens: RT1 and RT2 again get RT3's answer, upstream untouched
@@ -261,7 +261,7 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
       const r1 = await refresh(apache.port, path, g.refresh_token, A);
       const j1 = assertTokenAnswer(r1);
       assert.equal(j1.refresh_token === g.refresh_token, true, 'the same refresh token');
-      const l1 = await exchangeOf(apache, mark, r1);
+      const l1 = await exchangeAfter(apache, mark, r1);
       assert.notEqual(l1.refresh, 'rotated');
       await new Promise((r) => setTimeout(r, PAST_BURST_MS));
       const r2 = await refresh(apache.port, path, g.refresh_token, A);

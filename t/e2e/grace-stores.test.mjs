@@ -16,7 +16,7 @@ import { finish } from '../lib/suite.mjs';
 import { redact, secretsIn } from '../lib/secrets.mjs';
 import { startRedis, startMemcached } from '../lib/stores.mjs';
 import { statusServerConf, statusLocations, statusJson } from '../lib/status.mjs';
-import { startRotating, graceLocation, refresh, assertTokenAnswer, exchangeOf, tagLines, waitFor, graceClients, CLIENT_A } from '../lib/grace.mjs';
+import { startRotating, graceLocation, refresh, assertTokenAnswer, exchangeAfter, tagLines, waitFor, graceClients, CLIENT_A } from '../lib/grace.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const WINDOW = 32;         // a probe every 2 s, looked at every 2 s
@@ -241,7 +241,7 @@ describe(`a non-rotating answer handed to a duplicate waiting on another server,
     assert.deepEqual(redact(two), redact(one), 'the same answer');
     assert.equal(two.access_token, one.access_token, 'the same access token');
     assert.equal(up.since(n).length, 1, `the upstream saw the token once (${up.since(n).length})`);
-    const line = await exchangeOf(b, mark, dup);
+    const line = await exchangeAfter(b, mark, dup);
     assert.match(line.status, /^-->200$/, 'B answered without the upstream');
   });
 });

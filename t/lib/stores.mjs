@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, readSync, closeSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { freePort, waitFor } from './apache.mjs';
+import { freePort, waitFor } from './wait.mjs';
 
 export const REDIS = process.env.ALX_REDIS || 'redis-server';
 export const MEMCACHED = process.env.ALX_MEMCACHED || 'memcached';
