@@ -54,8 +54,9 @@ export function checkErrorLog(text, acks = [], base = 0, what = 'unexpected erro
 // expectLog(apache, mark, tags): waits until every tag (see tagPattern) has
 // a line after mark (null: since the start), and acknowledges the lines of
 // those tags from mark to the end of the running test. Returns the text
-// since mark.
-export async function expectLog(apache, mark, tags, { timeoutMs = 10000 } = {}) {
+// since mark. `maybe`: patterns acknowledged without being waited for, only
+// for lines the machine decides, not the module (a library-version notice).
+export async function expectLog(apache, mark, tags, { timeoutMs = 10000, maybe = [] } = {}) {
   const res = tags.map(tagPattern);
   let missing = res;
   const text = await waitFor(() => {
@@ -65,7 +66,7 @@ export async function expectLog(apache, mark, tags, { timeoutMs = 10000 } = {}) 
     return missing.length ? false : t;
   }, { timeoutMs, what: () => `${missing.join(', ')} in the error log` });
   const from = mark ? mark.error : 0;
-  for (const re of res) apache.acks.push({ re, from, to: null });
+  for (const re of [...res, ...maybe.map(tagPattern)]) apache.acks.push({ re, from, to: null });
   return text;
 }
 
