@@ -120,7 +120,7 @@ describe(`once-an-hour lines without a store (AlexaLinkCache none, ${MPM})`, { s
     });
   });
   after(async () => {
-    await finish({ apache, up, allow: [alx('ALX0100'), shortLived(60)] });
+    await finish({ apache, up });
   });
 
   it('two exchanges with a short-lived upstream: ALX0103 once', async () => {
