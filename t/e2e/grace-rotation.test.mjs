@@ -4,7 +4,7 @@
 // a non-rotating upstream, expires_in reduced by the time elapsed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApache, moduleMissingReason, alx, shortLived } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, shortLived, expectLog } from '../lib/apache.mjs';
 import { redact } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, waitTag, graceClients, CLIENT_A, CLIENT_B } from '../lib/grace.mjs';
@@ -117,8 +117,10 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
   });
 
   it('successor access token expired (upstream expires_in 1 s, under the floor): the module refreshes with the successor (ALX0214)', async () => {
+    const m0 = apache.mark();
     const { rt1, first, n } = await rotated('/short/token');
     assert.equal(first.expires_in, 600, 'upstream 1 s raised to the 600 s floor');
+    await expectLog(apache, m0, [shortLived(1)]); // a 1 s token: said once an hour
     const rt2 = first.refresh_token;
     await sleep(1100); // the upstream's own 1 s lifetime must pass
     const mark = apache.mark();
@@ -168,6 +170,7 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
     assert.equal(seen[0].refreshToken === rt1, true, 'with RT1');
     assert.equal(seen[0].reuseDetected, true, 'reuse detected upstream');
     const warn = await waitTag(apache, mark, 'ALX0211', res);
+    await expectLog(apache, mark, ['ALX0211']);
     assert.equal(warn.length, 1);
     assert.match(warn[0], /\[alexalink:warn\]/);
     assert.match(warn[0], /after 2 replays/);
@@ -248,6 +251,7 @@ describe('refresh grace with a rotating upstream (reuse detection)', { skip: mod
     assert.equal(seen.length, 1, 'went upstream');
     assert.equal(seen[0].refreshToken === rt1, true);
     const warn = await waitTag(apache, mark, 'ALX0213', res);
+    await expectLog(apache, mark, ['ALX0213']);
     assert.equal(warn.length, 1);
     assert.match(warn[0], /\[alexalink:warn\]/);
     assert.equal(tagLines(apache.errorLogSince(mark), 'ALX0210').length, 0, 'no replay');
