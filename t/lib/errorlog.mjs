@@ -55,7 +55,8 @@ export function checkErrorLog(text, acks = [], base = 0, what = 'unexpected erro
 // a line after mark (null: since the start), and acknowledges the lines of
 // those tags from mark to the end of the running test. Returns the text
 // since mark. `maybe`: patterns acknowledged without being waited for, only
-// for lines the machine decides, not the module (a library-version notice).
+// for lines the machine decides, not the module: a library-version notice,
+// or a waiter that runs out of its budget on a loaded machine.
 export async function expectLog(apache, mark, tags, { timeoutMs = 10000, maybe = [] } = {}) {
   const res = tags.map(tagPattern);
   let missing = res;
