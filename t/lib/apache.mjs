@@ -10,7 +10,7 @@ import { freePort, waitFor, portOpen } from './wait.mjs';
 import { watchErrorLog, forgetErrorLog } from './errorlog.mjs';
 
 export { freePort, waitFor, portOpen };
-export { expectLog, settleErrorLog, checkErrorLog, errorLogProblems, alx, killedChild, shortLived } from './errorlog.mjs';
+export { expectLog, settleErrorLog, checkErrorLog, alx, shortLived } from './errorlog.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APACHE = process.env.ALX_APACHE || '/usr/sbin/apache2';
