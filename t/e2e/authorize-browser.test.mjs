@@ -17,7 +17,7 @@ import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
-import { startApache, alx, moduleMissingReason, expectLog } from '../lib/apache.mjs';
+import { startApache, alx, moduleMissingReason, expectLog, tagCount } from '../lib/apache.mjs';
 import { finish, assertSameText } from '../lib/suite.mjs';
 import { startLoginUpstream, LOGIN_CODE, LOGIN_TOKEN } from '../fixtures/login-upstream.mjs';
 import { secret, registerSecret, redact, secretsIn } from '../lib/secrets.mjs';
@@ -33,8 +33,6 @@ const ALEXA_HOST = 'pitangui.amazon.com';
 function authorizeQuery({ redirectUri = LINK, responseType = 'code', extra = {} } = {}) {
   return new URLSearchParams({ response_type: responseType, client_id: 'alexa-skill', scope: 'profile', state: STATE, redirect_uri: redirectUri, ...extra }).toString();
 }
-
-const tagCount = (text, tag) => (text.match(new RegExp(`\\b${tag}: `, 'g')) || []).length;
 
 // Playwright's messages quote URLs, which hold the state: never print them.
 async function quiet(what, fn) {

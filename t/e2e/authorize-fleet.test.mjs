@@ -4,8 +4,7 @@
 // recorded and names the state its upstream dropped.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { startApache, moduleMissingReason, alx, MODDIR, MPM, expectLog } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, alx, MPM, expectLog, storeConf } from '../lib/apache.mjs';
 import { request } from '../lib/http.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startRedis, startMemcached } from '../lib/stores.mjs';
@@ -14,8 +13,8 @@ import { secret } from '../lib/secrets.mjs';
 
 const LINK = 'https://pitangui.amazon.com/api/skill/link/M2AAAAAAAAAAAA';
 const STORES = [
-  { name: 'redis', start: startRedis, module: 'socache_redis_module', file: 'mod_socache_redis.so' },
-  { name: 'memcached', start: startMemcached, module: 'socache_memcache_module', file: 'mod_socache_memcache.so' },
+  { name: 'redis', start: startRedis },
+  { name: 'memcached', start: startMemcached },
 ];
 
 for (const S of STORES) {
@@ -27,7 +26,7 @@ for (const S of STORES) {
     before(async () => {
       store = await S.start();
       up = await startLoginUpstream();
-      const serverConf = `LoadModule ${S.module} ${path.join(MODDIR, S.file)}\nAlexaLinkCache ${store.cacheArg}\n`;
+      const serverConf = storeConf(store);
       const locations = `ProxyPass /oauth/ ${up.url}/oauth/\n<Location /oauth/authorize>\n  AlexaLink authorize\n  AlexaLinkDomainList cdn.example.com\n</Location>\n`;
       a = await startApache({ locations, serverConf });
       b = await startApache({ locations, serverConf });

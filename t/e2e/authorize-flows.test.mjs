@@ -11,8 +11,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import { startApache, alx, moduleMissingReason, MODDIR, CACHE, MPM, expectLog } from '../lib/apache.mjs';
-import { request } from '../lib/http.mjs';
+import { startApache, alx, moduleMissingReason, CACHE, MPM, expectLog, storeConf } from '../lib/apache.mjs';
+import { request, params } from '../lib/http.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startRedis, startMemcached, sharedMappings, tokenForms } from '../lib/stores.mjs';
 import { statusJson, statusLocations } from '../lib/status.mjs';
@@ -27,8 +27,8 @@ const same = (actual, expected, what) => assert.ok(actual === expected, what);
 const STORES = [
   // under ALX_CACHE=dbm the default store is a dbm file (t/lib/apache.mjs)
   { name: CACHE === 'dbm' ? 'dbm (ALX_CACHE)' : 'shmcb (default)', serverConf: () => '' },
-  { name: 'redis', start: startRedis, serverConf: (s) => `LoadModule socache_redis_module ${path.join(MODDIR, 'mod_socache_redis.so')}\nAlexaLinkCache ${s.cacheArg}\n` },
-  { name: 'memcached', start: startMemcached, serverConf: (s) => `LoadModule socache_memcache_module ${path.join(MODDIR, 'mod_socache_memcache.so')}\nAlexaLinkCache ${s.cacheArg}\n` },
+  { name: 'redis', start: startRedis, serverConf: storeConf },
+  { name: 'memcached', start: startMemcached, serverConf: storeConf },
 ];
 
 // Bytes that a query escapes ('+', '/', '=', ' '): their raw form is in no
@@ -40,11 +40,6 @@ function query({ state, client = 'alexa-skill', responseType = 'code' }) {
   const p = { response_type: responseType, client_id: client, redirect_uri: LINK };
   if (state !== undefined) p.state = state;
   return new URLSearchParams(p).toString();
-}
-
-function params(location) {
-  const u = new URL(location);
-  return { url: u, query: Object.fromEntries(u.searchParams), fragment: Object.fromEntries(new URLSearchParams(u.hash.slice(1))) };
 }
 
 // The hash the flows store keeps of a state (lib/alx_flowrec.c): a record

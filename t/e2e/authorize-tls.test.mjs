@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startApache, freePort, alx, moduleMissingReason, MODDIR, expectLog } from '../lib/apache.mjs';
+import { startApache, freePort, alx, moduleMissingReason, MODDIR, expectLog, tagCount } from '../lib/apache.mjs';
 import { request } from '../lib/http.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startLoginUpstream, LOGIN_CODE } from '../fixtures/login-upstream.mjs';
@@ -30,7 +30,6 @@ const UA = 'Mozilla/5.0 (Linux; Android 13; Pixel 7) AppleWebKit/537.36 (KHTML, 
 // the module's doing)
 const MOD_SSL_BUILD = /\bAH01882: Init: this version of mod_ssl was compiled against a newer library/;
 
-const tagCount = (text, tag) => (text.match(new RegExp(`\\b${tag}: `, 'g')) || []).length;
 // the error-log lines of the request(s) from these client ports
 const linesOf = (text, ports) => text.split('\n').filter((l) => ports.some((p) => l.includes(`[client 127.0.0.1:${p}]`))).join('\n');
 

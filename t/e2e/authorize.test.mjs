@@ -5,8 +5,8 @@
 // at a time, or gzip-encoded.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startApache, alx, moduleMissingReason, freePort, expectLog } from '../lib/apache.mjs';
-import { request } from '../lib/http.mjs';
+import { startApache, alx, moduleMissingReason, freePort, expectLog, tagCount } from '../lib/apache.mjs';
+import { request, params } from '../lib/http.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startLoginUpstream, LOGIN_CODE, LOGIN_TOKEN } from '../fixtures/login-upstream.mjs';
 import { secret, registerSecret } from '../lib/secrets.mjs';
@@ -31,13 +31,6 @@ function authorizeQuery({ redirectUri = LINK.NA, state = STATE, responseType = '
 function get(apache, path, headers = {}) {
   return request({ port: apache.port, path, headers: { Host: 'login.example', 'User-Agent': UA, ...headers } });
 }
-
-function params(location) {
-  const u = new URL(location);
-  return { url: u, query: Object.fromEntries(u.searchParams), fragment: Object.fromEntries(new URLSearchParams(u.hash.slice(1))) };
-}
-
-const tagCount = (text, tag) => (text.match(new RegExp(`\\b${tag}: `, 'g')) || []).length;
 
 describe('AlexaLink authorize', { skip: moduleMissingReason() }, () => {
   let up;

@@ -12,12 +12,12 @@ import { startApache, moduleMissingReason, shortLived, pidHoldingPort, MPM, expe
 import { redact, secret } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, waitFor, graceClients, WIDE_MPM, CLIENT_A } from '../lib/grace.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 const PUBLIC = 'alexa-public-client';
 // clients seen by nothing but the honest-lifetime test (said once per client)
 const TTL_C = 'alexa-skill-ttl-c';
 const TTL_D = 'alexa-skill-ttl-d';
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: moduleMissingReason() }, () => {
   let up;
@@ -121,7 +121,6 @@ describe(`refresh grace and the token endpoint under faults (${MPM})`, { skip: m
     await expectLog(apache, mark, ['ALX0101', /ALX0100: .*status=200->200 .*refresh=rotated ms=5\d\d\d verdict=ok$/],
       { maybe: [/ALX0100: .*status=-->200 .*refresh=replayed ms=\d{4,} verdict=replayed:duplicate$/] });
   });
-
 
   it('a flood of 3000 made-up refreshes does not cost a recorded answer', async () => {
     const g = up.issue(CLIENT_A);

@@ -7,20 +7,19 @@
 // outage of redis leaves token requests working through the upstream.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { startApache, moduleMissingReason, settleErrorLog, expectLog, MODDIR, MPM } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, settleErrorLog, expectLog, MPM, storeConf } from '../lib/apache.mjs';
 import { redact, secretsIn } from '../lib/secrets.mjs';
 import { startRedis, startMemcached } from '../lib/stores.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, waitFor, graceClients, WIDE_MPM, CLIENT_A } from '../lib/grace.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 const DUPLICATES = 20;
 const ROUNDS = 5;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const LOST_RACE = ['ALX0212', 'ALX0101', /ALX0100: .*verdict=(in-flight-timeout|upstream-error:invalid_grant)$/];
 
 const STORES = [
-  { name: 'redis', start: startRedis, module: 'socache_redis_module', file: 'mod_socache_redis.so' },
-  { name: 'memcached', start: startMemcached, module: 'socache_memcache_module', file: 'mod_socache_memcache.so' },
+  { name: 'redis', start: startRedis },
+  { name: 'memcached', start: startMemcached },
 ];
 
 for (const S of STORES) {
@@ -35,7 +34,7 @@ for (const S of STORES) {
       store = await S.start();
       up = await startRotating();
       A = [CLIENT_A, graceClients()[CLIENT_A]];
-      const serverConf = `LoadModule ${S.module} ${path.join(MODDIR, S.file)}\nAlexaLinkCache ${store.cacheArg}\n`;
+      const serverConf = storeConf(store);
       const locations = [
         graceLocation('/rot/', `${up.url}/`),
         // the upstream takes 300 ms: duplicates arrive while the first is in flight

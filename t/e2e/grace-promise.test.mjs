@@ -9,13 +9,12 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import net from 'node:net';
-import { startApache, moduleMissingReason, settleErrorLog, expectLog, shortLived, MODDIR, MPM, CACHE } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, settleErrorLog, expectLog, shortLived, MODDIR, MPM, CACHE, storeConf } from '../lib/apache.mjs';
 import { secretsIn, redact } from '../lib/secrets.mjs';
 import { startRedis, startMemcached } from '../lib/stores.mjs';
 import { tokenRequest, form } from '../lib/http.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, exchangeAfter, tagLines, waitFor, graceClients, CLIENT_A } from '../lib/grace.mjs';
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../lib/wait.mjs';
 
 // An upstream that sends its status line and headers a line every 1.2 s,
 // 4.8 s in all: each read beats Timeout 2, the whole answer does not. It
@@ -48,8 +47,8 @@ async function startTrickler() {
 // in the default run, redis and memcached.
 const STORES = [{ name: CACHE, start: null }];
 if (CACHE === 'shmcb' && !process.env.ALX_ONE_STORE) {
-  STORES.push({ name: 'redis', start: startRedis, module: 'socache_redis_module', file: 'mod_socache_redis.so' });
-  STORES.push({ name: 'memcache', start: startMemcached, module: 'socache_memcache_module', file: 'mod_socache_memcache.so' });
+  STORES.push({ name: 'redis', start: startRedis });
+  STORES.push({ name: 'memcache', start: startMemcached });
 }
 
 // The exchange line's hint for an access token under Alexa's 360 s.
@@ -72,7 +71,7 @@ for (const S of STORES) {
       slow = await startRotating({ delayMs: 3500 });
       trickler = await startTrickler();
       A = [CLIENT_A, graceClients()[CLIENT_A]];
-      const serverConf = store ? `LoadModule ${S.module} ${path.join(MODDIR, S.file)}\nAlexaLinkCache ${store.cacheArg}\n` : '';
+      const serverConf = store ? storeConf(store) : '';
       const locations = [
         // finding 2: answers the module cannot read or hand on
         graceLocation('/rot/', `${up.url}/`),

@@ -8,12 +8,12 @@ import { startApache, moduleMissingReason, shortLived, expectLog } from '../lib/
 import { redact } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, waitTag, graceClients, CLIENT_A, CLIENT_B } from '../lib/grace.mjs';
+import { sleep } from '../lib/wait.mjs';
 
 // A short AlexaLinkTimeBudget: replays later than this are counted ones
 // (earlier ones are simultaneous duplicates and are not counted).
 const BUDGET = '0.5';
 const PAST_BURST_MS = 700;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 describe('refresh grace with a rotating upstream (reuse detection)', { skip: moduleMissingReason() }, () => {
   let up;

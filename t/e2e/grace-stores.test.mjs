@@ -10,27 +10,24 @@
 //   sees the token once.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
-import { startApache, moduleMissingReason, expectLog, settleErrorLog, MODDIR, MPM, CACHE } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, expectLog, settleErrorLog, MPM, CACHE, storeConf } from '../lib/apache.mjs';
 import { finish } from '../lib/suite.mjs';
 import { redact, secretsIn } from '../lib/secrets.mjs';
 import { startRedis, startMemcached } from '../lib/stores.mjs';
 import { statusServerConf, statusLocations, statusJson } from '../lib/status.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, exchangeAfter, tagLines, waitFor, graceClients, CLIENT_A } from '../lib/grace.mjs';
+import { sleep } from '../lib/wait.mjs';
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const WINDOW = 32;         // a probe every 2 s, looked at every 2 s
 const ATLEN = 2000;        // JWT-sized answers: ~2.1 KB records fill a store fast
 // the tests with a store of their own run once, on the default ALX_CACHE
 const OWN_STORE = CACHE !== 'shmcb' && `its store is its own: ALX_CACHE=${CACHE} changes nothing`;
-const loadLine = (module, file) => `LoadModule ${module} ${path.join(MODDIR, file)}\n`;
 
 // The stores, each made small enough to evict within the window at a pace
 // of `batch` rotations every 200 ms, with what says it has started evicting.
 const EVICTING = [
   {
     name: 'redis',
-    module: loadLine('socache_redis_module', 'mod_socache_redis.so'),
     async start() {
       const s = await startRedis();
       const info = (await s.command('INFO', 'memory')).toString();
@@ -45,7 +42,6 @@ const EVICTING = [
   },
   {
     name: 'memcache',
-    module: loadLine('socache_memcache_module', 'mod_socache_memcache.so'),
     async start() {
       const s = await startMemcached({ memoryMb: 2 });   // about 900 records
       s.evicted = async () => Number((await s.stats()).evictions);
@@ -64,7 +60,7 @@ for (const S of EVICTING) {
       store = await S.start();
       up = await startRotating();
       apache = await startApache({
-        serverConf: `${statusServerConf()}${S.module}AlexaLinkCache ${store.cacheArg}\n`,
+        serverConf: `${statusServerConf()}${storeConf(store)}`,
         locations: `${graceLocation('/big/', `${up.url}/opt/atlen=${ATLEN}/`, [`AlexaLinkRefreshGrace ${WINDOW}`])}${statusLocations()}`,
       });
     });
@@ -212,7 +208,7 @@ describe(`a non-rotating answer handed to a duplicate waiting on another server,
   before(async () => {
     store = await startRedis();
     up = await startRotating();
-    const serverConf = `${loadLine('socache_redis_module', 'mod_socache_redis.so')}AlexaLinkCache ${store.cacheArg}\n`;
+    const serverConf = storeConf(store);
     const locations = graceLocation('/same/', `${up.url}/opt/rotate=0,delay=1500/`);
     a = await startApache({ locations, serverConf });
     b = await startApache({ locations, serverConf });

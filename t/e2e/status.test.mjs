@@ -10,7 +10,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { startApache, moduleMissingReason, MPM, shortLived, waitFor, expectLog } from '../lib/apache.mjs';
+import { startApache, moduleMissingReason, MPM, shortLived, waitFor, expectLog, tagCount } from '../lib/apache.mjs';
 import { tokenRequest, form, request, basicHeader } from '../lib/http.mjs';
 import { secret, registerSecret, secretsIn, redact } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
@@ -121,8 +121,6 @@ METRIC.implicit_query = ['alexalink_implicit_in_query_total', {}];
 METRIC.insecure = ['alexalink_insecure_flows_total', {}];
 METRIC.domains = ['alexalink_domains_reported_total', {}];
 METRIC.popups = ['alexalink_popups_total', {}];
-
-const tagCount = (text, tag) => (text.match(new RegExp(`\\b${tag}: `, 'g')) || []).length;
 
 describe(`status page, counters and views (${MPM})`, { skip: moduleMissingReason() }, () => {
   let up;

@@ -10,7 +10,7 @@ import { freePort, waitFor, portOpen } from './wait.mjs';
 import { watchErrorLog, forgetErrorLog } from './errorlog.mjs';
 
 export { freePort, waitFor, portOpen };
-export { expectLog, settleErrorLog, checkErrorLog, alx, shortLived } from './errorlog.mjs';
+export { expectLog, settleErrorLog, checkErrorLog, alx, shortLived, tagCount } from './errorlog.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APACHE = process.env.ALX_APACHE || '/usr/sbin/apache2';
@@ -35,6 +35,13 @@ if (!(CACHE in CACHES)) throw new Error(`ALX_CACHE=${CACHE}: use one of ${Object
 // The default store lives outside Apache (redis, memcache): tests that read
 // a shmcb segment or a dbm file skip or read the server instead.
 export const SHARED_CACHE = CACHE === 'redis' || CACHE === 'memcache';
+
+// The lines that make a leased or test-started redis/memcached ({ kind,
+// cacheArg } from stores.mjs) the module's store.
+export function storeConf(store) {
+  const { module, file } = CACHES[store.kind];
+  return `LoadModule ${module} ${path.join(MODDIR, file)}\nAlexaLinkCache ${store.cacheArg}\n`;
+}
 
 // Whether a server built from this config text gets the ALX_CACHE store.
 function wantsDefaultStore(text, withModule) {

@@ -15,6 +15,8 @@ export function tagPattern(tag) {
   return tag instanceof RegExp ? tag : new RegExp(`\\b${tag}: `);
 }
 export const alx = tagPattern;
+// How many lines of text carry the tag.
+export const tagCount = (text, tag) => (text.match(new RegExp(`\\b${tag}: `, 'g')) || []).length;
 // The honest-lifetime warning for an upstream whose tokens live `seconds`.
 export const shortLived = (seconds) => new RegExp(`\\bALX0103: the upstream's access tokens for client \\S+ live ${seconds} s,`);
 

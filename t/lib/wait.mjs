@@ -26,6 +26,10 @@ export async function waitFor(cond, { timeoutMs = 15000, intervalMs = 20, what =
   }
 }
 
+// A fixed pause, for tests whose scenario is a time (Alexa's retry at 5 s,
+// a token's 1 s lifetime running out); never to wait for an event.
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 export function portOpen(port) {
   return new Promise((resolve) => {
     const s = net.connect({ port, host: '127.0.0.1' });
