@@ -7,17 +7,13 @@ import assert from 'node:assert/strict';
 import { startApache, moduleMissingReason, alx, MPM, expectLog, storeConf } from '../lib/apache.mjs';
 import { request } from '../lib/http.mjs';
 import { finish } from '../lib/suite.mjs';
-import { startRedis, startMemcached } from '../lib/stores.mjs';
+import { SERVER_STORES } from '../lib/stores.mjs';
 import { startLoginUpstream } from '../fixtures/login-upstream.mjs';
 import { secret } from '../lib/secrets.mjs';
 
 const LINK = 'https://pitangui.amazon.com/api/skill/link/M2AAAAAAAAAAAA';
-const STORES = [
-  { name: 'redis', start: startRedis },
-  { name: 'memcached', start: startMemcached },
-];
 
-for (const S of STORES) {
+for (const S of SERVER_STORES) {
   describe(`an authorization flow across two servers through ${S.name} (${MPM})`, { skip: moduleMissingReason() }, () => {
     let store;
     let up;

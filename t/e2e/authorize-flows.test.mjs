@@ -14,7 +14,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { startApache, alx, moduleMissingReason, CACHE, MPM, expectLog, storeConf } from '../lib/apache.mjs';
 import { request, params } from '../lib/http.mjs';
 import { finish } from '../lib/suite.mjs';
-import { startRedis, startMemcached, sharedMappings, tokenForms } from '../lib/stores.mjs';
+import { SERVER_STORES, sharedMappings, tokenForms } from '../lib/stores.mjs';
 import { statusJson, statusLocations } from '../lib/status.mjs';
 import { startLoginUpstream, LOGIN_TOKEN, LOGIN_CODE } from '../fixtures/login-upstream.mjs';
 import { secret, registerSecret } from '../lib/secrets.mjs';
@@ -27,8 +27,7 @@ const same = (actual, expected, what) => assert.ok(actual === expected, what);
 const STORES = [
   // under ALX_CACHE=dbm the default store is a dbm file (t/lib/apache.mjs)
   { name: CACHE === 'dbm' ? 'dbm (ALX_CACHE)' : 'shmcb (default)', serverConf: () => '' },
-  { name: 'redis', start: startRedis, serverConf: storeConf },
-  { name: 'memcached', start: startMemcached, serverConf: storeConf },
+  ...SERVER_STORES.map((S) => ({ ...S, serverConf: storeConf })),
 ];
 
 // Bytes that a query escapes ('+', '/', '=', ' '): their raw form is in no

@@ -9,7 +9,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApache, moduleMissingReason, settleErrorLog, expectLog, MPM, storeConf } from '../lib/apache.mjs';
 import { redact, secretsIn } from '../lib/secrets.mjs';
-import { startRedis, startMemcached } from '../lib/stores.mjs';
+import { SERVER_STORES } from '../lib/stores.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, waitFor, graceClients, WIDE_MPM, CLIENT_A } from '../lib/grace.mjs';
 import { sleep } from '../lib/wait.mjs';
 
@@ -17,12 +17,8 @@ const DUPLICATES = 20;
 const ROUNDS = 5;
 const LOST_RACE = ['ALX0212', 'ALX0101', /ALX0100: .*verdict=(in-flight-timeout|upstream-error:invalid_grant)$/];
 
-const STORES = [
-  { name: 'redis', start: startRedis },
-  { name: 'memcached', start: startMemcached },
-];
 
-for (const S of STORES) {
+for (const S of SERVER_STORES) {
   describe(`refresh grace shared by two servers through ${S.name} (${MPM})`, { skip: moduleMissingReason() }, () => {
     let store;
     let up;

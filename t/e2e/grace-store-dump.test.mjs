@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { startApache, moduleMissingReason, CACHE, SHARED_CACHE, shortLived, expectLog, storeConf } from '../lib/apache.mjs';
 import { allSecrets } from '../lib/secrets.mjs';
 import { finish } from '../lib/suite.mjs';
-import { startRedis, startMemcached, sharedMappings, tokensIn } from '../lib/stores.mjs';
+import { SERVER_STORES, sharedMappings, tokensIn } from '../lib/stores.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, graceClients, CLIENT_A, CLIENT_B } from '../lib/grace.mjs';
 import { sleep } from '../lib/wait.mjs';
 
@@ -22,8 +22,7 @@ const STORES = [
   // under ALX_CACHE=dbm the default store is a dbm file (t/lib/apache.mjs);
   // under redis or memcache it is the same as the entries below
   { name: CACHE === 'shmcb' ? 'shmcb (default)' : `${CACHE} (ALX_CACHE)`, serverConf: () => '', skip: SHARED_CACHE && `ALX_CACHE=${CACHE}: the ${CACHE} entry covers it` },
-  { name: 'redis', start: startRedis, serverConf: storeConf },
-  { name: 'memcached', start: startMemcached, serverConf: storeConf },
+  ...SERVER_STORES.map((S) => ({ ...S, serverConf: storeConf })),
 ];
 
 for (const S of STORES) {

@@ -213,6 +213,12 @@ export async function startMemcached({ memoryMb = 64 } = {}) {
   };
 }
 
+// The stores that are servers of their own, for the tests that run once on each.
+export const SERVER_STORES = [
+  { name: 'redis', start: startRedis },
+  { name: 'memcached', start: startMemcached },
+];
+
 // ---- shared memory of a running process (root: /proc/<pid>/mem) ----
 
 // The shared mappings (perms with 's') of pid, each read whole:
