@@ -128,8 +128,10 @@ for (const S of STORES) {
         assert.ok(Number(retry.headers['retry-after']) >= 1, 'Retry-After on the retry');
         assert.equal(presented(up, g.refresh_token), 1, 'the upstream saw the token once');
         assert.equal(up.grantOf(g.refresh_token).revoked, false, 'the grant lives');
-        // the passthrough, and the 503 of each later presentation (ALX0218)
-        await expectLog(a, mark, [new RegExp(`ALX0100: .*verdict=passthrough:${kind}$`), 'ALX0218', /ALX0100: .*status=-->503 .*verdict=unrecordable$/]);
+        // the passthrough, and the 503 of each later presentation (ALX0218),
+        // the retry's line included (it is logged after its answer left)
+        await expectLog(a, mark, [new RegExp(`ALX0100: .*verdict=passthrough:${kind}$`), 'ALX0218', /ALX0100: .*status=-->503 .*verdict=unrecordable$/,
+          new RegExp(`:${retry.localPort}\\] ALX0100: .*status=-->503 .*verdict=unrecordable$`)]);
       });
     }
 
