@@ -8,7 +8,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApache, moduleMissingReason, MPM, CACHE, SHARED_CACHE } from '../lib/apache.mjs';
 import { finish } from '../lib/suite.mjs';
-import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeOf, tagLines, graceClients, CLIENT_A } from '../lib/grace.mjs';
+import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, tagLines, graceClients, CLIENT_A } from '../lib/grace.mjs';
 
 describe(`refresh grace survives a graceful restart (${CACHE}, ${MPM})`, { skip: moduleMissingReason() }, () => {
   let up;
@@ -45,7 +45,7 @@ describe(`refresh grace survives a graceful restart (${CACHE}, ${MPM})`, { skip:
       const m2 = apache.mark();
       const res = await refresh(apache.port, '/rot/token', g.refresh_token, A);
       assertSameTokens(assertTokenAnswer(res, `replay ${i + 1} after graceful`), firsts[i], { lo: firsts[i].expires_in - 5, hi: firsts[i].expires_in });
-      const line = await exchangeOf(apache, m2, res);
+      const line = await exchangeAfter(apache, m2, res);
       assert.equal(line.refresh, 'replayed');
     }
     assert.equal(up.count(), n, 'the upstream saw none of the replays');

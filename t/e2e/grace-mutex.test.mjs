@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { startApache, moduleMissingReason, MPM } from '../lib/apache.mjs';
 import { finish } from '../lib/suite.mjs';
-import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeOf, graceClients, CLIENT_A } from '../lib/grace.mjs';
+import { startRotating, graceLocation, refresh, assertTokenAnswer, assertSameTokens, exchangeAfter, graceClients, CLIENT_A } from '../lib/grace.mjs';
 
 const semaphores = () => readFileSync('/proc/sysvipc/sem', 'latin1').trim().split('\n').length - 1;
 
@@ -27,7 +27,7 @@ async function semaphoresWhileRunning(mutex) {
     const mark = apache.mark();
     const res = await refresh(apache.port, '/rot/token', g.refresh_token, A);
     assertSameTokens(assertTokenAnswer(res, 'the replay'), first, { lo: first.expires_in - 5, hi: first.expires_in });
-    replay = (await exchangeOf(apache, mark, res)).refresh;
+    replay = (await exchangeAfter(apache, mark, res)).refresh;
     assert.equal(up.count(), n, 'the replay did not reach the upstream');
   } finally {
     await finish({ apache, up });

@@ -10,7 +10,7 @@ import { tokenRequest, form } from '../lib/http.mjs';
 import { registerSecret, redact } from '../lib/secrets.mjs';
 import { startOidc, authorizationCode, BASIC_CLIENT, REDIRECT_URI } from '../lib/oidc.mjs';
 import { finish } from '../lib/suite.mjs';
-import { exchangeOf, waitTag } from '../lib/grace.mjs';
+import { exchangeAfter, waitTag } from '../lib/grace.mjs';
 
 describe('refresh grace in front of oidc-provider (rotation + reuse detection)', { skip: moduleMissingReason() }, () => {
   let op;
@@ -75,7 +75,7 @@ describe('refresh grace in front of oidc-provider (rotation + reuse detection)',
     assert.deepEqual(redact(b), redact(a), 'the same tokens (access, refresh, id_token, scope, type)');
     assert.ok(e2 <= e1 && e2 >= e1 - 2, `expires_in ${e2} vs ${e1}`);
     assert.equal(await hits(), h, 'the provider saw no second request');
-    const line = await exchangeOf(apache, mark, r2);
+    const line = await exchangeAfter(apache, mark, r2);
     assert.equal(line.refresh, 'replayed');
     assert.match(line.verdict, /^replayed/);
     await waitTag(apache, mark, 'ALX0210', r2);

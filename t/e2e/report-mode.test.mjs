@@ -2,7 +2,7 @@
 // nothing. The client gets the upstream's bytes, the upstream the client's.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { moduleMissingReason, alx, shortLived } from '../lib/apache.mjs';
+import { moduleMissingReason, shortLived, expectLog } from '../lib/apache.mjs';
 import { tokenRequest, form, basicHeader } from '../lib/http.mjs';
 import { secret, registerSecret, redact } from '../lib/secrets.mjs';
 import { startLegacySuite, finish, tokenLocation, exchangeAfter, accessAfter, onlyRequestSince, assertSameText, REDIRECT_URI } from '../lib/suite.mjs';
@@ -24,7 +24,7 @@ describe('AlexaLinkMode report', { skip: moduleMissingReason() }, () => {
     ].join(''));
   });
   after(async () => {
-    await finish({ ...s, allow: [alx('ALX0100'), alx('ALX0110'), alx('ALX0101'), shortLived(60)] });
+    await finish(s);
   });
 
   // Sends, then checks both directions are untouched.
@@ -50,15 +50,18 @@ describe('AlexaLinkMode report', { skip: moduleMissingReason() }, () => {
     return { res, got, mark };
   }
 
-  for (const [route, fixes] of [
+  // a would-rewrite exchange is a warn; the first short-lived answer is
+  // told once an hour (ALX0103)
+  for (const [route, fixes, also = []] of [
     ['form', ['json', 'no-store', 'ttl-default']],
     ['created', ['status']],
-    ['ttl-short', ['ttl-floor']],
+    ['ttl-short', ['ttl-floor'], [shortLived(60)]],
     ['ttl-string', ['ttl-type']],
     ['no-token-type', ['token-type']],
   ]) {
     it(`/${route}: unchanged both ways, logged would-rewrite:${fixes.join(',')}`, async () => {
       const { mark, res } = await untouched(`/report/${route}`);
+      await expectLog(s.apache, mark, ['ALX0100', ...also]);
       const line = await exchangeAfter(s.apache, mark, res);
       assert.match(line.verdict, /^would-rewrite:/, redact(line.raw));
       const named = line.verdict.slice('would-rewrite:'.length).split(',');
@@ -71,12 +74,14 @@ describe('AlexaLinkMode report', { skip: moduleMissingReason() }, () => {
   it('a refresh answer without refresh_token is not completed: would-rewrite:refresh-kept', async () => {
     const body = form([['grant_type', 'refresh_token'], ['refresh_token', PRESENTED_RT]]);
     const { mark, res } = await untouched('/report/refresh-no-rt', { body });
+    await expectLog(s.apache, mark, ['ALX0100']);
     const line = await exchangeAfter(s.apache, mark, res);
     assert.match(line.verdict, /^would-rewrite:.*refresh-kept/);
   });
 
   it('GitHub 200 + error body stays 200, logged', async () => {
     const { mark, res } = await untouched('/report/gh-error-json');
+    await expectLog(s.apache, mark, ['ALX0100']);
     const line = await exchangeAfter(s.apache, mark, res);
     assert.equal(line.status, '200->200');
     assert.match(line.verdict, /^would-rewrite:|^upstream-error:/);
@@ -90,6 +95,7 @@ describe('AlexaLinkMode report', { skip: moduleMissingReason() }, () => {
 
   it('an unusable 2xx (malformed JSON) stays 200', async () => {
     const { mark, res } = await untouched('/report/malformed');
+    await expectLog(s.apache, mark, ['ALX0100']);
     const line = await exchangeAfter(s.apache, mark, res);
     assert.equal(line.status, '200->200');
   });
@@ -100,18 +106,22 @@ describe('AlexaLinkMode report', { skip: moduleMissingReason() }, () => {
 
   it('bad input is passed through: duplicate parameter reaches the upstream', async () => {
     const body = `grant_type=authorization_code&code=${CODE}&code=${CODE}`;
-    await untouched('/report/json-ok', { body });
+    const { mark } = await untouched('/report/json-ok', { body });
+    await expectLog(s.apache, mark, [/ALX0110: token request would be rejected \(duplicate\)/]);
   });
 
   it('bad input is passed through: wrong content type reaches the upstream', async () => {
-    await untouched('/report/json-ok', { body: JSON.stringify({ grant_type: 'authorization_code' }), contentType: 'application/json' });
+    const { mark } = await untouched('/report/json-ok', { body: JSON.stringify({ grant_type: 'authorization_code' }), contentType: 'application/json' });
+    await expectLog(s.apache, mark, [/ALX0110: token request would be rejected \(content-type\)/]);
   });
 
   it('bad input is passed through: malformed Basic header reaches the upstream', async () => {
-    await untouched('/report-body/json-ok', { headers: { ...clientHeaders, Authorization: 'Basic %%%%' } });
+    const { mark } = await untouched('/report-body/json-ok', { headers: { ...clientHeaders, Authorization: 'Basic %%%%' } });
+    await expectLog(s.apache, mark, [/ALX0110: token request would be rejected \(basic\)/]);
   });
 
   it('bad input is passed through: body over AlexaLinkMaxBody reaches the upstream', async () => {
-    await untouched('/report-body/json-ok', { body: form([['grant_type', 'authorization_code'], ['pad', 'p'.repeat(4096)]]) });
+    const { mark } = await untouched('/report-body/json-ok', { body: form([['grant_type', 'authorization_code'], ['pad', 'p'.repeat(4096)]]) });
+    await expectLog(s.apache, mark, [/ALX0110: token request would be rejected \(oversize\)/]);
   });
 });

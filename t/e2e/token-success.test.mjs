@@ -2,7 +2,7 @@
 // carries an access_token leaves Apache as the 200 JSON Alexa requires.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { moduleMissingReason, alx, shortLived } from '../lib/apache.mjs';
+import { moduleMissingReason, shortLived, expectLog } from '../lib/apache.mjs';
 import { tokenRequest, form } from '../lib/http.mjs';
 import { secret, redact } from '../lib/secrets.mjs';
 import {
@@ -38,7 +38,7 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
     // deliberate warnings: code answers without refresh_token (the Google
     // cause), TTLs below Alexa's minimum when the floor is off, no TTL at
     // all, and the time-budget line
-    await finish({ ...s, allow: [alx('ALX0100'), alx('ALX0101'), shortLived(60)] });
+    await finish(s);
   });
 
   // One exchange: the request, what the upstream got, the log line, the notes.
@@ -49,7 +49,7 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
     const upstream = onlyRequestSince(s.up, n);
     const line = await exchangeAfter(s.apache, mark, res);
     const notes = await accessAfter(s.apache, mark, path.split('?')[0], res);
-    return { res, upstream, line, notes };
+    return { res, upstream, line, notes, mark };
   }
 
   function assertForwardedIntact(upstream, body) {
@@ -92,7 +92,8 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
   });
 
   it('GitHub form-encoded 200 becomes JSON with Bearer kept as sent, default TTL, no-store; missing refresh token warned (access_type=offline)', async () => {
-    const { res, upstream, line, notes } = await exchange('/oauth/form');
+    const { res, upstream, line, notes, mark } = await exchange('/oauth/form');
+    await expectLog(s.apache, mark, ['ALX0100']); // no refresh_token from a code exchange is a warn
     const want = { access_token: T.access, token_type: 'bearer', scope: '', expires_in: 3600 };
     assertAlexaSuccess(res, want);
     assertForwardedIntact(upstream, codeBody);
@@ -128,7 +129,8 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
   });
 
   it('short expires_in 60 is raised to the default floor 600', async () => {
-    const { res, line } = await exchange('/oauth/ttl-short');
+    const { res, line, mark } = await exchange('/oauth/ttl-short');
+    await expectLog(s.apache, mark, ['ALX0100', shortLived(60)]); // the first short-lived answer is told once an hour
     assertAlexaSuccess(res, { ...s.up.table['/ttl-short'].json, expires_in: 600 });
     assertLine(line, { level: 'notice', ttl: '60->600' });
     assert.deepEqual(fixesOf(line.verdict), ['ttl-floor']);
@@ -141,7 +143,8 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
   });
 
   it('AlexaLinkMinTTL 0 leaves 60 as sent (and warns: below Alexa\'s 360 s)', async () => {
-    const { res, line } = await exchange('/floor0/ttl-short');
+    const { res, line, mark } = await exchange('/floor0/ttl-short');
+    await expectLog(s.apache, mark, ['ALX0100']); // 60 s kept as sent: below Alexa's 360 s
     assertAlexaSuccess(res, s.up.table['/ttl-short'].json);
     assertLine(line, { level: 'warn', ttl: '60->60', verdict: 'ok' });
   });
@@ -177,7 +180,8 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
   });
 
   it('AlexaLinkDefaultTTL 0 leaves expires_in absent (and warns)', async () => {
-    const { res, line } = await exchange('/default0/no-expires');
+    const { res, line, mark } = await exchange('/default0/no-expires');
+    await expectLog(s.apache, mark, ['ALX0100']); // no expires_in sent on: a warn
     assertAlexaSuccess(res, s.up.table['/no-expires'].json);
     assertLine(line, { level: 'warn', ttl: 'absent->absent' });
   });
@@ -189,7 +193,8 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
   });
 
   it('form-shaped text/plain is parsed like a form', async () => {
-    const { res, line } = await exchange('/oauth/text-form');
+    const { res, line, mark } = await exchange('/oauth/text-form');
+    await expectLog(s.apache, mark, ['ALX0100']); // no refresh_token from a code exchange is a warn
     assertAlexaSuccess(res, { access_token: T.access, token_type: 'bearer', expires_in: 3600 });
     assertLine(line, { status: '200->200', ttl: '3600->3600', verdict: /^rewritten:/ });
     assert.ok(fixesOf(line.verdict).includes('json'), line.verdict);
@@ -227,7 +232,8 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
   });
 
   it('Google-style code answer without refresh_token: unchanged, warn naming access_type=offline', async () => {
-    const { res, line, notes } = await exchange('/oauth/code-no-rt');
+    const { res, line, notes, mark } = await exchange('/oauth/code-no-rt');
+    await expectLog(s.apache, mark, ['ALX0100']);
     assertAlexaSuccess(res, s.up.table['/code-no-rt'].json);
     assertLine(line, { level: 'warn', grant: 'authorization_code', refresh: 'absent', ttl: '3599->3599' });
     assert.match(line.raw, /access_type=offline/);
@@ -247,7 +253,7 @@ describe('token endpoint: successes', { skip: moduleMissingReason() }, () => {
     const res = await tokenRequest(s.apache.port, '/budget/slow?delay=400', codeBody, auth);
     assertAlexaSuccess(res, s.up.table['/slow'].json);
     const mine = new RegExp(`:${res.localPort}\\] ALX0101: `);
-    const text = await s.apache.waitErrorLog(mine, mark);
+    const text = await expectLog(s.apache, mark, [mine, 'ALX0100']); // over the budget: both warn
     const l = text.split('\n').find((x) => mine.test(x));
     assert.match(l, /\[alexalink:warn\]/);
     assert.match(l, /AlexaLinkTimeBudget/);

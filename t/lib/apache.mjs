@@ -4,9 +4,13 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, existsSync, chmodSync, rmSync, readdirSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, waitFor, portOpen } from './wait.mjs';
+import { watchErrorLog, forgetErrorLog } from './errorlog.mjs';
+
+export { freePort, waitFor, portOpen };
+export { expectLog, settleErrorLog, checkErrorLog, alx, shortLived, tagCount } from './errorlog.mjs';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const APACHE = process.env.ALX_APACHE || '/usr/sbin/apache2';
@@ -31,6 +35,13 @@ if (!(CACHE in CACHES)) throw new Error(`ALX_CACHE=${CACHE}: use one of ${Object
 // The default store lives outside Apache (redis, memcache): tests that read
 // a shmcb segment or a dbm file skip or read the server instead.
 export const SHARED_CACHE = CACHE === 'redis' || CACHE === 'memcache';
+
+// The lines that make a leased or test-started redis/memcached ({ kind,
+// cacheArg } from stores.mjs) the module's store.
+export function storeConf(store) {
+  const { module, file } = CACHES[store.kind];
+  return `LoadModule ${module} ${path.join(MODDIR, file)}\nAlexaLinkCache ${store.cacheArg}\n`;
+}
 
 // Whether a server built from this config text gets the ALX_CACHE store.
 function wantsDefaultStore(text, withModule) {
@@ -75,37 +86,6 @@ function releaseStore(store) {
 export function moduleMissingReason() {
   if (NO_MODULE) return 'ALX_NO_MODULE is set';
   return false; // a missing .so is a failure, not a skip: apache -t says so
-}
-
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-// Polls cond() until it returns a truthy value; rejects after timeoutMs.
-export async function waitFor(cond, { timeoutMs = 15000, intervalMs = 20, what = 'condition' } = {}) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
-
-export function portOpen(port) {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
 }
 
 function readOr(file) {
@@ -320,51 +300,15 @@ async function startOnce({ mpm = MPM, locations = '', serverConf = '', withModul
         clearTimeout(timer);
       }
       releaseStore(store);
+      forgetErrorLog(apache);
       const logs = { errorLog: readOr(errorFile), accessLog: readOr(accessFile), output };
       if (!keep) rmSync(dir, { recursive: true, force: true });
       return logs;
     },
   };
+  watchErrorLog(apache);
   return apache;
 }
-
-// Error-log lines at warn or above that are not in the allow list, and any
-// sign of a crashed child or a sanitizer report, fail the test.
-const BAD_WORDS = [/exit signal/, /AddressSanitizer/, /runtime error:/, /Segmentation/, /LeakSanitizer/];
-const LEVEL_RE = /\[(?:[A-Za-z0-9_.-]+:)?(warn|error|crit|alert|emerg)\]/;
-
-export function errorLogProblems(text, allow = []) {
-  const problems = [];
-  for (const line of text.split('\n')) {
-    if (!line) continue;
-    if (BAD_WORDS.some((re) => re.test(line))) {
-      // only a child the test killed itself may show an exit signal
-      if (!allow.some((re) => re.killedChild && re.test(line))) problems.push(line);
-      continue;
-    }
-    if (LEVEL_RE.test(line) && !allow.some((re) => re.test(line))) problems.push(line);
-  }
-  return problems;
-}
-
-export function checkErrorLog(text, allow = []) {
-  const problems = errorLogProblems(text, allow);
-  if (problems.length) {
-    throw new Error(`unexpected error-log lines:\n${problems.join('\n')}`);
-  }
-}
-
-// An allow-list entry for one of the module's own tags, e.g. alx('ALX0110').
-export const alx = (tag) => new RegExp(`\\b${tag}: `);
-// The parent's line about a child the test killed with SIGKILL, allowed
-// even though "exit signal" lines are never allowed otherwise.
-export function killedChild(pid) {
-  const re = new RegExp(`child pid ${pid} exit signal Killed \\(9\\)`);
-  re.killedChild = true;
-  return re;
-}
-// The honest-lifetime warning for an upstream whose tokens live `seconds`.
-export const shortLived = (seconds) => new RegExp(`\\bALX0103: the upstream's access tokens for client \\S+ live ${seconds} s,`);
 
 // ALX0100 lines parsed into their fields.
 export function exchangeLines(text) {

@@ -2,11 +2,11 @@
 // rotating upstream's clients, Apache locations in front of it, a refresh
 // request, and the assertions on a replayed answer.
 import assert from 'node:assert/strict';
-import { startApache, exchangeLines, waitFor } from './apache.mjs';
+import { exchangeLines, waitFor } from './apache.mjs';
 import { tokenRequest, form } from './http.mjs';
 import { secret, redact } from './secrets.mjs';
 import { startRotatingUpstream } from '../fixtures/rotating-upstream.mjs';
-import { ALEXA_JSON } from './suite.mjs';
+import { ALEXA_JSON, exchangeAfter } from './suite.mjs';
 
 export const CLIENT_A = 'alexa-skill-a';
 export const CLIENT_B = 'alexa-skill-b';
@@ -65,15 +65,6 @@ export function assertSameTokens(got, first, { lo = null, hi = null } = {}, what
   if (lo !== null) assert.ok(e2 >= lo && e2 <= hi, `${what}: expires_in ${e2} within [${lo}, ${hi}] (first ${e1})`);
 }
 
-// Every ALX0100 line of the request answered on res's client port.
-export async function exchangeOf(apache, mark, res) {
-  const re = new RegExp(`\\[client [^\\]]*:${res.localPort}\\].*ALX0100: token exchange`);
-  const text = await apache.waitErrorLog(re, mark, 'the ALX0100 exchange line');
-  const lines = exchangeLines(text).filter((l) => l.port === res.localPort);
-  assert.equal(lines.length, 1, `one exchange line, got:\n${redact(text)}`);
-  return lines[0];
-}
-
 // Lines of the error log after mark with the tag, on res's client port
 // (or all of them when res is null).
 export function tagLines(text, tag, res = null) {
@@ -87,4 +78,4 @@ export async function waitTag(apache, mark, tag, res = null) {
   }, { what: `${tag} in the error log` });
 }
 
-export { waitFor, exchangeLines };
+export { waitFor, exchangeLines, exchangeAfter };

@@ -97,3 +97,10 @@ export function parseRaw(buf) {
 export function headerValue(res, name) {
   return res.headers[name.toLowerCase()];
 }
+
+// A redirect's Location split into the URL, its query and its fragment
+// (each parameters as an object).
+export function params(location) {
+  const u = new URL(location);
+  return { url: u, query: Object.fromEntries(u.searchParams), fragment: Object.fromEntries(new URLSearchParams(u.hash.slice(1))) };
+}

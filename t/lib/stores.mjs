@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { openSync, readSync, closeSync, readFileSync } from 'node:fs';
 import net from 'node:net';
-import { freePort, waitFor } from './apache.mjs';
+import { freePort, waitFor } from './wait.mjs';
 
 export const REDIS = process.env.ALX_REDIS || 'redis-server';
 export const MEMCACHED = process.env.ALX_MEMCACHED || 'memcached';
@@ -110,45 +110,54 @@ function track(child, what) {
   };
 }
 
-export async function startRedis() {
+// Starts `command` with args(port) on a free port until ready(port) says it
+// answers; a lost race for the port (raceRe in its output) is retried.
+async function startOnFreePort(command, args, ready, raceRe) {
   for (let attempt = 0; attempt < 3; attempt++) {
     const port = await freePort();
-    const child = spawn(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const t = track(child, 'redis-server');
+    const child = spawn(command, args(port), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const t = track(child, command);
     try {
       await waitFor(async () => {
-        if (t.exited()) throw Object.assign(new Error(`redis-server exited: ${t.output()}`), { race: /Address already in use/.test(t.output()) });
-        try { return (await redisCommand(port, 'PING')) === 'PONG'; } catch { return false; }
-      }, { what: `redis-server on ${port}` });
+        if (t.exited()) throw Object.assign(new Error(`${command} exited: ${t.output()}`), { race: raceRe.test(t.output()) });
+        try { return await ready(port); } catch { return false; }
+      }, { what: `${command} on ${port}` });
     } catch (e) {
       await t.stop();
       if (e.race) continue;
       throw e;
     }
-    return {
-      kind: 'redis',
-      port,
-      pid: child.pid,
-      cacheArg: `redis:127.0.0.1:${port}`,
-      command: (...a) => redisCommand(port, ...a),
-      stop: t.stop,
-      exited: t.exited,
-      unref: t.unref,
-      // every key and its value, binary-safe: [{ key: Buffer, value: Buffer }]
-      async dump() {
-        const out = [];
-        let cursor = '0';
-        do {
-          const [next, keys] = await redisCommand(port, 'SCAN', cursor, 'COUNT', 1000);
-          cursor = next.toString();
-          for (const key of keys) out.push({ key, value: await redisCommand(port, 'GET', key) });
-        } while (cursor !== '0');
-        return out;
-      },
-      async flush() { await redisCommand(port, 'FLUSHALL'); },
-    };
+    return { port, child, t };
   }
-  throw new Error('could not start redis-server');
+  throw new Error(`could not start ${command}`);
+}
+
+export async function startRedis() {
+  const { port, child, t } = await startOnFreePort(REDIS,
+    (p) => ['--port', String(p), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+    async (p) => (await redisCommand(p, 'PING')) === 'PONG', /Address already in use/);
+  return {
+    kind: 'redis',
+    port,
+    pid: child.pid,
+    cacheArg: `redis:127.0.0.1:${port}`,
+    command: (...a) => redisCommand(port, ...a),
+    stop: t.stop,
+    exited: t.exited,
+    unref: t.unref,
+    // every key and its value, binary-safe: [{ key: Buffer, value: Buffer }]
+    async dump() {
+      const out = [];
+      let cursor = '0';
+      do {
+        const [next, keys] = await redisCommand(port, 'SCAN', cursor, 'COUNT', 1000);
+        cursor = next.toString();
+        for (const key of keys) out.push({ key, value: await redisCommand(port, 'GET', key) });
+      } while (cursor !== '0');
+      return out;
+    },
+    async flush() { await redisCommand(port, 'FLUSHALL'); },
+  };
 }
 
 function mcDone(b) {
@@ -173,50 +182,42 @@ function mcGetDone(b) {
 
 // memoryMb: memcached's -m (2 is its least with the default item size).
 export async function startMemcached({ memoryMb = 64 } = {}) {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
-    const args = ['-l', '127.0.0.1', '-p', String(port), '-U', '0', '-m', String(memoryMb)];
-    if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('-u', 'nobody');
-    const child = spawn(MEMCACHED, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const t = track(child, 'memcached');
-    try {
-      await waitFor(async () => {
-        if (t.exited()) throw Object.assign(new Error(`memcached exited: ${t.output()}`), { race: /Address already in use|bind/.test(t.output()) });
-        try { return /^VERSION /.test((await memcachedCommand(port, 'version')).toString('latin1')); } catch { return false; }
-      }, { what: `memcached on ${port}` });
-    } catch (e) {
-      await t.stop();
-      if (e.race) continue;
-      throw e;
-    }
-    return {
-      kind: 'memcache',
-      port,
-      pid: child.pid,
-      cacheArg: `memcache:127.0.0.1:${port}`,
-      stats: async () => Object.fromEntries([...(await memcachedCommand(port, 'stats')).toString('latin1').matchAll(/^STAT (\S+) (\S+)/gm)].map((m) => [m[1], m[2]])),
-      stop: t.stop,
-      exited: t.exited,
-      unref: t.unref,
-      // every key (lru_crawler metadump) and its value: [{ key: string, value: Buffer }]
-      async dump() {
-        const meta = (await memcachedCommand(port, 'lru_crawler metadump all')).toString('latin1');
-        const keys = [...meta.matchAll(/^key=(\S+)/gm)].map((m) => decodeURIComponent(m[1]));
-        const out = [];
-        for (const key of keys) {
-          const buf = await exchange(port, Buffer.from(`get ${key}\r\n`), mcGetDone);
-          const head = buf.indexOf('\r\n');
-          const m = /^VALUE \S+ \d+ (\d+)/.exec(buf.subarray(0, head).toString('latin1'));
-          if (!m) continue; // expired or evicted since the crawl
-          out.push({ key, value: buf.subarray(head + 2, head + 2 + Number(m[1])) });
-        }
-        return out;
-      },
-      async flush() { await memcachedCommand(port, 'flush_all'); },
-    };
-  }
-  throw new Error('could not start memcached');
+  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const { port, child, t } = await startOnFreePort(MEMCACHED,
+    (p) => ['-l', '127.0.0.1', '-p', String(p), '-U', '0', '-m', String(memoryMb), ...(asRoot ? ['-u', 'nobody'] : [])],
+    async (p) => /^VERSION /.test((await memcachedCommand(p, 'version')).toString('latin1')), /Address already in use|bind/);
+  return {
+    kind: 'memcache',
+    port,
+    pid: child.pid,
+    cacheArg: `memcache:127.0.0.1:${port}`,
+    stats: async () => Object.fromEntries([...(await memcachedCommand(port, 'stats')).toString('latin1').matchAll(/^STAT (\S+) (\S+)/gm)].map((m) => [m[1], m[2]])),
+    stop: t.stop,
+    exited: t.exited,
+    unref: t.unref,
+    // every key (lru_crawler metadump) and its value: [{ key: string, value: Buffer }]
+    async dump() {
+      const meta = (await memcachedCommand(port, 'lru_crawler metadump all')).toString('latin1');
+      const keys = [...meta.matchAll(/^key=(\S+)/gm)].map((m) => decodeURIComponent(m[1]));
+      const out = [];
+      for (const key of keys) {
+        const buf = await exchange(port, Buffer.from(`get ${key}\r\n`), mcGetDone);
+        const head = buf.indexOf('\r\n');
+        const m = /^VALUE \S+ \d+ (\d+)/.exec(buf.subarray(0, head).toString('latin1'));
+        if (!m) continue; // expired or evicted since the crawl
+        out.push({ key, value: buf.subarray(head + 2, head + 2 + Number(m[1])) });
+      }
+      return out;
+    },
+    async flush() { await memcachedCommand(port, 'flush_all'); },
+  };
 }
+
+// The stores that are servers of their own, for the tests that run once on each.
+export const SERVER_STORES = [
+  { name: 'redis', start: startRedis },
+  { name: 'memcached', start: startMemcached },
+];
 
 // ---- shared memory of a running process (root: /proc/<pid>/mem) ----
 
