@@ -155,7 +155,11 @@ describe(`a full in-flight table (${CACHE}, ${MPM})`, { skip: moduleMissingReaso
   async function heldRound(A) {
     const n = up.count();
     const held = Array.from({ length: WORKERS }, () => refresh(apache.port, '/held/token', up.issue(CLIENT_A).refresh_token, A).then(() => 'answered', () => 'reset'));
-    await waitFor(() => up.count() >= n + WORKERS, { timeoutMs: 20000, what: `${WORKERS} held refreshes at the upstream (${up.count() - n})` });
+    // most, not all: a worker still busy with the last round's status look
+    // leaves one request queued until a held one is answered at 10 s, and
+    // waiting for it let every child answer before its kill (an ASan run:
+    // 1 of 32 reset)
+    await waitFor(() => up.count() >= n + WORKERS - 4, { timeoutMs: 20000, what: `${WORKERS - 4} held refreshes at the upstream (${up.count() - n})` });
     // every child, again at each look until every held request has ended: a
     // child missed by one look at /proc (it failed once on a loaded machine,
     // and its requests were answered) is caught by the next, long before the
@@ -171,9 +175,9 @@ describe(`a full in-flight table (${CACHE}, ${MPM})`, { skip: moduleMissingReaso
       }
       return ended;
     }, { intervalMs: 100, what: 'the held requests ended with their children' });
-    // Now and then a killed event child still answered its requests at 10 s
-    // (three runs in about twenty, with no kill failing, unexplained); those
-    // claims end with their answers, so a third round makes up for them.
+    // A request that reaches a child after the kills began is killed with
+    // it by a later look; any answered one's claim ends with its answer, so
+    // a third round makes up for them.
     const got = await outcomes;
     const reset = got.filter((o) => o === 'reset').length;
     assert.ok(reset >= WORKERS / 2, `most killed requests get no answer (${reset} of ${WORKERS}; killed ${[...killed].join(' ')}; failed kills: ${failures.join(' ') || 'none'})`);
