@@ -41,7 +41,7 @@ APLOG_USE_MODULE(alexalink);
     X(refresh_grace, apr_interval_time_t, apr_time_from_sec(86400), "86400", \
       "AlexaLinkRefreshGrace", TAKE1, INTERVAL(ALX_MAX_GRACE), \
       "seconds a rotated refresh token keeps working (0 disables)") \
-    X(grace_replays, int, ALX_GRACE_REPLAYS, ALX_ALEXA_STR(ALX_GRACE_REPLAYS), \
+    X(grace_replays, int, ALX_GRACE_REPLAYS, APR_STRINGIFY(ALX_GRACE_REPLAYS), \
       "AlexaLinkGraceReplays", TAKE1, \
       COUNT(1000), "how often one rotated refresh token may be answered " \
       "from the grace store") \

@@ -627,7 +627,7 @@ apr_status_t alexalink_store_put(request_rec *r, const unsigned char *id,
  * (across servers sharing redis or memcached there is no such lock). */
 apr_status_t alexalink_store_update(request_rec *r, const unsigned char *id,
                                     unsigned char *scratch, unsigned int cap,
-                                    alexalink_store_update_fn fn, void *baton)
+                                    alx_store_update_fn fn, void *baton)
 {
     alx_store_t *st = store_of(r);
     const unsigned char *out = NULL;

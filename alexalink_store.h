@@ -29,10 +29,9 @@ apr_status_t alexalink_store_flow_get(request_rec *r, const unsigned char *id,
 
 /* A read-modify-write of one value under the store's mutex (lib/alx_store.h
  * says what fn gets and returns). */
-typedef alx_store_update_fn alexalink_store_update_fn;
 apr_status_t alexalink_store_update(request_rec *r, const unsigned char *id,
                                     unsigned char *scratch, unsigned int cap,
-                                    alexalink_store_update_fn fn, void *baton);
+                                    alx_store_update_fn fn, void *baton);
 
 /* The in-flight table with the store's mutex held (NULL: no store, or the
  * lock failed and was counted); always paired with the unlock. */

@@ -4,19 +4,18 @@
 #ifndef ALX_ALEXA_H
 #define ALX_ALEXA_H
 
-#define ALX_ALEXA_STR_(x) #x
-#define ALX_ALEXA_STR(x) ALX_ALEXA_STR_(x)
+#include <apr_general.h>   /* APR_STRINGIFY: a fact as the logs print it */
 
 /* Access tokens must live more than 5 minutes: one that dies sooner is
  * dead before Alexa refreshes it. In seconds, and as the logs print it. */
 #define ALX_ALEXA_MIN_TTL 360
-#define ALX_ALEXA_MIN_TTL_TEXT ALX_ALEXA_STR(ALX_ALEXA_MIN_TTL)
+#define ALX_ALEXA_MIN_TTL_TEXT APR_STRINGIFY(ALX_ALEXA_MIN_TTL)
 
 /* Alexa gives up on a token answer after 4.5 s: AlexaLinkTimeBudget's
  * default and a bound of the latency histogram. In seconds (as help texts
  * and sentences print it) and in milliseconds. */
 #define ALX_ALEXA_TIME_LIMIT 4.5
-#define ALX_ALEXA_TIME_LIMIT_TEXT ALX_ALEXA_STR(ALX_ALEXA_TIME_LIMIT)
+#define ALX_ALEXA_TIME_LIMIT_TEXT APR_STRINGIFY(ALX_ALEXA_TIME_LIMIT)
 #define ALX_ALEXA_TIME_LIMIT_MS ((int)(ALX_ALEXA_TIME_LIMIT * 1000))
 
 /* The hosts Alexa's redirect_uri names, one per region (the regions'
@@ -30,6 +29,6 @@
 
 /* The authorization and token URLs must be HTTPS on this port. */
 #define ALX_ALEXA_PORT 443
-#define ALX_ALEXA_PORT_TEXT ALX_ALEXA_STR(ALX_ALEXA_PORT)
+#define ALX_ALEXA_PORT_TEXT APR_STRINGIFY(ALX_ALEXA_PORT)
 
 #endif
