@@ -327,12 +327,20 @@ alx_request_rec *alexalink_request_slot(request_rec *r)
 /* A vhost as the log, the once-an-hour lines and the status page name it:
  * "name:port", the port it serves on when its ServerName has none, so that
  * vhosts sharing a name on other ports stay apart. */
-const char *alexalink_vhost_name(apr_pool_t *p, const server_rec *s)
+static const char *vhost_name(apr_pool_t *p, const server_rec *s)
 {
     unsigned int port = s->port ? s->port
                         : s->addrs ? s->addrs->host_port : 0;
 
     return apr_psprintf(p, "%s:%u", s->server_hostname, port);
+}
+
+/* A child names its vhosts once (child_init); before, each call does. */
+const char *alexalink_vhost_name(apr_pool_t *p, const server_rec *s)
+{
+    const char *named = alexalink_server_conf_get(s)->vhost;
+
+    return named ? named : vhost_name(p, s);
 }
 
 /* Per-process setup, never per request: the OpenSSL objects every vhost's
@@ -348,7 +356,11 @@ void alexalink_config_child_init(apr_pool_t *p, server_rec *s)
                      "is off in this process");
         crypto = NULL;
     }
-    for (vs = s; vs; vs = vs->next)
-        alexalink_server_conf_get(vs)->crypto = crypto;
+    for (vs = s; vs; vs = vs->next) {
+        alx_server_conf *sc = alexalink_server_conf_get(vs);
+
+        sc->crypto = crypto;
+        sc->vhost = vhost_name(p, vs);
+    }
 }
 
