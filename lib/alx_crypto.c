@@ -64,9 +64,8 @@ apr_status_t alx_crypto_sha256(const alx_crypto_t *c, const void *data,
 
 /* ---- HMAC ---- */
 
-/* The handle is the keyed EVP_MAC_CTX itself: nothing to allocate. */
-alx_crypto_hmac_t *alx_crypto_hmac_new(const alx_crypto_t *c, const void *key,
-                                       apr_size_t key_len)
+apr_status_t alx_crypto_hmac_init(alx_crypto_hmac_t *h, const alx_crypto_t *c,
+                                  const void *key, apr_size_t key_len)
 {
     EVP_MAC_CTX *keyed = c ? EVP_MAC_CTX_dup(c->hmac_sha256) : NULL;
     /* A zero-length HMAC key is legal; OpenSSL wants a non-NULL pointer. */
@@ -76,36 +75,45 @@ alx_crypto_hmac_t *alx_crypto_hmac_new(const alx_crypto_t *c, const void *key,
         EVP_MAC_CTX_free(keyed);
         keyed = NULL;
     }
-    return (alx_crypto_hmac_t *)keyed;
+    h->ctx = keyed;
+    h->fresh = keyed != NULL;
+    return keyed ? APR_SUCCESS : APR_EGENERAL;
 }
 
-/* EVP_MAC_init without a key starts the next MAC from the pads the first
- * computed. */
+/* EVP_MAC_init without a key starts the next MAC from the pads the keying
+ * computed; right after the keying there is nothing to reset. */
 apr_status_t alx_crypto_hmac(alx_crypto_hmac_t *h, const void *data,
                              apr_size_t len, unsigned char *out)
 {
-    EVP_MAC_CTX *keyed = (EVP_MAC_CTX *)h;
+    EVP_MAC_CTX *keyed = h ? h->ctx : NULL;
     size_t outlen = 0;
+    int fresh = keyed && h->fresh;
 
-    return keyed && EVP_MAC_init(keyed, NULL, 0, NULL)
+    if (keyed)
+        h->fresh = 0;
+    return keyed && (fresh || EVP_MAC_init(keyed, NULL, 0, NULL))
            && EVP_MAC_update(keyed, data, len)
            && EVP_MAC_final(keyed, out, &outlen, ALX_CRYPTO_SHA256_LEN)
            && outlen == ALX_CRYPTO_SHA256_LEN ? APR_SUCCESS : APR_EGENERAL;
 }
 
-void alx_crypto_hmac_free(alx_crypto_hmac_t *h)
+void alx_crypto_hmac_end(alx_crypto_hmac_t *h)
 {
-    EVP_MAC_CTX_free((EVP_MAC_CTX *)h);
+    EVP_MAC_CTX_free(h->ctx);
+    h->ctx = NULL;
+    h->fresh = 0;
 }
 
 apr_status_t alx_crypto_hmac_sha256(const alx_crypto_t *c, const void *key,
                                     apr_size_t key_len, const void *data,
                                     apr_size_t len, unsigned char *out)
 {
-    alx_crypto_hmac_t *h = alx_crypto_hmac_new(c, key, key_len);
-    apr_status_t rv = alx_crypto_hmac(h, data, len, out);
+    alx_crypto_hmac_t h;
+    apr_status_t rv = alx_crypto_hmac_init(&h, c, key, key_len);
 
-    alx_crypto_hmac_free(h);
+    if (rv == APR_SUCCESS)
+        rv = alx_crypto_hmac(&h, data, len, out);
+    alx_crypto_hmac_end(&h);
     return rv;
 }
 

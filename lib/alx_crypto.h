@@ -34,14 +34,18 @@ apr_status_t alx_crypto_hmac_sha256(const alx_crypto_t *c, const void *key,
                                     apr_size_t len, unsigned char *out);
 
 /* An HMAC-SHA256 keyed once for several messages: the key's pads are
- * computed once, each alx_crypto_hmac starts from them. NULL when c is
- * NULL or OpenSSL fails; freed with alx_crypto_hmac_free. */
-typedef struct alx_crypto_hmac alx_crypto_hmac_t;
-alx_crypto_hmac_t *alx_crypto_hmac_new(const alx_crypto_t *c, const void *key,
-                                       apr_size_t key_len);
+ * computed once, each alx_crypto_hmac starts from them (the first from the
+ * keying itself). The caller holds it, alx_crypto_hmac_end frees it; ctx
+ * is NULL when c is NULL or OpenSSL failed, and every MAC then fails. */
+typedef struct {
+    void *ctx;      /* the keyed EVP_MAC_CTX */
+    int fresh;      /* keyed, no MAC made yet: no reset needed */
+} alx_crypto_hmac_t;
+apr_status_t alx_crypto_hmac_init(alx_crypto_hmac_t *h, const alx_crypto_t *c,
+                                  const void *key, apr_size_t key_len);
 apr_status_t alx_crypto_hmac(alx_crypto_hmac_t *h, const void *data,
                              apr_size_t len, unsigned char *out);
-void alx_crypto_hmac_free(alx_crypto_hmac_t *h);
+void alx_crypto_hmac_end(alx_crypto_hmac_t *h);
 
 /* Seals plain: magic (ALX_CRYPTO_MAGIC_LEN bytes) | ALX_CRYPTO_VERSION |
  * random nonce | AES-256-GCM(key, plain) | tag, with aad as additional

@@ -28,6 +28,9 @@
 #define GRACE_ID_LABEL "alexalink grace id v1"
 #define GRACE_KEY_LABEL "alexalink grace key v1"
 #define GRACE_CLAIM_LABEL "alexalink grace claim v1"
+/* the longest label fits the deriver's room */
+typedef char grace_label_room[sizeof(GRACE_CLAIM_LABEL) - 1
+                              == ALX_GRACE_LABEL_ROOM ? 1 : -1];
 #define ANSWER_MAGIC "ALXA"
 /* Answer plaintext: status(2) content_type_len(2) content_type body. */
 #define ANSWER_PLAIN_FIXED 4
@@ -112,96 +115,105 @@ static apr_int64_t to_i64(apr_uint64_t v)
 
 /* ---- derivation ---- */
 
-/* label | len | s1 | len | s2, lengths as u32: the message of one derivation.
- * Most fit the caller's buffer; longer ones are written to a malloc'd one
- * (the caller frees *heap, cleansed: the secret is in it). 0 when a field
- * is longer than its u32. */
-static apr_size_t mac_message(const char *label, const char *s1,
-                              const char *s2, unsigned char *buf,
-                              apr_size_t cap, unsigned char **heap)
+/* The message of one derivation is label | len | client_id | len | secret,
+ * lengths as u32. The deriver writes the part after the label once, behind
+ * room for the longest label, and each derivation puts its label just
+ * before it. Most fit the deriver's buffer; longer ones a malloc'd one. */
+static void message_init(alx_grace_deriver_t *d, const char *client_id,
+                         const char *client_secret)
 {
-    size_t nl = strlen(label), n1 = s1 ? strlen(s1) : 0, n2 = s2 ? strlen(s2) : 0;
-    apr_size_t total = nl + 4 + n1 + 4 + n2;
-    unsigned char *m = buf;
+    size_t n1 = client_id ? strlen(client_id) : 0;
+    size_t n2 = client_secret ? strlen(client_secret) : 0;
+    unsigned char *m;
 
-    *heap = NULL;
-    if (n1 > 0xffffffffUL || n2 > 0xffffffffUL || n1 > APR_SIZE_MAX / 4
-        || n2 > APR_SIZE_MAX / 4)
-        return 0;
-    if (total > cap && !(m = *heap = malloc(total)))
-        return 0;
-    memcpy(m, label, nl);
-    put_u32(m + nl, (apr_uint32_t)n1);
+    d->msg = NULL;
+    d->tail_len = 0;
+    if (n1 > 0xffffffffUL || n2 > 0xffffffffUL
+        || n1 > APR_SIZE_MAX / 4 || n2 > APR_SIZE_MAX / 4)
+        return;
+    d->tail_len = 4 + n1 + 4 + n2;
+    if (ALX_GRACE_LABEL_ROOM + d->tail_len <= sizeof(d->buf))
+        d->msg = d->buf;
+    else if (!(d->msg = malloc(ALX_GRACE_LABEL_ROOM + d->tail_len)))
+        return;
+    m = d->msg + ALX_GRACE_LABEL_ROOM;
+    put_u32(m, (apr_uint32_t)n1);
     if (n1)
-        memcpy(m + nl + 4, s1, n1);
-    put_u32(m + nl + 4 + n1, (apr_uint32_t)n2);
+        memcpy(m + 4, client_id, n1);
+    put_u32(m + 4 + n1, (apr_uint32_t)n2);
     if (n2)
-        memcpy(m + nl + 8 + n1, s2, n2);
-    return total;
+        memcpy(m + 8 + n1, client_secret, n2);
 }
 
 /* HMAC-SHA256(refresh_token, label | len | client_id | len | secret) into
- * out, from an HMAC keyed with the refresh token: the three labels share
- * one key setup. */
-static int mac_labelled(alx_crypto_hmac_t *keyed, const char *label,
-                        const char *client_id, const char *client_secret,
+ * out, from the HMAC keyed with the refresh token: the labels share one key
+ * setup and one message. */
+static int mac_labelled(alx_grace_deriver_t *d, const char *label,
                         unsigned char *out)
 {
-    unsigned char buf[256], *heap;
-    apr_size_t n = mac_message(label, client_id, client_secret, buf,
-                               sizeof(buf), &heap);
-    int good = n > 0
-               && alx_crypto_hmac(keyed, heap ? heap : buf, n, out)
-                  == APR_SUCCESS;
+    apr_size_t nl = strlen(label);
+    unsigned char *start;
 
-    OPENSSL_cleanse(heap ? heap : buf, n);
-    free(heap);
-    return good;
+    if (!d->msg || nl > ALX_GRACE_LABEL_ROOM)
+        return 0;
+    start = d->msg + ALX_GRACE_LABEL_ROOM - nl;
+    memcpy(start, label, nl);
+    return alx_crypto_hmac(&d->keyed, start, nl + d->tail_len, out)
+           == APR_SUCCESS;
 }
 
-/* What a derivation makes besides the id. */
-#define DERIVE_CLAIM 1
-#define DERIVE_KEY   2
-
-static int derive_all(const alx_crypto_t *c, const char *client_id,
-                      const char *client_secret, const char *refresh_token,
-                      alx_grace_keys_t *out, int what)
+/* One part of the keys, or when OpenSSL fails a random one (which finds
+ * and opens nothing: the glue sees an empty store and proxies), or when
+ * even that fails a fixed one no record has. No way to report it. */
+static void derive_part(alx_grace_deriver_t *d, const char *label,
+                        unsigned char *out, apr_size_t len, int fallback)
 {
-    alx_crypto_hmac_t *keyed = alx_crypto_hmac_new(c, refresh_token,
-                                                   strlen(refresh_token));
-    int good = keyed != NULL
-               && mac_labelled(keyed, GRACE_ID_LABEL, client_id,
-                               client_secret, out->id)
-               && (!(what & DERIVE_CLAIM)
-                   || mac_labelled(keyed, GRACE_CLAIM_LABEL, client_id,
-                                   client_secret, out->claim_id))
-               && (!(what & DERIVE_KEY)
-                   || mac_labelled(keyed, GRACE_KEY_LABEL, client_id,
-                                   client_secret, out->key));
-
-    alx_crypto_hmac_free(keyed);
-    return good;
+    if (mac_labelled(d, label, out))
+        return;
+    if (apr_generate_random_bytes(out, len) != APR_SUCCESS) {
+        OPENSSL_cleanse(out, len);
+        memset(out, fallback, len);
+    }
 }
 
-static void derive(const alx_crypto_t *c, const char *client_id,
-                   const char *client_secret, const char *refresh_token,
-                   alx_grace_keys_t *out, int what)
+static void derive_with(alx_grace_deriver_t *d, int what,
+                        alx_grace_keys_t *out)
 {
-    out->crypto = c;
-    memset(out->claim_id, 0, sizeof(out->claim_id));
-    if (!(what & DERIVE_KEY))
-        memset(out->key, 0, sizeof(out->key));
-    /* No way to report it: random keys find nothing and open nothing, which
-     * the glue sees as an empty store and proxies. */
-    if (!derive_all(c, client_id, client_secret,
-                    refresh_token ? refresh_token : "", out, what)
-        && (apr_generate_random_bytes(out->id, sizeof(out->id))
-            || apr_generate_random_bytes(out->key, sizeof(out->key))
-            || apr_generate_random_bytes(out->claim_id,
-                                         sizeof(out->claim_id)))) {
-        memset(out->id, 0xff, sizeof(out->id));
-        memset(out->claim_id, 0xfe, sizeof(out->claim_id));
-        OPENSSL_cleanse(out->key, sizeof(out->key));
+    out->crypto = d->crypto;
+    if (what & ALX_GRACE_ID)
+        derive_part(d, GRACE_ID_LABEL, out->id, sizeof(out->id), 0xff);
+    if (what & ALX_GRACE_CLAIM)
+        derive_part(d, GRACE_CLAIM_LABEL, out->claim_id,
+                    sizeof(out->claim_id), 0xfe);
+    if (what & ALX_GRACE_KEY)
+        derive_part(d, GRACE_KEY_LABEL, out->key, sizeof(out->key), 0);
+}
+
+void alx_grace_deriver_init(alx_grace_deriver_t *d, const alx_crypto_t *c,
+                            const char *client_id, const char *client_secret,
+                            const char *refresh_token)
+{
+    const char *t = refresh_token ? refresh_token : "";
+
+    d->crypto = c;
+    message_init(d, client_id, client_secret);
+    alx_crypto_hmac_init(&d->keyed, c, t, strlen(t));
+}
+
+void alx_grace_derive_more(alx_grace_deriver_t *d, int what,
+                           alx_grace_keys_t *out)
+{
+    derive_with(d, what, out);
+}
+
+void alx_grace_deriver_end(alx_grace_deriver_t *d)
+{
+    alx_crypto_hmac_end(&d->keyed);
+    if (d->msg) {   /* the secret is in it */
+        OPENSSL_cleanse(d->msg, ALX_GRACE_LABEL_ROOM + d->tail_len);
+        if (d->msg != d->buf)
+            free(d->msg);
+        d->msg = NULL;
     }
 }
 
@@ -209,22 +221,11 @@ void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
                       const char *client_secret, const char *refresh_token,
                       alx_grace_keys_t *out)
 {
-    derive(c, client_id, client_secret, refresh_token, out,
-           DERIVE_CLAIM | DERIVE_KEY);
-}
+    alx_grace_deriver_t d;
 
-void alx_grace_derive_lookup(const alx_crypto_t *c, const char *client_id,
-                             const char *client_secret,
-                             const char *refresh_token, alx_grace_keys_t *out)
-{
-    derive(c, client_id, client_secret, refresh_token, out, DERIVE_KEY);
-}
-
-void alx_grace_derive_id(const alx_crypto_t *c, const char *client_id,
-                         const char *client_secret, const char *refresh_token,
-                         alx_grace_keys_t *out)
-{
-    derive(c, client_id, client_secret, refresh_token, out, 0);
+    alx_grace_deriver_init(&d, c, client_id, client_secret, refresh_token);
+    derive_with(&d, ALX_GRACE_ID | ALX_GRACE_CLAIM | ALX_GRACE_KEY, out);
+    alx_grace_deriver_end(&d);
 }
 
 /* ---- sealing ---- */

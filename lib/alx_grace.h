@@ -32,18 +32,38 @@ void alx_grace_derive(const alx_crypto_t *c, const char *client_id,
                       const char *client_secret, const char *refresh_token,
                       alx_grace_keys_t *out);
 
-/* id and key only, claim_id zeroed: enough to find and open a record (a
- * chain is followed with these), not to claim; one HMAC fewer. */
-void alx_grace_derive_lookup(const alx_crypto_t *c, const char *client_id,
-                             const char *client_secret,
-                             const char *refresh_token, alx_grace_keys_t *out);
+/* The parts of the keys, for alx_grace_derive_more. */
+#define ALX_GRACE_ID    1
+#define ALX_GRACE_KEY   2
+#define ALX_GRACE_CLAIM 4
 
-/* The id alone (key and claim_id zeroed): enough to learn whether a record
- * is there; most successors a replay looks up have none, and the key is
- * derived only for one that does. */
-void alx_grace_derive_id(const alx_crypto_t *c, const char *client_id,
-                         const char *client_secret, const char *refresh_token,
-                         alx_grace_keys_t *out);
+/* One token's derivations made in steps from one keyed HMAC (the key's
+ * pads computed once) and one message: a replay needs no claim id, and a
+ * successor without a record no key. Not to be copied (msg may point into
+ * buf). */
+#define ALX_GRACE_LABEL_ROOM 24   /* the longest label's length */
+typedef struct {
+    alx_crypto_hmac_t keyed;    /* its ctx NULL when OpenSSL failed:
+                                   random parts */
+    const alx_crypto_t *crypto;
+    unsigned char *msg;         /* label room, then the message's tail;
+                                   NULL: random parts */
+    apr_size_t tail_len;
+    unsigned char buf[256];
+} alx_grace_deriver_t;
+
+void alx_grace_deriver_init(alx_grace_deriver_t *d, const alx_crypto_t *c,
+                            const char *client_id, const char *client_secret,
+                            const char *refresh_token);
+
+/* Derives into out the parts `what` names (ALX_GRACE_*), leaving the others
+ * as they were: the same bytes alx_grace_derive makes. */
+void alx_grace_derive_more(alx_grace_deriver_t *d, int what,
+                           alx_grace_keys_t *out);
+
+/* Frees the keyed HMAC and cleanses the message; d derives random parts
+ * after, and may be ended again. */
+void alx_grace_deriver_end(alx_grace_deriver_t *d);
 
 typedef struct {
     int pending;              /* an in-flight claim, not an answer yet */

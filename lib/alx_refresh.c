@@ -218,6 +218,7 @@ static void walk(alx_refresh_t *rf, alx_grace_keys_t *k,
                  alx_grace_record_t *rec, int *hops)
 {
     alx_grace_record_t next;
+    alx_grace_deriver_t d;
     alx_grace_keys_t nk;
     const char *token;
     unsigned int len;
@@ -227,13 +228,15 @@ static void walk(alx_refresh_t *rf, alx_grace_keys_t *k,
         if (!token)
             return;
         /* the id first; the key only for a successor that has a record */
-        alx_grace_derive_id(rf->crypto, rf->client_id, rf->client_secret,
-                            token, &nk);
-        if (fetch(rf, nk.id, &len) != APR_SUCCESS || len == 0)
-            return;
-        alx_grace_derive_lookup(rf->crypto, rf->client_id, rf->client_secret,
-                                token, &nk);
-        if (!open_fetched(rf, &nk, len, &next))
+        alx_grace_deriver_init(&d, rf->crypto, rf->client_id,
+                               rf->client_secret, token);
+        alx_grace_derive_more(&d, ALX_GRACE_ID, &nk);
+        if (fetch(rf, nk.id, &len) == APR_SUCCESS && len > 0)
+            alx_grace_derive_more(&d, ALX_GRACE_KEY, &nk);
+        else
+            len = 0;
+        alx_grace_deriver_end(&d);
+        if (!len || !open_fetched(rf, &nk, len, &next))
             return;
         *k = nk;
         *rec = next;
@@ -729,6 +732,19 @@ static void go_upstream(alx_refresh_t *rf, const alx_grace_keys_t *k,
     event(rf, ALX_REFRESH_EV_CHAINED, 0, 0, 0);
 }
 
+/* The presented token's claim id, derived once and only for a claim (a
+ * chained successor's keys have theirs). */
+static void claim_keys(alx_refresh_t *rf, alx_grace_keys_t *k)
+{
+    if (rf->chained)
+        return;
+    if (!rf->claim_derived) {
+        alx_grace_derive_more(&rf->deriver, ALX_GRACE_CLAIM, &rf->presented);
+        rf->claim_derived = 1;
+    }
+    *k = rf->presented;
+}
+
 void alx_refresh_before(alx_refresh_t *rf, alx_refresh_outcome_t *out)
 {
     const char *token;
@@ -742,13 +758,14 @@ void alx_refresh_before(alx_refresh_t *rf, alx_refresh_outcome_t *out)
     out->described = 0;
     out->events.count = 0;
     rf->events = &out->events;
-    alx_grace_derive(rf->crypto, rf->client_id, rf->client_secret,
-                     rf->refresh_token, &k);
+    /* the claim id waits for a claim (claim_keys): a replay needs none */
+    alx_grace_deriver_init(&rf->deriver, rf->crypto, rf->client_id,
+                           rf->client_secret, rf->refresh_token);
+    alx_grace_derive_more(&rf->deriver, ALX_GRACE_ID | ALX_GRACE_KEY, &k);
     rf->presented = rf->sent = k;
     if (rf->report) {
         report_only(rf);
-        rf->events = NULL;
-        return;
+        goto done;
     }
     rf->sent_token = rf->refresh_token;
     do {
@@ -756,6 +773,7 @@ void alx_refresh_before(alx_refresh_t *rf, alx_refresh_outcome_t *out)
             goto done;
         if (rf->before_claim)
             rf->before_claim(rf->baton);
+        claim_keys(rf, &k);
         step = take_flight(rf, out, &k);
         if (step == FLIGHT_DONE)
             goto done;
@@ -770,6 +788,7 @@ void alx_refresh_before(alx_refresh_t *rf, alx_refresh_outcome_t *out)
     else
         go_upstream(rf, &k, token, out);
 done:
+    alx_grace_deriver_end(&rf->deriver);
     rf->events = NULL;
 }
 

@@ -109,6 +109,8 @@ typedef struct {
     int recorded;
     int chain_counted;           /* the chained refresh counted a replay */
     int looked_again;            /* at the records, claim in hand */
+    alx_grace_deriver_t deriver; /* the presented token's, while before runs */
+    int claim_derived;           /* presented.claim_id is made */
     alx_grace_keys_t presented;  /* keys of the token the client presented */
     alx_grace_keys_t sent;       /* keys of the token sent upstream */
     unsigned char *buf;          /* ALX_STORE_MAX_VALUE, reused while polling */

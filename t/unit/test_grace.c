@@ -124,6 +124,7 @@ static void test_derive_long(apr_pool_t *p)
 {
     char secret[301], token[101];
     alx_grace_keys_t a, b;
+    alx_grace_deriver_t d;
     unsigned char mac[32];
 
     memset(secret, 's', sizeof(secret) - 1);
@@ -138,15 +139,14 @@ static void test_derive_long(apr_pool_t *p)
     expected_mac("alexalink grace claim v1", "long-client", secret, token, mac);
     is_str(hex(p, a.claim_id, 32), hex(p, mac, 32),
            "a 300-byte secret: claim id");
-    alx_grace_derive_lookup(crypto, "long-client", secret, token, &b);
-    ok(memcmp(a.id, b.id, 32) == 0 && memcmp(a.key, b.key, 32) == 0,
-       "lookup keys are the same id and key");
     memset(&b, 0x77, sizeof(b));
-    alx_grace_derive_id(crypto, "long-client", secret, token, &b);
+    alx_grace_deriver_init(&d, crypto, "long-client", secret, token);
+    alx_grace_derive_more(&d, ALX_GRACE_ID, &b);
+    alx_grace_deriver_end(&d);
     ok(memcmp(a.id, b.id, 32) == 0, "the id alone is the same id");
-    memset(mac, 0, sizeof(mac));
+    memset(mac, 0x77, sizeof(mac));
     ok(memcmp(b.key, mac, 32) == 0 && memcmp(b.claim_id, mac, 32) == 0,
-       "the id alone: key and claim id zeroed");
+       "the id alone: key and claim id left as they were");
 }
 
 static void test_derive(apr_pool_t *p)
@@ -350,21 +350,47 @@ static void test_seal_rejects(apr_pool_t *p)
            "NULL body without a length: sealed");
 }
 
-/* A chain is followed with lookup keys: the same id and key, no claim. */
-static void test_derive_lookup(void)
+/* A token's keys made in steps are the ones made at once, each part only
+ * when asked. */
+static void test_deriver(void)
 {
     alx_grace_keys_t k = keys_of(CLIENT, SECRET, PRESENTED), l;
-    static const unsigned char zero[ALX_GRACE_ID_LEN];
+    alx_grace_deriver_t d;
+    unsigned char untouched[ALX_GRACE_ID_LEN];
 
+    alx_grace_deriver_init(&d, crypto, CLIENT, SECRET, PRESENTED);
     memset(&l, 0xaa, sizeof(l));
-    alx_grace_derive_lookup(crypto, CLIENT, SECRET, PRESENTED, &l);
-    ok(memcmp(l.id, k.id, 32) == 0, "lookup: the same id");
-    ok(memcmp(l.key, k.key, 32) == 0, "lookup: the same key");
-    ok(memcmp(l.claim_id, zero, 32) == 0, "lookup: no claim id");
-    ok(l.crypto == crypto, "lookup: seals and opens with the crypto");
-    alx_grace_derive_lookup(crypto, CLIENT, SECRET, NULL, &l);
+    memset(untouched, 0xaa, sizeof(untouched));
+    alx_grace_derive_more(&d, ALX_GRACE_ID | ALX_GRACE_KEY, &l);
+    ok(memcmp(l.id, k.id, 32) == 0, "steps: the same id");
+    ok(memcmp(l.key, k.key, 32) == 0, "steps: the same key");
+    ok(memcmp(l.claim_id, untouched, 32) == 0, "steps: no claim id yet");
+    ok(l.crypto == crypto, "steps: seals and opens with the crypto");
+    alx_grace_derive_more(&d, ALX_GRACE_CLAIM, &l);
+    ok(keys_equal(&l, &k) && memcmp(l.claim_id, k.claim_id, 32) == 0,
+       "steps: the claim id later, all three the same");
+    alx_grace_derive_more(&d, ALX_GRACE_ID | ALX_GRACE_CLAIM | ALX_GRACE_KEY,
+                          &l);
+    ok(keys_equal(&l, &k) && memcmp(l.claim_id, k.claim_id, 32) == 0,
+       "steps: the keyed HMAC is reused alike");
+    alx_grace_deriver_end(&d);
+    ok(d.keyed.ctx == NULL, "steps: ended, the keyed HMAC is freed");
+    alx_grace_derive_more(&d, ALX_GRACE_ID, &l);
+    ok(memcmp(l.id, k.id, 32) != 0, "steps: ended, a random id finds nothing");
+    alx_grace_deriver_end(&d);
+    ok(d.keyed.ctx == NULL, "steps: ending twice is harmless");
+
+    alx_grace_deriver_init(&d, crypto, CLIENT, SECRET, NULL);
+    alx_grace_derive_more(&d, ALX_GRACE_ID, &l);
+    alx_grace_deriver_end(&d);
     k = keys_of(CLIENT, SECRET, "");
-    ok(memcmp(l.id, k.id, 32) == 0, "lookup: no token is the empty one");
+    ok(memcmp(l.id, k.id, 32) == 0, "steps: no token is the empty one");
+    alx_grace_deriver_init(&d, NULL, CLIENT, SECRET, PRESENTED);
+    memcpy(&k, &l, sizeof(k));
+    alx_grace_derive_more(&d, ALX_GRACE_ID | ALX_GRACE_KEY, &l);
+    alx_grace_deriver_end(&d);
+    ok(memcmp(l.id, k.id, 32) != 0 && memcmp(l.key, k.key, 32) != 0
+       && l.crypto == NULL, "steps without crypto objects: random parts");
 }
 
 /* Without the per-process objects nothing is found, sealed or opened. */
@@ -903,7 +929,7 @@ int main(void)
        "the per-process crypto objects are made");
     test_derive(p);
     test_no_crypto(p);
-    test_derive_lookup();
+    test_deriver();
     test_round_trip(p);
     test_seal_rejects(p);
     test_wrong_key(p);

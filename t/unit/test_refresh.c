@@ -130,6 +130,7 @@ static void test_first_and_duplicate(void)
     before(q);
     is_int(q->out.step, ALX_REFRESH_STEP_UPSTREAM, "a fresh token goes upstream");
     ok(q->rf.claimed && q->rf.active, "claimed, and its answer is to be recorded");
+    ok(q->rf.claim_derived, "a claim derived the claim id");
     e = event_of(&q->out.events, ALX_REFRESH_EV_CLAIMED);
     ok(e && e->a == 31000, "the claim event says the claim's life in ms");
     ok(q->out.body == NULL, "the body goes as it is");
@@ -153,6 +154,7 @@ static void test_first_and_duplicate(void)
     e = event_of(&q->out.events, ALX_REFRESH_EV_REPLAYED);
     ok(e && e->a == 0 && e->b == 0 && e->c == 0, "not counted, no hops");
     ok(!q->rf.claimed, "no claim taken");
+    ok(!q->rf.claim_derived, "nor its id derived (one HMAC fewer)");
     end(q);
     mem_fleet_free(f);
 }
