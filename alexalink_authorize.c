@@ -205,18 +205,22 @@ alx_authz_rec *alexalink_authz_get(request_rec *r)
     return s ? s->authz : NULL;
 }
 
-static void force_offline(request_rec *r)
+static void force_offline(request_rec *r, int ways)
 {
     int changed = 0;
-    const char *args = alx_authz_force_offline(r->pool, r->args, &changed);
+    const char *args = alx_authz_force_offline(r->pool, r->args, ways,
+                                               &changed);
 
     if (!changed)
         return;
     r->args = (char *)args;
     r->parsed_uri.query = r->args;
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0313: "
-                  "access_type=offline and prompt=consent added to the "
-                  "authorization request (AlexaLinkForceOffline)");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "ALX0313: %s%s%s added to "
+                  "the authorization request (AlexaLinkForceOffline)",
+                  changed & ALX_OFFLINE_GOOGLE
+                  ? "access_type=offline and prompt=consent" : "",
+                  changed == ALX_OFFLINE_BOTH ? "; " : "",
+                  changed & ALX_OFFLINE_OIDC ? "offline_access in scope" : "");
 }
 
 /* Before mod_proxy's fixup builds the upstream URL from r->args. */
@@ -255,8 +259,8 @@ int alexalink_authorize_fixups(request_rec *r)
                       "dropped it (a rewrite or redirect that lost the "
                       "query?)");
     record_flow(r, a);
-    if (conf->force_offline && !conf->report)
-        force_offline(r);
+    if (conf->force_offline != ALX_OFFLINE_OFF && !conf->report)
+        force_offline(r, conf->force_offline);
     restore_referer(r, referer);
     return DECLINED;
 }

@@ -29,6 +29,10 @@ typedef struct {
 
 #define ROLE_WORD(id, value, word) {word, ALX_ROLE_##id},
 static const alx_word_t role_words[] = { ALX_ROLES(ROLE_WORD) {NULL, 0} };
+#define OFFLINE_WORD(id, value, word) {word, ALX_OFFLINE_##id},
+static const alx_word_t force_offline_words[] = {
+    ALX_OFFLINE_WAYS(OFFLINE_WORD) {"on", ALX_OFFLINE_GOOGLE}, {NULL, 0}
+};
 static const alx_word_t mode_words[] = {
     {"enforce", 0}, {"report", 1}, {NULL, 0}
 };

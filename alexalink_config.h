@@ -63,8 +63,10 @@ APLOG_USE_MODULE(alexalink);
     X(domain_list, const apr_array_header_t *, NULL, "none", \
       "AlexaLinkDomainList", TAKE_ARGV, HOSTS(), \
       "the skill's Domain List: hosts login pages may pull content from") \
-    X(force_offline, int, 0, "Off", "AlexaLinkForceOffline", FLAG, ONOFF(), \
-      "add access_type=offline and prompt=consent to authorization requests")
+    X(force_offline, int, ALX_OFFLINE_OFF, "off", "AlexaLinkForceOffline", \
+      TAKE1, KEYWORDS(force_offline), "ask the upstream for a refresh " \
+      "token: off, google (or On: access_type=offline, prompt=consent), " \
+      "oidc (scope offline_access) or both")
 
 #define ALX_MAX_TTL   (10 * 365 * 86400)  /* ten years: larger is a typo */
 #define ALX_MAX_GRACE (30 * 86400)

@@ -137,16 +137,34 @@ static void count_segments(apr_pool_t *p, const char *q, const char *name,
 static void check_offline(apr_pool_t *p, const char *query)
 {
     int changed = -1, again = -1, exact, named;
-    const char *out = alx_authz_force_offline(p, query, &changed), *twice;
+    const char *out = alx_authz_force_offline(p, query, ALX_OFFLINE_GOOGLE,
+                                              &changed), *twice;
 
-    check(changed == 0 || changed == 1);
+    check(changed == 0 || changed == ALX_OFFLINE_GOOGLE);
     if (!changed)
         check(out == query);
     count_segments(p, out, "access_type", "access_type=offline", &exact, &named);
     check(exact == 1 && named == 1);
     count_segments(p, out, "prompt", "prompt=consent", &exact, &named);
     check(exact == 1 && named == 1);
-    twice = alx_authz_force_offline(p, out, &again);
+    twice = alx_authz_force_offline(p, out, ALX_OFFLINE_GOOGLE, &again);
+    check(again == 0 && twice == out);
+}
+
+/* Both ways: only bits asked for change, the scope gains offline_access,
+ * and once is enough. */
+static void check_scope(apr_pool_t *p, const char *query)
+{
+    int changed = -1, again = -1;
+    const char *out = alx_authz_force_offline(p, query, ALX_OFFLINE_BOTH,
+                                              &changed), *twice;
+
+    check((changed & ~ALX_OFFLINE_BOTH) == 0);
+    if (!changed)
+        check(out == query);
+    if (changed & ALX_OFFLINE_OIDC)
+        check(strstr(out, "offline_access") != NULL);
+    twice = alx_authz_force_offline(p, out, ALX_OFFLINE_BOTH, &again);
     check(again == 0 && twice == out);
 }
 
@@ -194,6 +212,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_request(p, (const char *)data, size, NULL);
     check_request(p, (const char *)data, size, hosts);
     check_offline(p, text);
+    check_scope(p, text);
     (void)alx_authz_region(text, hosts);
     return 0;
 }

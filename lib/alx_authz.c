@@ -712,8 +712,9 @@ static int segment_is(const char *seg, apr_size_t len, const char *name,
     return strcmp(decoded, name) == 0;
 }
 
-const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
-                                    int *changed)
+/* Google's way (alx_authz_force_offline's header comment). */
+static const char *force_google(apr_pool_t *p, const char *query,
+                                int *changed)
 {
     /* each name once: the segment is made from it */
 #define FORCED(name, value) { name, name "=" value }
@@ -767,4 +768,72 @@ const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
         if (!seen[k])
             add_param(list, forced[k].segment);
     return join_params(p, list);
+}
+
+/* Whether a decoded scope (space-separated, RFC 6749 3.3) holds word. */
+static int scope_has(const char *scope, const char *word)
+{
+    apr_size_t n = strlen(word);
+    const char *at = scope;
+
+    while ((at = strstr(at, word)) != NULL) {
+        if ((at == scope || at[-1] == ' ') && (at[n] == ' ' || at[n] == '\0'))
+            return 1;
+        at += n;
+    }
+    return 0;
+}
+
+/* The OIDC scope that asks for a refresh token outliving the login
+ * session (OpenID Connect Core 11). */
+#define OFFLINE_SCOPE "offline_access"
+
+/* The OIDC way: offline_access in the first scope, added after its value's
+ * bytes as they came ("%20" before it unless the value is empty or ends in
+ * a space), or a scope of its own appended when there is none. A query
+ * with a scope that does not decode is left alone: what it asks cannot be
+ * told; another segment that does not decode is kept as it came. */
+static const char *force_scope(apr_pool_t *p, const char *query, int *changed)
+{
+    apr_array_header_t *list;
+    param_t *param;
+    apr_size_t n;
+    int i;
+
+    *changed = 0;
+    parse_params(p, query ? query : "", query ? strlen(query) : 0, &list);
+    for (i = 0; i < list->nelts; i++) {
+        param = &APR_ARRAY_IDX(list, i, param_t);
+        if (!param->name && param->name_len == 5
+            && !memcmp(param->raw, "scope", 5))
+            return query;
+        if (!param->name || strcmp(param->name, "scope") != 0)
+            continue;
+        if (scope_has(param->value, OFFLINE_SCOPE))
+            return query;
+        n = strlen(param->value);
+        param->raw = apr_pstrcat(p, apr_pstrmemdup(p, param->raw, param->len),
+                                 param->len == param->name_len ? "=" : "",
+                                 n && param->value[n - 1] != ' ' ? "%20" : "",
+                                 OFFLINE_SCOPE, NULL);
+        param->len = strlen(param->raw);
+        *changed = 1;
+        return join_params(p, list);
+    }
+    add_param(list, "scope=" OFFLINE_SCOPE);
+    *changed = 1;
+    return join_params(p, list);
+}
+
+const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
+                                    int ways, int *changed)
+{
+    int google = 0, oidc = 0;
+
+    if (ways & ALX_OFFLINE_GOOGLE)
+        query = force_google(p, query, &google);
+    if (ways & ALX_OFFLINE_OIDC)
+        query = force_scope(p, query, &oidc);
+    *changed = (google ? ALX_OFFLINE_GOOGLE : 0) | (oidc ? ALX_OFFLINE_OIDC : 0);
+    return query;
 }

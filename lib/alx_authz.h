@@ -45,15 +45,18 @@ void alx_authz_request_parse(apr_pool_t *p, const char *query, apr_size_t len,
                              const apr_array_header_t *hosts,
                              alx_authz_request_t *out);
 
-/* query with access_type=offline and prompt=consent: the first occurrence
- * of either name (compared decoded) becomes exactly that segment, later
- * ones are removed with their '&', a missing one is appended after '&'
- * (none after an empty query or a trailing '&'); every other byte of the
- * query is kept as it was. NULL query gives just the two. *changed is 0,
- * and query itself returned, when the query already held each exactly once
- * as exactly those bytes. */
+/* query asking the upstream for a refresh token in the ways named
+ * (ALX_OFFLINE_* bits). Google's: access_type=offline and prompt=consent,
+ * the first occurrence of either name (compared decoded) made exactly that
+ * segment, later ones removed with their '&', a missing one appended after
+ * '&' (none after an empty query or a trailing '&'). OIDC's:
+ * offline_access added once to the first scope, or scope=offline_access
+ * appended. Every other byte of the query is kept as it was; a NULL query
+ * gives just what is added. *changed holds the bits of the ways that
+ * changed something; 0, and query itself returned, when the query already
+ * asked in every way named. */
 const char *alx_authz_force_offline(apr_pool_t *p, const char *query,
-                                    int *changed);
+                                    int ways, int *changed);
 
 /* The fate's word (ALX_STATE_FATES); "-" out of range. */
 const char *alx_state_fate_name(alx_state_fate_e fate);

@@ -54,7 +54,7 @@
     X(ALX0310, "error", "an Alexa flow over plain HTTP") \
     X(ALX0311, "error", "an Alexa flow on a port other than Alexa's") \
     X(ALX0312, "warn", "a self-signed or Let's Encrypt certificate") \
-    X(ALX0313, "info", "AlexaLinkForceOffline added its parameters") \
+    X(ALX0313, "info", "AlexaLinkForceOffline asked for a refresh token") \
     X(ALX0314, "warn", "a redirect back to Alexa with no code, token or " \
       "error") \
     X(ALX0315, "warn", "a malformed Location back to Alexa") \

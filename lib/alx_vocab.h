@@ -27,6 +27,18 @@ static APR_INLINE const char *alx_role_name(alx_role_e role)
     return "-";
 }
 
+/* AlexaLinkForceOffline: the ways of asking the upstream for a refresh
+ * token, as bits (BOTH is both), in the order its error message lists the
+ * words; On is GOOGLE, kept for compatibility. */
+#define ALX_OFFLINE_WAYS(X) \
+    X(OFF, 0, "off") \
+    X(GOOGLE, 1, "google") \
+    X(OIDC, 2, "oidc") \
+    X(BOTH, 3, "both")
+
+#define ALX_OFFLINE_ENUM(id, value, word) ALX_OFFLINE_##id = value,
+typedef enum { ALX_OFFLINE_WAYS(ALX_OFFLINE_ENUM) } alx_offline_e;
+
 /* Token-request grant types the status page counts apart, with the stem of
  * their exchanges_total counter (ALX_STAT_exchange_<stem>); OTHER is every
  * other grant type and none. */

@@ -56,6 +56,16 @@ ProxyPass /plain/ ${up.url}/oauth/authorize/
   AlexaLink authorize
   AlexaLinkForceOffline On
 </Location>
+ProxyPass /offline-oidc/ ${up.url}/oauth/authorize/
+<Location /offline-oidc/>
+  AlexaLink authorize
+  AlexaLinkForceOffline oidc
+</Location>
+ProxyPass /offline-both/ ${up.url}/oauth/authorize/
+<Location /offline-both/>
+  AlexaLink authorize
+  AlexaLinkForceOffline both
+</Location>
 ProxyPass /custom/ ${up.url}/oauth/authorize/
 <Location /custom/>
   AlexaLink authorize
@@ -226,6 +236,48 @@ ProxyPass /inflated/ ${up.url}/oauth/authorize/
     assert.equal(q.get('access_type'), 'offline');
     assert.deepEqual(q.getAll('prompt'), ['consent']);
     assert.equal(q.get('state'), STATE, 'the rest of the query as sent');
+  });
+
+  const PKCE = { code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' };
+
+  it('AlexaLinkForceOffline oidc adds offline_access to scope once, PKCE untouched', async () => {
+    const n = up.count();
+    const m = apache.mark();
+    const res = await get(apache, `/offline-oidc/keep?${authorizeQuery({ extra: { scope: 'openid profile', ...PKCE } })}`);
+    assert.equal(res.status, 302);
+    const seen = up.since(n).at(-1);
+    const q = new URL(seen.url, 'http://x').searchParams;
+    assert.deepEqual(q.getAll('scope'), ['openid profile offline_access']);
+    assert.equal(q.get('code_challenge'), PKCE.code_challenge);
+    assert.equal(q.get('code_challenge_method'), 'S256');
+    assert.equal(q.get('access_type'), null, 'oidc alone adds nothing of Google\'s');
+    assert.equal(q.get('state'), STATE, 'the rest of the query as sent');
+    const log = await apache.waitErrorLog(alx('ALX0313'), m);
+    assert.match(log, /ALX0313: offline_access in scope added to the authorization request/);
+    const n2 = up.count();
+    await get(apache, `/offline-oidc/keep?${authorizeQuery({ extra: { scope: 'openid offline_access' } })}`);
+    assert.deepEqual(new URL(up.since(n2).at(-1).url, 'http://x').searchParams.getAll('scope'), ['openid offline_access'],
+      'already asked: left as it came');
+  });
+
+  it('AlexaLinkForceOffline oidc creates a scope when the request has none', async () => {
+    const n = up.count();
+    const bare = new URLSearchParams(authorizeQuery());
+    bare.delete('scope');
+    await get(apache, `/offline-oidc/keep?${bare}`);
+    assert.deepEqual(new URL(up.since(n).at(-1).url, 'http://x').searchParams.getAll('scope'), ['offline_access']);
+  });
+
+  it('AlexaLinkForceOffline both asks both ways', async () => {
+    const n = up.count();
+    const m = apache.mark();
+    await get(apache, `/offline-both/keep?${authorizeQuery({ extra: { scope: 'openid' } })}`);
+    const q = new URL(up.since(n).at(-1).url, 'http://x').searchParams;
+    assert.deepEqual(q.getAll('scope'), ['openid offline_access']);
+    assert.equal(q.get('access_type'), 'offline');
+    assert.deepEqual(q.getAll('prompt'), ['consent']);
+    const log = await apache.waitErrorLog(alx('ALX0313'), m);
+    assert.match(log, /ALX0313: access_type=offline and prompt=consent; offline_access in scope added/);
   });
 
   it('a request that is not an Alexa flow is not touched', async () => {

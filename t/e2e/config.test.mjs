@@ -33,6 +33,9 @@ describe('directives', { skip: moduleMissingReason() }, () => {
     ['AlexaLink authorize', 'AlexaLinkDomainList none'],
     ['AlexaLink authorize', 'AlexaLinkForceOffline On'],
     ['AlexaLink authorize', 'AlexaLinkForceOffline off'],
+    ['AlexaLink authorize', 'AlexaLinkForceOffline google'],
+    ['AlexaLink authorize', 'AlexaLinkForceOffline oidc'],
+    ['AlexaLink authorize', 'AlexaLinkForceOffline both'],
   ];
   for (const lines of good) {
     it(`accepts: ${lines.join('; ')}`, () => {
@@ -65,6 +68,7 @@ describe('directives', { skip: moduleMissingReason() }, () => {
     ['AlexaLinkDomainList', 'AlexaLinkDomainList cdn.example.com/fonts'],
     ['AlexaLinkDomainList', 'AlexaLinkDomainList user@cdn.example.com'],
     ['AlexaLinkForceOffline', 'AlexaLinkForceOffline yes'],
+    ['AlexaLinkForceOffline', 'AlexaLinkForceOffline offline_access'],
   ];
   for (const [directive, line] of bad) {
     it(`rejects: ${line}`, () => {

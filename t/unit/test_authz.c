@@ -172,18 +172,78 @@ static void test_request(void)
     is_str(r.client_id, NULL, "request: nothing read past len");
 }
 
-static void expect_offline(const char *query, const char *want, int changed,
-                           const char *what)
+static void expect_ways(int ways, const char *query, const char *want,
+                        int changed, const char *what)
 {
     int c = -1, again = -1;
-    const char *got = alx_authz_force_offline(pool, query, &c);
+    const char *got = alx_authz_force_offline(pool, query, ways, &c);
 
     is_str(got, want, "offline: %s", what);
     is_int(c, changed, "offline: %s: changed", what);
     if (!changed)
         ok(got == query, "offline: %s: same pointer", what);
-    alx_authz_force_offline(pool, got, &again);
+    alx_authz_force_offline(pool, got, ways, &again);
     is_int(again, 0, "offline: %s: twice is once", what);
+}
+
+static void expect_offline(const char *query, const char *want, int changed,
+                           const char *what)
+{
+    expect_ways(ALX_OFFLINE_GOOGLE, query, want, changed, what);
+}
+
+static void expect_scope(const char *query, const char *want, int changed,
+                         const char *what)
+{
+    expect_ways(ALX_OFFLINE_OIDC, query, want,
+                changed ? ALX_OFFLINE_OIDC : 0, what);
+}
+
+/* oidc: offline_access in scope once, PKCE and every other byte kept. */
+static void test_force_scope(void)
+{
+    const char *pkce = "response_type=code&client_id=alexa&scope=openid%20"
+                       "profile&state=S1&code_challenge=E9Melhoa2OwvFrEMTJg"
+                       "uCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
+    int c = -1;
+
+    expect_scope(NULL, "scope=offline_access", 1, "oidc: NULL");
+    expect_scope("", "scope=offline_access", 1, "oidc: empty");
+    expect_scope("a=1", "a=1&scope=offline_access", 1, "oidc: appended");
+    expect_scope(pkce, "response_type=code&client_id=alexa&scope=openid%20"
+                 "profile%20offline_access&state=S1&code_challenge=E9Melhoa2"
+                 "OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+                 1, "oidc: added to scope, PKCE untouched");
+    expect_scope("scope=openid+email", "scope=openid+email%20offline_access",
+                 1, "oidc: '+' spaces kept as they came");
+    expect_scope("scope=openid+", "scope=openid+offline_access", 1,
+                 "oidc: no second space after a trailing one");
+    expect_scope("scope=", "scope=offline_access", 1, "oidc: empty scope");
+    expect_scope("scope&a=1", "scope=offline_access&a=1", 1,
+                 "oidc: scope without '='");
+    expect_scope("scope=openid%20offline_access", "scope=openid%20offline_access",
+                 0, "oidc: already asked");
+    expect_scope("scope=offline_access+openid", "scope=offline_access+openid",
+                 0, "oidc: already asked, first");
+    expect_scope("scope=offline_accessx", "scope=offline_accessx%20offline_access",
+                 1, "oidc: a longer word is another scope");
+    expect_scope("scope=openid&scope=email",
+                 "scope=openid%20offline_access&scope=email", 1,
+                 "oidc: the first scope only");
+    expect_scope("sc%6Fpe=openid", "sc%6Fpe=openid%20offline_access", 1,
+                 "oidc: an encoded name is a scope");
+    expect_scope("x=%zz&scope=openid", "x=%zz&scope=openid%20offline_access",
+                 1, "oidc: a bad escape elsewhere kept");
+    is_str(alx_authz_force_offline(pool, "scope=%zz", ALX_OFFLINE_OIDC, &c),
+           "scope=%zz", "oidc: a scope that does not decode is left alone");
+    is_int(c, 0, "oidc: and nothing changed");
+    expect_ways(ALX_OFFLINE_BOTH, "scope=openid",
+                "scope=openid%20offline_access&access_type=offline"
+                "&prompt=consent", ALX_OFFLINE_BOTH, "both: both added");
+    expect_ways(ALX_OFFLINE_BOTH, "scope=offline_access&access_type=online",
+                "scope=offline_access&access_type=offline&prompt=consent",
+                ALX_OFFLINE_GOOGLE, "both: only Google's missing");
+    expect_ways(ALX_OFFLINE_OFF, "a=1", "a=1", 0, "off: nothing");
 }
 
 static void test_force_offline(void)
@@ -676,6 +736,7 @@ int main(void)
     test_region();
     test_request();
     test_force_offline();
+    test_force_scope();
     test_code_flow();
     test_configured();
     test_error_flow();
