@@ -84,6 +84,25 @@ static const char *read_seconds(cmd_parms *cmd, const alx_directive_t *d,
     return NULL;
 }
 
+/* AlexaLinkDefaultTTL: console is 0, which leaves expires_in absent so the
+ * skill console's Default Access Token Expiration Time applies. */
+static const char *read_ttl(cmd_parms *cmd, const alx_directive_t *d,
+                            void *field, int argc, char *const argv[])
+{
+    if (!strcasecmp(argv[0], "console")) {
+        *(apr_int64_t *)field = 0;
+        return NULL;
+    }
+    if (alx_value_seconds(argv[0], d->max, field) != 0)
+        return apr_psprintf(cmd->pool, "%s takes whole seconds from 0 to %"
+                            APR_INT64_T_FMT ", or console (as 0: no "
+                            "expires_in, the skill console's default "
+                            "applies), not '%s'", cmd->cmd->name, d->max,
+                            argv[0]);
+    (void)argc;
+    return NULL;
+}
+
 static const char *read_interval(cmd_parms *cmd, const alx_directive_t *d,
                                  void *field, int argc, char *const argv[])
 {
@@ -171,6 +190,7 @@ static const char *read_hosts(cmd_parms *cmd, const alx_directive_t *d,
 
 #define KEYWORDS(t)    read_words, t##_words, 0
 #define SECONDS(max)   read_seconds, NULL, max
+#define TTL(max)       read_ttl, NULL, max
 #define INTERVAL(max)  read_interval, NULL, max
 #define COUNT(max)     read_count, NULL, max
 #define DECIMAL()      read_decimal, NULL, 0

@@ -36,8 +36,9 @@ APLOG_USE_MODULE(alexalink);
     X(min_ttl, apr_int64_t, 600, "600", "AlexaLinkMinTTL", TAKE1, \
       SECONDS(ALX_MAX_TTL), "floor for expires_in in seconds (0 disables)") \
     X(default_ttl, apr_int64_t, 3600, "3600", "AlexaLinkDefaultTTL", TAKE1, \
-      SECONDS(ALX_MAX_TTL), "expires_in inserted when the upstream sends " \
-      "none (0 leaves it absent)") \
+      TTL(ALX_MAX_TTL), "expires_in inserted when the upstream sends none " \
+      "and the token's own lifetime cannot be read (console or 0 leaves " \
+      "it absent)") \
     X(refresh_grace, apr_interval_time_t, apr_time_from_sec(86400), "86400", \
       "AlexaLinkRefreshGrace", TAKE1, INTERVAL(ALX_MAX_GRACE), \
       "seconds a rotated refresh token keeps working (0 disables)") \

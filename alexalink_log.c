@@ -9,6 +9,12 @@
 #include "alx_alexa.h"
 
 #define ALX_HONEST_TTL_GAP apr_time_from_sec(3600)
+/* A token whose exp falls this little short of what Alexa was told is not
+ * named: clocks differ. */
+#define ALX_HONEST_TTL_SLACK 60
+/* A refresh token that lives less than a day is bound to the login session
+ * (Keycloak's 1800 s without offline_access), not kept for a link. */
+#define ALX_SESSION_BOUND 86400
 
 /* Shapes and TTL of an answer the module gave itself: carried from where
  * it was made (x->own.described), else read back from its body. */
@@ -58,34 +64,106 @@ static void set_notes(request_rec *r, const alx_exchange_rec *x)
     apr_table_addn(n, "alexalink-refresh", alx_refresh_name(x->answer.refresh));
 }
 
+/* What the access token really lives: the upstream's expires_in, or the
+ * token's own exp when that says less (SPEC "Learned lifetimes"); *learned
+ * when it is the exp. ALX_TTL_ABSENT when neither is known. */
+static apr_int64_t real_lifetime(const alx_answer_t *a, int *learned)
+{
+    *learned = a->ttl_real > 0 && (a->ttl_in < 0 || a->ttl_real < a->ttl_in);
+    return *learned ? a->ttl_real : a->ttl_in >= 0 ? a->ttl_in : ALX_TTL_ABSENT;
+}
+
+/* ALX0103's rest, for a lifetime under Alexa's floor. */
+static const char *below_floor(request_rec *r, const alx_answer_t *a,
+                               apr_int64_t life, const char *said)
+{
+    return apr_psprintf(r->pool, ", below Alexa's " ALX_ALEXA_MIN_TTL_TEXT
+                        " s%s; Alexa was told %" APR_INT64_T_FMT " s, but the "
+                        "token still dies after %" APR_INT64_T_FMT " s: a "
+                        "resource server that checks the real expiry rejects "
+                        "it before Alexa refreshes, and a skill that then "
+                        "answers EXPIRED_AUTHORIZATION_CREDENTIAL unlinks the "
+                        "customer. Fix it upstream: an access-token lifetime "
+                        "above " ALX_ALEXA_MIN_TTL_TEXT " s (Keycloak and "
+                        "Spring Authorization Server default to 300 s). Said "
+                        "once an hour per client and vhost", said, a->ttl_out,
+                        life);
+}
+
+/* ALX0103's rest, for a token whose exp comes before what Alexa was told. */
+static const char *sooner_than_told(request_rec *r, const alx_answer_t *a,
+                                    const char *said)
+{
+    return apr_psprintf(r->pool, "%s, less than the %" APR_INT64_T_FMT " s "
+                        "Alexa was told: a resource server that checks the "
+                        "real expiry rejects them before Alexa refreshes, and "
+                        "a skill that then answers "
+                        "EXPIRED_AUTHORIZATION_CREDENTIAL unlinks the "
+                        "customer. Fix it upstream: an expires_in that "
+                        "matches the token's lifetime. Said once an hour per "
+                        "client and vhost", said, a->ttl_out);
+}
+
 /* Raising expires_in makes linking succeed, but the token still dies when
- * the upstream says: told once an hour per client and vhost. */
+ * the upstream says, or when its own exp says, if sooner than Alexa was
+ * told (a minute's slack for clocks): told once an hour per client and
+ * vhost. */
 static void honest_lifetime(request_rec *r, const alx_exchange_rec *x)
 {
     const alx_answer_t *a = &x->answer;
-    const char *vhost;
+    const char *vhost, *said;
+    int learned;
+    apr_int64_t life = real_lifetime(a, &learned);
 
-    if (x->own.json || a->kind != ALX_KIND_TOKEN || a->ttl_in < 0
-        || a->ttl_in >= ALX_ALEXA_MIN_TTL)
+    if (x->own.json || a->kind != ALX_KIND_TOKEN || life < 0
+        || (life >= ALX_ALEXA_MIN_TTL
+            && !(learned && a->ttl_out > life + ALX_HONEST_TTL_SLACK)))
         return;
     vhost = alexalink_vhost_name(r->pool, r->server);
     if (!alexalink_shared_once(r, alx_once_key(vhost, x->req.client_id),
                                ALX_HONEST_TTL_GAP))
         return;
+    said = !learned ? ""
+           : a->ttl_in >= 0 ? apr_psprintf(r->pool, " (by the token's own "
+                                           "exp; its expires_in said %"
+                                           APR_INT64_T_FMT ")", a->ttl_in)
+                            : " (by the token's own exp; no expires_in)";
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0103: the upstream's "
-                  "access tokens for client %s live %" APR_INT64_T_FMT " s, "
-                  "below Alexa's " ALX_ALEXA_MIN_TTL_TEXT " s; Alexa was told "
-                  "%" APR_INT64_T_FMT
-                  " s, but the token still dies after %" APR_INT64_T_FMT
-                  " s: a resource server that checks the real expiry rejects "
-                  "it before Alexa refreshes, and a skill that then answers "
-                  "EXPIRED_AUTHORIZATION_CREDENTIAL unlinks the customer. Fix "
-                  "it upstream: an access-token lifetime above "
-                  ALX_ALEXA_MIN_TTL_TEXT " s "
-                  "(Keycloak and Spring Authorization Server default to "
-                  "300 s). Said once an hour per client and vhost",
-                  alx_log_safe(r->pool, x->req.client_id, 64), a->ttl_in,
-                  a->ttl_out, a->ttl_in);
+                  "access tokens for client %s live %" APR_INT64_T_FMT " s%s",
+                  alx_log_safe(r->pool, x->req.client_id, 64), life,
+                  life >= ALX_ALEXA_MIN_TTL ? sooner_than_told(r, a, said)
+                                            : below_floor(r, a, life, said));
+}
+
+/* A refresh token that dies with the login session, not the link (SPEC
+ * "Learned lifetimes"): a customer quiet that long is unlinked. Once an
+ * hour per client and vhost, apart from ALX0103's. */
+static void session_bound(request_rec *r, const alx_exchange_rec *x)
+{
+    const alx_answer_t *a = &x->answer;
+    const char *vhost;
+
+    if (x->own.json || a->kind != ALX_KIND_TOKEN || a->refresh_life <= 0
+        || a->refresh_life >= ALX_SESSION_BOUND)
+        return;
+    vhost = alexalink_vhost_name(r->pool, r->server);
+    if (!alexalink_shared_once(r, alx_once_key(vhost, apr_pstrcat(
+                                   r->pool, "refresh-life ",
+                                   x->req.client_id, NULL)),
+                               ALX_HONEST_TTL_GAP))
+        return;
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "ALX0104: the upstream's "
+                  "refresh tokens for client %s live %" APR_INT64_T_FMT " s "
+                  "(%s): they are bound to the login session, not to the "
+                  "link, so a customer who does not use the skill for that "
+                  "long is unlinked. Fix: AlexaLinkForceOffline oidc (with "
+                  "offline_access Keycloak, Logto, Auth0 and Duende issue "
+                  "refresh tokens that outlive the session), a longer idle "
+                  "limit upstream, or AlexaLinkKeepAlive below it. Said once "
+                  "an hour per client and vhost",
+                  alx_log_safe(r->pool, x->req.client_id, 64),
+                  a->refresh_life, a->refresh_life_from_exp
+                  ? "by the refresh token's own exp" : "refresh_expires_in");
 }
 
 /* The exchange line (SPEC "Logging and status"), ALX0100. */
@@ -112,7 +190,8 @@ static void log_exchange(request_rec *r, const alx_exchange_rec *x, int level)
                   hint ? " hint=\"" : "", hint ? hint : "", hint ? "\"" : "");
 }
 
-/* ALX0100, ALX0101 and ALX0103 for an exchange that was not rejected. */
+/* ALX0100, ALX0101, ALX0103 and ALX0104 for an exchange that was not
+ * rejected. */
 static void log_lines(request_rec *r, const alx_exchange_rec *x)
 {
     apr_int64_t budget_ms = apr_time_as_msec(alexalink_conf_time_budget(
@@ -130,6 +209,7 @@ static void log_lines(request_rec *r, const alx_exchange_rec *x)
                       " s; speed up the upstream",
                       x->result.ms, budget_ms);
     honest_lifetime(r, x);
+    session_bound(r, x);
 }
 
 /* The log_transaction hook. Grace claims are not ours to end here: a

@@ -379,6 +379,7 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     in.min_ttl = alexalink_conf_min_ttl(conf);
     in.default_ttl = alexalink_conf_default_ttl(conf);
     in.keep_refresh_token = alexalink_conf_keep_refresh(conf);
+    in.now = apr_time_sec(apr_time_now());
     alx_answer_normalize(r->pool, &in, &x->answer);
 
     x->upstream.answered = 1;

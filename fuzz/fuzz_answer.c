@@ -135,6 +135,9 @@ static void check_same(const alx_answer_t *f, const alx_answer_t *g)
     check(same_text(f->shape_in, g->shape_in));
     check(same_text(f->shape_out, g->shape_out));
     check(f->ttl_in == g->ttl_in && f->ttl_out == g->ttl_out);
+    check(f->ttl_real == g->ttl_real && f->refresh_life == g->refresh_life
+          && f->refresh_life_from_exp == g->refresh_life_from_exp);
+    check(f->ttl_real >= 0 && f->refresh_life >= 0);
     check(f->refresh == g->refresh);
     check(same_text(f->error_in, g->error_in));
     check(same_text(f->error_out, g->error_out));
@@ -161,6 +164,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in.keep_refresh_token = 1;
     in.min_ttl = (pick / 160) % 2 ? 0 : 600;
     in.default_ttl = (pick / 160) % 2 ? 0 : 3600;
+    in.now = 1700000000;
     /* The body is exactly size - 1 bytes, not NUL-terminated. */
     in.body = (const char *)data + 1;
     in.len = size - 1;

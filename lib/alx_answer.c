@@ -14,6 +14,7 @@
 #include "alx_vocab.h"
 #include "alx_flat.h"
 #include "alx_json.h"
+#include "alx_jwt.h"
 #include "alx_form.h"
 #include "alx_shape.h"
 
@@ -608,8 +609,26 @@ static void send_json(apr_pool_t *p, const alx_answer_in_t *in,
 /* What expires_in becomes (ALX_TTL_ABSENT: none is sent), from what the
  * answer held: present or not, how it coerced (alx_ttl_coerce), its
  * seconds. Both paths decide here and only apply the result. */
+/* What the access token's own claims say (SPEC "Learned lifetimes"):
+ * out->ttl_real, its lifetime (exp - iat, or exp - now without iat), and
+ * the seconds it has left, which stand in for a missing expires_in; 0 for
+ * either when it is no JWT or they cannot be told. */
+static apr_int64_t learn_ttl(apr_pool_t *p, const alx_answer_in_t *in,
+                             alx_answer_t *out, const char *token,
+                             apr_size_t len)
+{
+    apr_int64_t exp, iat, left;
+
+    if (!token || !alx_jwt_times(p, token, len, &exp, &iat))
+        return 0;
+    left = in->now > 0 && exp > in->now ? exp - in->now : 0;
+    out->ttl_real = iat != ALX_JWT_NONE && iat < exp ? exp - iat : left;
+    return left;
+}
+
 static apr_int64_t ttl_decide(const alx_answer_in_t *in, alx_answer_t *out,
-                              int present, int how, apr_int64_t ttl)
+                              int present, int how, apr_int64_t ttl,
+                              apr_int64_t learned)
 {
     if (!present) {
         ttl = ALX_TTL_ABSENT;
@@ -620,6 +639,10 @@ static apr_int64_t ttl_decide(const alx_answer_in_t *in, alx_answer_t *out,
             out->fixes |= ALX_FIX_TTL_TYPE;
         if (how < 0)
             ttl = ALX_TTL_ABSENT;
+    }
+    if (ttl == ALX_TTL_ABSENT && learned > 0) {
+        ttl = learned;
+        out->fixes |= ALX_FIX_TTL_LEARNED;
     }
     if (ttl == ALX_TTL_ABSENT && in->default_ttl > 0) {
         ttl = in->default_ttl;
@@ -640,13 +663,17 @@ static apr_int64_t ttl_decide(const alx_answer_in_t *in, alx_answer_t *out,
     return ttl;
 }
 
-static void fix_ttl(const alx_answer_in_t *in, alx_answer_t *out, json_t *obj)
+static void fix_ttl(apr_pool_t *p, const alx_answer_in_t *in,
+                    alx_answer_t *out, json_t *obj)
 {
     json_t *v = json_object_get(obj, "expires_in");
+    json_t *at = json_object_get(obj, "access_token");
     apr_int64_t ttl = ALX_TTL_ABSENT;
     int how = v ? alx_ttl_coerce(v, &ttl) : 0;
+    apr_int64_t learned = learn_ttl(p, in, out, json_string_value(at),
+                                    json_string_length(at));
 
-    ttl = ttl_decide(in, out, v != NULL, how, ttl);
+    ttl = ttl_decide(in, out, v != NULL, how, ttl, learned);
     if (ttl >= 0)
         json_object_set_new(obj, "expires_in", json_integer(ttl));
     else if (v)
@@ -716,13 +743,37 @@ static alx_refresh_e refresh_fate(const alx_answer_in_t *in, alx_answer_t *out,
     return fate;
 }
 
+/* How long the answer's refresh token lives, when it says: Keycloak's
+ * refresh_expires_in (0 there is an offline token: no limit), else the
+ * token's own exp. Read before a presented token is given back. */
+static void learn_refresh(apr_pool_t *p, const alx_answer_in_t *in,
+                          alx_answer_t *out, const json_t *expires,
+                          const json_t *token)
+{
+    apr_int64_t life = 0, left;
+
+    if (expires) {
+        if (alx_ttl_coerce(expires, &life) >= 0)
+            out->refresh_life = life;
+        return;
+    }
+    if (!json_is_string(token) || in->now <= 0)
+        return;
+    left = alx_jwt_left(p, json_string_value(token),
+                        json_string_length(token), in->now);
+    out->refresh_life = left > 0 ? left : 0;
+    out->refresh_life_from_exp = left > 0;
+}
+
 static void answer_token(apr_pool_t *p, const alx_answer_in_t *in,
                          alx_answer_t *out, json_t *obj)
 {
     out->kind = ALX_KIND_TOKEN;
     out->status = 200;
-    fix_ttl(in, out, obj);
+    fix_ttl(p, in, out, obj);
     fix_token_type(out, obj);
+    learn_refresh(p, in, out, json_object_get(obj, "refresh_expires_in"),
+                  json_object_get(obj, "refresh_token"));
     out->refresh = refresh_fate(in, out, obj);
     if (in->status != 200)
         out->fixes |= ALX_FIX_STATUS;
@@ -853,6 +904,7 @@ void alx_answer_normalize_general(apr_pool_t *p, const alx_answer_in_t *in,
 
 /* The fixes that change a token answer's members. */
 #define ALX_FIX_BODY (ALX_FIX_TTL_TYPE | ALX_FIX_TTL_FLOOR | ALX_FIX_TTL_DEFAULT \
+                      | ALX_FIX_TTL_LEARNED \
                       | ALX_FIX_TOKEN_TYPE | ALX_FIX_REFRESH_KEPT)
 
 /* alx_ttl_coerce for a flat member. */
@@ -922,6 +974,26 @@ static int flat_body(apr_pool_t *p, const alx_answer_in_t *in, alx_flat_t *f,
     return 1;
 }
 
+/* learn_refresh on flat members (token: a non-empty string or NULL). */
+static void flat_learn_refresh(apr_pool_t *p, const alx_answer_in_t *in,
+                               alx_answer_t *out,
+                               const alx_flat_member_t *expires,
+                               const alx_flat_member_t *token)
+{
+    apr_int64_t life = 0, left;
+
+    if (expires) {
+        if (flat_ttl_coerce(expires, &life) >= 0)
+            out->refresh_life = life;
+        return;
+    }
+    if (!token || in->now <= 0)
+        return;
+    left = alx_jwt_left(p, token->str, token->str_len, in->now);
+    out->refresh_life = left > 0 ? left : 0;
+    out->refresh_life_from_exp = left > 0;
+}
+
 /* answer_token on a flat object. Everything that could send it down
  * another path is checked before out is touched: a token (a non-empty
  * access_token string), room for the three members it may add, and a
@@ -932,7 +1004,7 @@ int alx_answer_normalize_flat(apr_pool_t *p, const alx_answer_in_t *in,
     alx_flat_t f;
     alx_answer_t a;
     alx_flat_member_t *m;
-    apr_int64_t ttl = ALX_TTL_ABSENT;
+    apr_int64_t ttl = ALX_TTL_ABSENT, learned;
     const char *presented = in->presented_refresh_token;
     int how = 0, keep;
 
@@ -949,10 +1021,11 @@ int alx_answer_normalize_flat(apr_pool_t *p, const alx_answer_in_t *in,
     a.kind = ALX_KIND_TOKEN;
     a.status = 200;
     a.ttl_in = ALX_TTL_ABSENT;
+    learned = learn_ttl(p, in, &a, m->str, m->str_len);
     m = alx_flat_get(&f, "expires_in");
     if (m)
         how = flat_ttl_coerce(m, &ttl);
-    ttl = ttl_decide(in, &a, m != NULL, how, ttl);
+    ttl = ttl_decide(in, &a, m != NULL, how, ttl, learned);
     if (ttl >= 0)
         alx_flat_set_int(&f, "expires_in", ttl);
     else if (m)
@@ -967,6 +1040,7 @@ int alx_answer_normalize_flat(apr_pool_t *p, const alx_answer_in_t *in,
     m = alx_flat_get(&f, "refresh_token");
     if (m && !(m->type == ALX_FLAT_STR && m->str_len > 0))
         m = NULL;
+    flat_learn_refresh(p, in, &a, alx_flat_get(&f, "refresh_expires_in"), m);
     a.refresh = refresh_decide(in, &a, m != NULL, m ? m->str : NULL,
                                m ? m->str_len : 0, &keep);
     if (keep) {

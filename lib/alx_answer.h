@@ -57,6 +57,9 @@ typedef struct {
     apr_int64_t min_ttl;        /* 0 disables the floor */
     apr_int64_t default_ttl;    /* 0: leave expires_in absent */
     int keep_refresh_token;
+    apr_int64_t now;            /* the answer's time, seconds since the
+                                   epoch: a JWT's exp is measured from it
+                                   (0: not known, exp minus now unused) */
 } alx_answer_in_t;
 
 typedef struct {
@@ -70,6 +73,11 @@ typedef struct {
     apr_int64_t ttl_in;         /* seconds, ALX_TTL_ABSENT or ALX_TTL_INVALID */
     apr_int64_t ttl_out;
     alx_refresh_e refresh;      /* ALX_REFRESH_NONE unless TOKEN */
+    /* Learned lifetimes (SPEC), TOKEN only; 0 when not known: */
+    apr_int64_t ttl_real;       /* the access token's own, from its exp */
+    apr_int64_t refresh_life;   /* how long the refresh token lives
+                                   (refresh_expires_in, or its exp) */
+    int refresh_life_from_exp;  /* refresh_life is the token's exp's */
     const char *error_in;       /* log-safe error codes, NULL unless ERROR */
     const char *error_out;
     unsigned fixes;             /* ALX_FIX_* (alx_fix.h) */

@@ -30,7 +30,9 @@
     X(UNUSABLE, 0x0400, "unusable", ALX_FIX_UNCOUNTED) \
       /* 2xx unusable answer became 502 */ \
     X(BOM, 0x0800, "bom", ALX_FIX_UNCOUNTED) \
-      /* a leading UTF-8 byte order mark dropped */
+      /* a leading UTF-8 byte order mark dropped */ \
+    X(TTL_LEARNED, 0x1000, "ttl-learned", ALX_STAT_rewrite_ttl_inserted) \
+      /* expires_in inserted from the JWT access token's own exp */
 
 /* The counter column is expanded only where alx_stats.h is included. */
 #define ALX_FIX_UNCOUNTED (-1)

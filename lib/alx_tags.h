@@ -12,7 +12,8 @@
     X(ALX0101, "warn", "a token answer over AlexaLinkTimeBudget") \
     X(ALX0102, "warn", "the upstream ended its token answer unfinished") \
     X(ALX0103, "warn", "the upstream's access tokens live under Alexa's " \
-      "floor") \
+      "floor, or less than Alexa was told") \
+    X(ALX0104, "warn", "refresh tokens bound to the login session") \
     X(ALX0110, "notice / warn", "a token request rejected (warn: would be, " \
       "in report mode)") \
     X(ALX0112, "info", "reading the token request body failed") \

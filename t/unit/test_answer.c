@@ -50,6 +50,8 @@ static int same_answer(const alx_answer_t *f, const alx_answer_t *g)
            && same_text(f->shape_in, g->shape_in)
            && same_text(f->shape_out, g->shape_out)
            && f->ttl_in == g->ttl_in && f->ttl_out == g->ttl_out
+           && f->ttl_real == g->ttl_real && f->refresh_life == g->refresh_life
+           && f->refresh_life_from_exp == g->refresh_life_from_exp
            && f->refresh == g->refresh
            && same_text(f->error_in, g->error_in)
            && same_text(f->error_out, g->error_out)
@@ -1279,6 +1281,97 @@ static void test_ttl_coerce(void)
     is_int(alx_ttl_coerce(NULL, &ttl), -1, "coerce NULL");
 }
 
+
+/* Learned lifetimes: JWTs' own exp (SPEC "Learned lifetimes"). */
+#define JWT_HEAD "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9."
+#define JWT_3600 JWT_HEAD "eyJleHAiOjE3MDAwMDM2MDAsImlhdCI6MTcwMDAwMDAwMCwic3ViIjoidTEifQ.c2ln"
+#define JWT_300 JWT_HEAD "eyJleHAiOjE3MDAwMDAzMDAsImlhdCI6MTcwMDAwMDAwMH0.c2ln"
+#define JWT_RT_1800 JWT_HEAD "eyJleHAiOjE3MDAwMDE4MDAsInR5cCI6IlJlZnJlc2gifQ.c2ln"
+#define JWT_NO_IAT JWT_HEAD "eyJleHAiOjE3MDAwMDAzMDB9.c2ln"
+#define JWT_NOW 1700000000
+
+static alx_answer_t learned(apr_pool_t *p, const char *body, const char *ct,
+                            apr_int64_t now, apr_int64_t default_ttl)
+{
+    alx_answer_in_t in = in_of(200, ct, body);
+
+    in.now = now;
+    in.default_ttl = default_ttl;
+    return run(p, &in);
+}
+
+static void test_learned(apr_pool_t *p)
+{
+    alx_answer_t a;
+
+    a = learned(p, "{\"access_token\":\"" JWT_3600 "\",\"token_type\":"
+                "\"Bearer\"}", CT_JSON, JWT_NOW + 100, 7200);
+    is_int(a.ttl_out, 3500, "learned: no expires_in, exp - now sent");
+    is_int(a.ttl_real, 3600, "learned: its lifetime is exp - iat");
+    ok(a.fixes & ALX_FIX_TTL_LEARNED, "learned: the fix is ttl-learned");
+    ok(!(a.fixes & ALX_FIX_TTL_DEFAULT), "learned: before AlexaLinkDefaultTTL");
+    ok(strstr(a.body, "\"expires_in\":3500") != NULL, "learned: in the body");
+    a = learned(p, "access_token=" JWT_3600 "&token_type=bearer", CT_FORM,
+                JWT_NOW, 7200);
+    is_int(a.ttl_out, 3600, "learned from a form answer too");
+    a = learned(p, "{\"access_token\":\"" JWT_3600 "\",\"expires_in\":\"x\"}",
+                CT_JSON, JWT_NOW, 7200);
+    is_int(a.ttl_out, 3600, "learned: an unusable expires_in is replaced");
+    ok(a.fixes & ALX_FIX_TTL_LEARNED, "learned: as a default would be");
+    a = learned(p, "{\"access_token\":\"" JWT_300 "\"}", CT_JSON, JWT_NOW,
+                3600);
+    is_int(a.ttl_out, 600, "learned 300 s, raised to the floor");
+    ok((a.fixes & (ALX_FIX_TTL_LEARNED | ALX_FIX_TTL_FLOOR))
+       == (ALX_FIX_TTL_LEARNED | ALX_FIX_TTL_FLOOR), "learned, then floored");
+    is_int(a.ttl_real, 300, "learned: the real 300 s kept for the warning");
+    a = learned(p, "{\"access_token\":\"" JWT_300 "\",\"expires_in\":3600}",
+                CT_JSON, JWT_NOW, 3600);
+    is_int(a.ttl_out, 3600, "expires_in given: sent as given");
+    is_int(a.ttl_real, 300, "expires_in given: the token still says 300 s");
+    ok(!(a.fixes & ALX_FIX_TTL_LEARNED), "expires_in given: nothing learned");
+    a = learned(p, "{\"access_token\":\"" JWT_NO_IAT "\"}", CT_JSON,
+                JWT_NOW + 100, 3600);
+    is_int(a.ttl_out, 600, "no iat: exp - now (200), floored");
+    is_int(a.ttl_real, 200, "no iat: the lifetime is what is left");
+    a = learned(p, "{\"access_token\":\"" JWT_3600 "\"}", CT_JSON,
+                JWT_NOW + 9999, 1800);
+    is_int(a.ttl_out, 1800, "an expired JWT teaches nothing: the default");
+    a = learned(p, "{\"access_token\":\"" JWT_3600 "\"}", CT_JSON, 0, 1800);
+    is_int(a.ttl_out, 1800, "no clock: the default");
+    is_int(a.ttl_real, 3600, "no clock: exp - iat is still known");
+    a = learned(p, "{\"access_token\":\"" JWT_3600 "\"}", CT_JSON, JWT_NOW, 0);
+    is_int(a.ttl_out, 3600, "AlexaLinkDefaultTTL console: the JWT still tells");
+    a = learned(p, "{\"access_token\":\"opaque-123\"}", CT_JSON, JWT_NOW, 0);
+    is_int(a.ttl_out, ALX_TTL_ABSENT, "console, opaque: absent");
+    ok(a.warnings & ALX_WARN_NO_TTL, "console, opaque: said so");
+    is_int(a.ttl_real, 0, "opaque: no lifetime known");
+
+    a = learned(p, "{\"access_token\":\"a\",\"expires_in\":300,"
+                "\"refresh_expires_in\":1800,\"refresh_token\":\"r\"}",
+                CT_JSON, JWT_NOW, 3600);
+    is_int(a.refresh_life, 1800, "Keycloak's refresh_expires_in");
+    ok(!a.refresh_life_from_exp, "refresh_expires_in: not the exp");
+    a = learned(p, "{\"access_token\":\"a\",\"refresh_expires_in\":0,"
+                "\"refresh_token\":\"" JWT_RT_1800 "\"}", CT_JSON, JWT_NOW,
+                3600);
+    is_int(a.refresh_life, 0, "refresh_expires_in 0: an offline token, "
+           "its exp not read");
+    a = learned(p, "{\"access_token\":\"a\",\"refresh_token\":\""
+                JWT_RT_1800 "\"}", CT_JSON, JWT_NOW + 800, 3600);
+    is_int(a.refresh_life, 1000, "a JWT refresh token: exp - now");
+    ok(a.refresh_life_from_exp, "a JWT refresh token: said to be its exp");
+    a = learned(p, "access_token=a&refresh_token=" JWT_RT_1800, CT_FORM,
+                JWT_NOW, 3600);
+    is_int(a.refresh_life, 1800, "a JWT refresh token in a form answer");
+    a = learned(p, "{\"access_token\":\"a\",\"refresh_expires_in\":\"1800\","
+                "\"refresh_token\":\"r\"}", CT_JSON, JWT_NOW, 3600);
+    is_int(a.refresh_life, 1800, "refresh_expires_in as a string");
+    a = learned(p, "{\"access_token\":\"a\",\"refresh_token\":\"r\"}",
+                CT_JSON, JWT_NOW, 3600);
+    is_int(a.refresh_life, 0, "an opaque refresh token: not known");
+    ok(runs_disagree == 0, "learned: the fast path agrees throughout");
+}
+
 int main(void)
 {
     apr_pool_t *p;
@@ -1312,6 +1405,7 @@ int main(void)
     test_error_json_shaped(p);
     test_ttl_coerce();
     test_fast_path(p);
+    test_learned(p);
     apr_pool_destroy(p);
     apr_terminate();
     return tap_done();
