@@ -48,7 +48,7 @@ const DRIVERS = [
     name: 'pgsql',
     start: startPostgres,
     // a TCP connection per child (the tools use the unix socket)
-    connected: async (s, apache) => Number(await s.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND client_addr IS NOT NULL")) >= apache.childPids().length,
+    connected: async (s, apache) => Number(await s.query("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND client_addr IS NOT NULL")) >= Math.max(1, apache.childPids().length),
     broken: (s) => ({ ...s, dbdParams: s.dbdParams.replace(`password=${s.password}`, `password=${secret('a wrong postgres password')}`) }),
     gone: async (s) => !(await portOpen(s.port)) && processesIn(s.dir).length === 0,
     goneWhat: 'the cluster\'s port is closed, no process runs in its directory',
