@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-..}
 missing=()
-for p in debhelper dpkg-dev lintian apache2-dev libjansson-dev libssl-dev pkg-config; do
+for p in debhelper dpkg-dev lintian apache2-dev libjansson-dev libssl-dev libcurl4-openssl-dev pkg-config; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then

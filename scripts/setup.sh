@@ -4,11 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libcurl and mod_dbd's sqlite3/pgsql drivers are keep-alive's parts (the
+# upstream call, the link store); postgresql and sqlite3 let its tests start a
+# private cluster and read a database file (t/lib/sql.mjs).
 PACKAGES=(autoconf automake libtool pkg-config make gcc clang
           apache2 apache2-dev apache2-utils libjansson-dev libssl-dev
           libclang-rt-14-dev curl redis-server redis-tools memcached
           debhelper dpkg-dev lintian openssl chromium
-          python3 python3-prometheus-client)
+          python3 python3-prometheus-client
+          libcurl4-openssl-dev libaprutil1-dbd-sqlite3 libaprutil1-dbd-pgsql
+          postgresql sqlite3)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

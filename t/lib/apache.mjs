@@ -36,6 +36,45 @@ if (!(CACHE in CACHES)) throw new Error(`ALX_CACHE=${CACHE}: use one of ${Object
 // a shmcb segment or a dbm file skip or read the server instead.
 export const SHARED_CACHE = CACHE === 'redis' || CACHE === 'memcache';
 
+// Whom the children run as: a test started as root gets `User nobody`, so
+// a file they must write (a sqlite database, t/lib/sql.mjs) is made theirs.
+const AS_ROOT = typeof process.getuid === 'function' && process.getuid() === 0;
+export const CHILD_USER = AS_ROOT ? 'nobody' : null;
+export const CHILD_GROUP = AS_ROOT ? 'nogroup' : null;
+
+// Modules compiled into the apache2 binary (`apache2 -l`): Debian's has
+// mod_watchdog built in, so it must not be loaded again.
+let builtIn = null;
+export function builtInModules() {
+  if (!builtIn) {
+    const r = spawnSync(APACHE, ['-l'], { encoding: 'latin1', timeout: 10000 });
+    builtIn = new Set([...`${r.stdout || ''}`.matchAll(/^\s*(mod_\w+)\.c$/gm)].map((m) => m[1]));
+  }
+  return builtIn;
+}
+
+// The server-config lines for mod_dbd on a store from t/lib/sql.mjs
+// ({ kind: 'sqlite3' | 'pgsql', dbdParams }), with mod_watchdog, which
+// keep-alive runs on: DBDPersist On and DBDMin 1 (mod_dbd's defaults made
+// explicit) open a connection in every child's child_init, so a wrong
+// driver or parameter is logged at start (AH00629 "Can't connect"), not at
+// the first query. Options: persist, min, keep, max, exptime, prepare:
+// [[sql, label]] (DBDPrepareSQL).
+export function dbdConf(store, { persist = true, min = 1, keep = 2, max = 10, exptime = 300, prepare = [] } = {}) {
+  const load = (name, mod) => (builtInModules().has(mod) ? `# ${mod} is compiled into ${APACHE}` : `LoadModule ${name} ${path.join(MODDIR, `${mod}.so`)}`);
+  return `${load('watchdog_module', 'mod_watchdog')}
+${load('dbd_module', 'mod_dbd')}
+DBDriver ${store.kind}
+DBDParams "${store.dbdParams}"
+DBDPersist ${persist ? 'On' : 'Off'}
+DBDMin ${min}
+DBDKeep ${keep}
+DBDMax ${max}
+DBDExptime ${exptime}
+${prepare.map(([sql, label]) => `DBDPrepareSQL "${sql}" ${label}`).join('\n')}
+`;
+}
+
 // The lines that make a leased or test-started redis/memcached ({ kind,
 // cacheArg } from stores.mjs) the module's store.
 export function storeConf(store) {
@@ -123,7 +162,6 @@ ThreadsPerChild 8
 MinSpareThreads 4
 MaxSpareThreads 24
 MaxRequestWorkers 32`;
-  const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   return `# written by t/lib/apache.mjs
 ServerRoot "${dir}"
 DefaultRuntimeDir "${dir}"
@@ -141,7 +179,7 @@ ${lm('headers_module', 'mod_headers.so')}
 ${lm('env_module', 'mod_env.so')}
 ${lm('socache_shmcb_module', 'mod_socache_shmcb.so')}
 ${withModule ? `LoadModule alexalink_module ${module}` : '# alexalink_module not loaded'}
-${asRoot ? 'User nobody\nGroup nogroup' : ''}
+${CHILD_USER ? `User ${CHILD_USER}\nGroup ${CHILD_GROUP}` : ''}
 ErrorLog "${dir}/error.log"
 LogLevel warn${withModule ? ' alexalink:info' : ''}
 LogFormat "${LOG_FORMAT}" alexalink
