@@ -477,8 +477,13 @@ static apr_status_t seal_row(const alx_link_ctx_t *ctx,
 static apr_status_t write_held(const alx_link_ctx_t *ctx,
                                alx_link_hold_t *hold, alx_link_row_t *row)
 {
+    apr_status_t rv;
+
     memcpy(row->id, hold->id, ALX_LINK_ID_LEN);
-    return ctx->store->update(ctx->store->baton, row, hold->until);
+    rv = ctx->store->update(ctx->store->baton, row, hold->until);
+    if (rv == APR_SUCCESS)
+        hold->until = 0;    /* released: not ours to write any more */
+    return rv;
 }
 
 apr_status_t alx_link_release(const alx_link_ctx_t *ctx,
@@ -674,9 +679,14 @@ apr_status_t alx_link_request(apr_pool_t *p, const alx_link_t *l,
 }
 
 static apr_status_t drop_held(const alx_link_ctx_t *ctx,
-                              const alx_link_hold_t *hold)
+                              alx_link_hold_t *hold)
 {
-    return ctx->store->remove(ctx->store->baton, hold->id, hold->until);
+    apr_status_t rv = ctx->store->remove(ctx->store->baton, hold->id,
+                                         hold->until);
+
+    if (rv == APR_SUCCESS)
+        hold->until = 0;
+    return rv;
 }
 
 /* A claimed row that does not open: put off when its key is missing (the
@@ -871,7 +881,7 @@ static apr_int64_t answer_left(const alx_link_t *l, apr_time_t now)
 }
 
 /* The pending answer as Alexa gets it: expires_in what is left, and the
- * newest refresh token when the upstream sent none. */
+ * link's newest refresh token. */
 static const char *answer_body(apr_pool_t *p, const alx_link_t *l,
                                apr_int64_t left, apr_size_t *len)
 {
@@ -883,9 +893,10 @@ static const char *answer_body(apr_pool_t *p, const alx_link_t *l,
     if (!json_is_object(obj)
         || json_object_set_new(obj, "expires_in", json_integer(left)) != 0)
         return NULL;
-    if (!json_is_string(json_object_get(obj, "refresh_token"))
-        && json_object_set_new(obj, "refresh_token",
-                               json_string(l->refresh_token)) != 0)
+    /* The newest always: an answer without one (or with one we could not
+     * take) must not leave Alexa holding a token the upstream rotated. */
+    if (json_object_set_new(obj, "refresh_token",
+                            json_string(l->refresh_token)) != 0)
         return NULL;
     return alx_json_compact(p, obj, len);
 }

@@ -202,7 +202,8 @@ typedef struct {
 typedef struct {
     unsigned char id[ALX_LINK_ID_LEN];
     alx_link_t link;
-    apr_time_t until;            /* our claim's end */
+    apr_time_t until;            /* our claim's end; 0 once written back,
+                                    released or deleted */
     const unsigned char *sealed; /* as found: a release writes it back */
     unsigned int sealed_len;
     apr_time_t due;

@@ -30,12 +30,26 @@ static alx_link_key_t key_a, key_b;
 static const unsigned char material_a[32] = "0123456789abcdef0123456789abcdef";
 static const unsigned char material_b[40] = "another key file, forty bytes long......";
 
+/* The fake upstream: rotates, and revokes on reuse. */
+
+typedef struct upstream {
+    int next;
+    const char *used[32];
+    int nused;
+    int reused;
+    int status;                  /* forced status, 0: behave */
+} upstream_t;
+
 typedef struct {
     apr_pool_t *pool;
     ls_fleet_t fleet;
     ls_server_t one, two;
     alx_link_key_t keys[2];
     alx_link_ctx_t ctx, ctx_two;
+    upstream_t *up;              /* the fake upstream */
+    alx_link_ka_t ka;            /* the last keep-alive round */
+    alx_link_presented_t pr;     /* the last presentation */
+    alx_link_seen_t in;
 } world_t;
 
 static world_t *world(void)
@@ -43,6 +57,7 @@ static world_t *world(void)
     world_t *w = calloc(1, sizeof(*w));
 
     apr_pool_create(&w->pool, root);
+    w->up = apr_pcalloc(w->pool, sizeof(*w->up));
     w->fleet.clock = T0;
     ls_server_init(&w->one, &w->fleet, "server-one");
     ls_server_init(&w->two, &w->fleet, "server-two");
@@ -67,19 +82,14 @@ static void world_end(world_t *w)
 static alx_link_seen_t seen_in(const char *presented, const char *alexa,
                                apr_int64_t ttl, int refreshed)
 {
-    alx_link_seen_t in;
+    alx_link_seen_t in = {
+        .client_id = CLIENT, .client_secret = SECRET,
+        .auth = ALX_LINK_AUTH_BODY, .token_url = URL,
+        .interval = DAY, .keep_for = 30 * DAY,
+        .presented = presented, .alexa_token = alexa,
+        .ttl = ttl, .refreshed = refreshed
+    };
 
-    memset(&in, 0, sizeof(in));
-    in.client_id = CLIENT;
-    in.client_secret = SECRET;
-    in.auth = ALX_LINK_AUTH_BODY;
-    in.token_url = URL;
-    in.interval = DAY;
-    in.keep_for = 30 * DAY;
-    in.presented = presented;
-    in.alexa_token = alexa;
-    in.ttl = ttl;
-    in.refreshed = refreshed;
     return in;
 }
 
@@ -103,26 +113,18 @@ static int contains(const unsigned char *hay, apr_size_t n, const char *s)
 
 static alx_link_t sample(void)
 {
-    alx_link_t l;
+    alx_link_t l = {
+        .state = ALX_LINK_LIVE, .auth = ALX_LINK_AUTH_BASIC,
+        .client_id = CLIENT, .client_secret = SECRET, .token_url = URL,
+        .refresh_token = "RT-newest",
+        .answer = "{\"access_token\":\"AT\",\"expires_in\":3600}",
+        .answer_ttl = 3600,
+        .created = T0 - DAY, .alexa_used = T0, .refreshed = T0 + 5,
+        .alexa_expires = T0 + HOUR, .backoff_until = -7,
+        .failures = 0xfffffffeU, .interval = DAY, .keep_for = 180 * DAY
+    };
 
-    memset(&l, 0, sizeof(l));
-    l.state = ALX_LINK_LIVE;
-    l.auth = ALX_LINK_AUTH_BASIC;
-    l.client_id = CLIENT;
-    l.client_secret = SECRET;
-    l.token_url = URL;
-    l.refresh_token = "RT-newest";
-    l.answer = "{\"access_token\":\"AT\",\"expires_in\":3600}";
     l.answer_len = strlen(l.answer);
-    l.answer_ttl = 3600;
-    l.created = T0 - DAY;
-    l.alexa_used = T0;
-    l.refreshed = T0 + 5;
-    l.alexa_expires = T0 + HOUR;
-    l.backoff_until = -7;
-    l.failures = 0xfffffffeU;
-    l.interval = DAY;
-    l.keep_for = 180 * DAY;
     return l;
 }
 
@@ -359,15 +361,6 @@ static int dump_has(const ls_fleet_t *f, const char *s, apr_pool_t *p)
     return 0;
 }
 
-/* ---- the fake upstream: rotates, and revokes on reuse ---- */
-
-typedef struct {
-    int next;
-    const char *used[32];
-    int nused;
-    int reused;
-    int status;                  /* forced status, 0: behave */
-} upstream_t;
 
 static int upstream_refresh(apr_pool_t *p, upstream_t *u,
                             const alx_link_request_t *rq, const char **answer)
@@ -414,16 +407,24 @@ static alx_link_ka_e keepalive(world_t *w, alx_link_ctx_t *ctx,
     return ka->kind;
 }
 
+/* The next keep-alive round is kind, the link is gone and the upstream
+ * was never asked; the world ends. */
+static void deleted_unasked(world_t *w, alx_link_ka_e kind, const char *what)
+{
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), kind, "%s", what);
+    is_int(ls_count(&w->fleet), 0, "%s: deleted", what);
+    is_int(w->up->nused, 0, "%s: the upstream asked nothing", what);
+    world_end(w);
+}
+
 static void test_nothing_secret(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
-    alx_link_ka_t ka;
 
     linked(w, 3600);
     w->fleet.clock += DAY;
-    keepalive(w, &w->ctx, &u, &ka);
-    is_int(ka.kind, ALX_LINK_KA_REFRESHED, "a link kept once");
+    keepalive(w, &w->ctx, w->up, &w->ka);
+    is_int(w->ka.kind, ALX_LINK_KA_REFRESHED, "a link kept once");
     ok(!dump_has(&w->fleet, RT0, w->pool),
        "no trace of Alexa's refresh token in the store (raw, base64, hex)");
     ok(!dump_has(&w->fleet, "RT-1-rotated", w->pool)
@@ -450,26 +451,24 @@ static void test_nothing_secret(void)
 static void test_due(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
-    alx_link_ka_t ka;
     alx_link_t l = sample();
 
     linked(w, 2 * 86400);   /* Alexa's access token lives two days */
     is_int(w->fleet.rows[0].due, T0 + 2 * DAY,
            "due when Alexa's access token dies, not a day after refresh");
     w->fleet.clock = T0 + DAY + HOUR;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_NONE,
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_NONE,
            "nothing due while Alexa's access token lives");
     w->fleet.rows[0].due = T0;   /* a stale due column */
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_NONE,
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_NONE,
            "a due column that lies is not believed: the record decides");
     is_int(w->fleet.rows[0].due, T0 + 2 * DAY, "and the column is mended");
     ok(!w->fleet.rows[0].owner, "and the claim released");
-    is_int(u.nused, 0, "the upstream was not asked");
+    is_int(w->up->nused, 0, "the upstream was not asked");
     w->fleet.clock = T0 + 2 * DAY;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_REFRESHED,
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_REFRESHED,
            "refreshed once it has died");
-    is_int(ka.next_due, T0 + 3 * DAY, "next due: a day after that refresh");
+    is_int(w->ka.next_due, T0 + 3 * DAY, "next due: a day after that refresh");
     world_end(w);
 
     l.refreshed = T0;
@@ -495,9 +494,7 @@ static void test_due(void)
 static void test_two_servers(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
     alx_link_ka_t one, two;
-    alx_link_presented_t pr;
     const char *answer;
     int status;
 
@@ -507,14 +504,14 @@ static void test_two_servers(void)
     alx_link_keepalive(&w->ctx_two, &two);
     is_int(one.kind, ALX_LINK_KA_REFRESH, "server one claims the due link");
     is_int(two.kind, ALX_LINK_KA_NONE, "server two finds nothing to do");
-    alx_link_present(&w->ctx_two, CLIENT, RT0, &pr);
-    is_int(pr.decision, ALX_LINK_WAIT,
+    alx_link_present(&w->ctx_two, CLIENT, RT0, &w->pr);
+    is_int(w->pr.decision, ALX_LINK_WAIT,
            "Alexa on server two waits while server one refreshes");
     w->fleet.clock += 31 * SEC;
     alx_link_keepalive(&w->ctx_two, &two);
     is_int(two.kind, ALX_LINK_KA_REFRESH, "the claim expired: server two "
            "retakes it");
-    status = upstream_refresh(w->pool, &u, &one.request, &answer);
+    status = upstream_refresh(w->pool, w->up, &one.request, &answer);
     is_int(alx_link_answered(&w->ctx, &one, status, NULL, answer,
                              strlen(answer)), APR_EBUSY,
            "server one's late answer does not overwrite server two's claim");
@@ -532,57 +529,53 @@ static int body_has(const alx_link_request_t *rq, const char *s)
 static void test_chain(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
-    alx_link_ka_t ka;
-    alx_link_presented_t pr;
-    alx_link_seen_t in;
     const char *answer;
     int status;
 
-    u.used[u.nused++] = "RT-code";     /* what the code exchange was */
+    w->up->used[w->up->nused++] = "RT-code";     /* what the code exchange was */
     linked(w, 3600);
     w->fleet.clock += DAY;
-    alx_link_keepalive(&w->ctx, &ka);
-    ok(body_has(&ka.request, "refresh_token=" RT0 "&"),
+    alx_link_keepalive(&w->ctx, &w->ka);
+    ok(body_has(&w->ka.request, "refresh_token=" RT0 "&"),
        "the first keep-alive sends Alexa's token");
-    status = upstream_refresh(w->pool, &u, &ka.request, &answer);
-    alx_link_answered(&w->ctx, &ka, status, NULL, answer, strlen(answer));
+    status = upstream_refresh(w->pool, w->up, &w->ka.request, &answer);
+    alx_link_answered(&w->ctx, &w->ka, status, NULL, answer, strlen(answer));
     w->fleet.clock += DAY;
-    alx_link_keepalive(&w->ctx, &ka);
-    ok(body_has(&ka.request, "refresh_token=RT-1-rotated&")
-       && !body_has(&ka.request, RT0),
+    alx_link_keepalive(&w->ctx, &w->ka);
+    ok(body_has(&w->ka.request, "refresh_token=RT-1-rotated&")
+       && !body_has(&w->ka.request, RT0),
        "the second sends the rotated one, never Alexa's again");
-    status = upstream_refresh(w->pool, &u, &ka.request, &answer);
-    alx_link_answered(&w->ctx, &ka, status, NULL, answer, strlen(answer));
-    is_int(ka.kind, ALX_LINK_KA_REFRESHED, "refreshed twice");
+    status = upstream_refresh(w->pool, w->up, &w->ka.request, &answer);
+    alx_link_answered(&w->ctx, &w->ka, status, NULL, answer, strlen(answer));
+    is_int(w->ka.kind, ALX_LINK_KA_REFRESHED, "refreshed twice");
 
     w->fleet.clock += 10 * 60 * SEC;
-    alx_link_present(&w->ctx, CLIENT, RT0, &pr);
-    is_int(pr.decision, ALX_LINK_ANSWER,
+    alx_link_present(&w->ctx, CLIENT, RT0, &w->pr);
+    is_int(w->pr.decision, ALX_LINK_ANSWER,
            "Alexa's old token is answered from the record");
-    is_str(pr.body, "{\"access_token\":\"AT-2\",\"token_type\":\"Bearer\","
+    is_str(w->pr.body, "{\"access_token\":\"AT-2\",\"token_type\":\"Bearer\","
            "\"expires_in\":3000,\"refresh_token\":\"RT-2-rotated\"}",
            "with the newest tokens, expires_in reduced by their age");
-    in = seen_in(RT0, pr.refresh_token, pr.ttl, 0);
-    is_int(alx_link_seen(&w->ctx, &pr.hold, &in), APR_SUCCESS,
+    w->in = seen_in(RT0, w->pr.refresh_token, w->pr.ttl, 0);
+    is_int(alx_link_seen(&w->ctx, &w->pr.hold, &w->in), APR_SUCCESS,
            "Alexa's receipt is recorded");
 
     w->fleet.clock += HOUR;
-    alx_link_present(&w->ctx, CLIENT, RT0, &pr);
-    is_int(pr.decision, ALX_LINK_REFRESH,
+    alx_link_present(&w->ctx, CLIENT, RT0, &w->pr);
+    is_int(w->pr.decision, ALX_LINK_REFRESH,
            "presented again once that access token died: refresh instead");
-    is_str(pr.refresh_token, "RT-2-rotated", "with the newest token");
-    alx_link_release(&w->ctx, &pr.hold);
-    alx_link_present(&w->ctx, CLIENT, "RT-2-rotated", &pr);
-    is_int(pr.decision, ALX_LINK_PASS_HELD,
+    is_str(w->pr.refresh_token, "RT-2-rotated", "with the newest token");
+    alx_link_release(&w->ctx, &w->pr.hold);
+    alx_link_present(&w->ctx, CLIENT, "RT-2-rotated", &w->pr);
+    is_int(w->pr.decision, ALX_LINK_PASS_HELD,
            "Alexa's newest token passes through, the link held");
-    alx_link_release(&w->ctx, &pr.hold);
-    alx_link_present(&w->ctx, CLIENT, "RT-1-rotated", &pr);
-    is_int(pr.decision, ALX_LINK_PASS,
+    alx_link_release(&w->ctx, &w->pr.hold);
+    alx_link_present(&w->ctx, CLIENT, "RT-1-rotated", &w->pr);
+    is_int(w->pr.decision, ALX_LINK_PASS,
            "a token only the keep-alive ever held is unknown: untouched");
-    alx_link_present(&w->ctx, "another-client", "RT-2-rotated", &pr);
-    is_int(pr.decision, ALX_LINK_PASS, "another client finds nothing");
-    is_int(u.reused, 0, "the upstream never saw a token twice");
+    alx_link_present(&w->ctx, "another-client", "RT-2-rotated", &w->pr);
+    is_int(w->pr.decision, ALX_LINK_PASS, "another client finds nothing");
+    is_int(w->up->reused, 0, "the upstream never saw a token twice");
     world_end(w);
 }
 
@@ -592,33 +585,50 @@ static void test_chain(void)
 static void test_refresh_instead(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
-    alx_link_ka_t ka;
-    alx_link_presented_t pr;
-    alx_link_seen_t in;
     alx_link_request_t rq;
     const char *answer;
     int status;
 
     linked(w, 3600);
     w->fleet.clock += DAY;
-    keepalive(w, &w->ctx, &u, &ka);
+    keepalive(w, &w->ctx, w->up, &w->ka);
     w->fleet.clock += 2 * HOUR;
-    alx_link_present(&w->ctx, CLIENT, RT0, &pr);
-    is_int(pr.decision, ALX_LINK_REFRESH, "stale answer: refresh instead");
+    alx_link_present(&w->ctx, CLIENT, RT0, &w->pr);
+    is_int(w->pr.decision, ALX_LINK_REFRESH, "stale answer: refresh instead");
     rq.body = apr_pstrcat(w->pool, "grant_type=refresh_token&refresh_token=",
-                          pr.refresh_token, NULL);
+                          w->pr.refresh_token, NULL);
     rq.len = strlen(rq.body);
-    status = upstream_refresh(w->pool, &u, &rq, &answer);
+    status = upstream_refresh(w->pool, w->up, &rq, &answer);
     is_int(status, 200, "the upstream accepts the newest token");
-    in = seen_in(RT0, "RT-2-rotated", 3600, 1);
-    is_int(alx_link_seen(&w->ctx, &pr.hold, &in), APR_SUCCESS, "recorded");
+    w->in = seen_in(RT0, "RT-2-rotated", 3600, 1);
+    is_int(alx_link_seen(&w->ctx, &w->pr.hold, &w->in), APR_SUCCESS, "recorded");
     w->fleet.clock += DAY;
-    keepalive(w, &w->ctx, &u, &ka);
-    is_int(ka.kind, ALX_LINK_KA_REFRESHED,
+    keepalive(w, &w->ctx, w->up, &w->ka);
+    is_int(w->ka.kind, ALX_LINK_KA_REFRESHED,
            "the next keep-alive refreshes what Alexa got");
-    is_int(u.reused, 0, "no token reached the upstream twice");
+    is_int(w->up->reused, 0, "no token reached the upstream twice");
     is_int(ls_count(&w->fleet), 1, "one link all along");
+    world_end(w);
+}
+
+/* The upstream kept the refresh token but wrote an empty one: Alexa's
+ * answer from the record carries the link's newest, not "". */
+static void test_empty_rotation(void)
+{
+    world_t *w = world();
+    const char *answer = "{\"access_token\":\"AT-9\",\"expires_in\":3600,"
+                         "\"refresh_token\":\"\"}";
+
+    linked(w, 3600);
+    w->fleet.clock += DAY;
+    alx_link_keepalive(&w->ctx, &w->ka);
+    alx_link_answered(&w->ctx, &w->ka, 200, NULL, answer, strlen(answer));
+    is_str(w->ka.hold.link.refresh_token, RT0, "an empty refresh token is none");
+    alx_link_present(&w->ctx, CLIENT, RT0, &w->pr);
+    is_str(w->pr.body, "{\"access_token\":\"AT-9\",\"expires_in\":3600,"
+           "\"refresh_token\":\"" RT0 "\"}",
+           "the answer from the record carries the newest refresh token");
+    alx_link_release(&w->ctx, &w->pr.hold);
     world_end(w);
 }
 
@@ -627,99 +637,88 @@ static void test_refresh_instead(void)
 static void test_invalid_grant(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
-    alx_link_ka_t ka;
-    alx_link_presented_t pr;
 
     linked(w, 3600);
     w->fleet.clock += DAY;
-    u.status = 400;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_ENDED_UPSTREAM,
+    w->up->status = 400;
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_ENDED_UPSTREAM,
            "invalid_grant ends the link");
-    is_int(ka.age, DAY, "its age is reported");
-    ok(!ka.hold.link.refresh_token && !ka.hold.link.client_secret,
+    is_int(w->ka.age, DAY, "its age is reported");
+    ok(!w->ka.hold.link.refresh_token && !w->ka.hold.link.client_secret,
        "the ended record keeps no token and no secret");
-    is_int(ka.next_due, T0 + 30 * DAY, "due at its idle end only");
-    alx_link_present(&w->ctx, CLIENT, RT0, &pr);
-    is_int(pr.decision, ALX_LINK_ENDED,
+    is_int(w->ka.next_due, T0 + 30 * DAY, "due at its idle end only");
+    alx_link_present(&w->ctx, CLIENT, RT0, &w->pr);
+    is_int(w->pr.decision, ALX_LINK_ENDED,
            "Alexa's token of an ended link passes through, said ended");
     ok(!w->fleet.rows[0].owner, "and the link is not left claimed");
-    u.status = 0;
+    w->up->status = 0;
     w->fleet.clock = T0 + 29 * DAY;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_NONE,
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_NONE,
            "never refreshed again");
     w->fleet.clock = T0 + 30 * DAY;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_DROPPED,
-           "deleted at its idle end");
-    is_int(ls_count(&w->fleet), 0, "gone from the store");
-    is_int(u.nused, 0, "the upstream was asked nothing after the end");
-    world_end(w);
+    deleted_unasked(w, ALX_LINK_KA_DROPPED, "deleted at its idle end");
 }
 
 static void test_backoff(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
-    alx_link_ka_t ka;
     apr_interval_time_t want[] = {60, 120, 240, 480, 960, 1920, 3600, 3600};
     int i, steady = 1;
     const char *answer = "{\"error\":\"invalid_client\"}";
 
     linked(w, 3600);
     w->fleet.clock += DAY;
-    u.status = 503;
+    w->up->status = 503;
     for (i = 0; i < 8; i++) {
-        keepalive(w, &w->ctx, &u, &ka);
-        if (ka.kind != ALX_LINK_KA_BACKOFF
-            || ka.next_due != w->fleet.clock + want[i] * SEC
-            || ka.hold.link.failures != (apr_uint32_t)i + 1)
+        keepalive(w, &w->ctx, w->up, &w->ka);
+        if (w->ka.kind != ALX_LINK_KA_BACKOFF
+            || w->ka.next_due != w->fleet.clock + want[i] * SEC
+            || w->ka.hold.link.failures != (apr_uint32_t)i + 1)
             steady = 0;
-        w->fleet.clock = ka.next_due;
+        w->fleet.clock = w->ka.next_due;
     }
     ok(steady, "5xx backs off 1, 2, 4 ... minutes, capped at an hour");
-    alx_link_keepalive(&w->ctx, &ka);
-    alx_link_answered(&w->ctx, &ka, 0, NULL, NULL, 0);
-    is_int(ka.kind, ALX_LINK_KA_BACKOFF, "a timeout backs off too");
-    w->fleet.clock = ka.next_due;
-    alx_link_keepalive(&w->ctx, &ka);
-    alx_link_answered(&w->ctx, &ka, 400, NULL, answer, strlen(answer));
-    is_int(ka.kind, ALX_LINK_KA_BACKOFF,
+    alx_link_keepalive(&w->ctx, &w->ka);
+    alx_link_answered(&w->ctx, &w->ka, 0, NULL, NULL, 0);
+    is_int(w->ka.kind, ALX_LINK_KA_BACKOFF, "a timeout backs off too");
+    w->fleet.clock = w->ka.next_due;
+    alx_link_keepalive(&w->ctx, &w->ka);
+    alx_link_answered(&w->ctx, &w->ka, 400, NULL, answer, strlen(answer));
+    is_int(w->ka.kind, ALX_LINK_KA_BACKOFF,
            "an error other than invalid_grant backs off, does not end");
-    w->fleet.clock = ka.next_due;
-    alx_link_keepalive(&w->ctx, &ka);
-    alx_link_answered(&w->ctx, &ka, 200, "application/json", "{}", 2);
-    is_int(ka.kind, ALX_LINK_KA_BACKOFF, "a 200 without access_token too");
-    w->fleet.clock = ka.next_due;
-    u.status = 0;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_REFRESHED,
+    w->fleet.clock = w->ka.next_due;
+    alx_link_keepalive(&w->ctx, &w->ka);
+    alx_link_answered(&w->ctx, &w->ka, 200, "application/json", "{}", 2);
+    is_int(w->ka.kind, ALX_LINK_KA_BACKOFF, "a 200 without access_token too");
+    w->fleet.clock = w->ka.next_due;
+    w->up->status = 0;
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_REFRESHED,
            "and it recovers");
-    is_int(ka.hold.link.failures, 0, "failures reset");
-    is_int(ka.next_due, w->fleet.clock + DAY, "next due a day on");
+    is_int(w->ka.hold.link.failures, 0, "failures reset");
+    is_int(w->ka.next_due, w->fleet.clock + DAY, "next due a day on");
     world_end(w);
 }
 
 static void test_idle(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
-    alx_link_ka_t ka;
-    alx_link_seen_t in = seen_in(NULL, RT0, 3600, 1);
 
-    in.keep_for = 3 * DAY;
-    alx_link_seen(&w->ctx, NULL, &in);
+    w->in = seen_in(NULL, RT0, 3600, 1);
+    w->in.keep_for = 3 * DAY;
+    alx_link_seen(&w->ctx, NULL, &w->in);
     w->fleet.clock = T0 + DAY;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_REFRESHED, "day 1");
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_REFRESHED, "day 1");
     w->fleet.clock = T0 + 2 * DAY;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_REFRESHED, "day 2");
-    is_int(ka.next_due, T0 + 3 * DAY, "next due is the idle end");
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_REFRESHED, "day 2");
+    is_int(w->ka.next_due, T0 + 3 * DAY, "next due is the idle end");
     w->fleet.clock = T0 + 3 * DAY - 1;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_NONE,
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_NONE,
            "not a microsecond early");
     w->fleet.clock = T0 + 3 * DAY;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_ENDED_IDLE,
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_ENDED_IDLE,
            "unused by Alexa for keep-for: ended");
     is_int(ls_count(&w->fleet), 0, "and deleted");
-    is_int(u.nused, 2, "instead of refreshed");
+    is_int(w->up->nused, 2, "instead of refreshed");
     world_end(w);
 }
 
@@ -759,65 +758,56 @@ static void test_request(apr_pool_t *p)
 static void test_key_change(void)
 {
     world_t *w = world();
-    upstream_t u = {0};
-    alx_link_ka_t ka;
-    alx_link_presented_t pr;
-    alx_link_seen_t in;
 
     linked(w, 3600);                 /* under key a */
     w->keys[0] = key_b;              /* the new key, the old one second */
     w->keys[1] = key_a;
     w->ctx.nkeys = 2;
-    alx_link_present(&w->ctx, CLIENT, RT0, &pr);
-    is_int(pr.decision, ALX_LINK_PASS_HELD,
+    alx_link_present(&w->ctx, CLIENT, RT0, &w->pr);
+    is_int(w->pr.decision, ALX_LINK_PASS_HELD,
            "a link under the old key is found and opened");
-    in = seen_in(RT0, "RT-new", 3600, 1);
-    alx_link_seen(&w->ctx, &pr.hold, &in);
+    w->in = seen_in(RT0, "RT-new", 3600, 1);
+    alx_link_seen(&w->ctx, &w->pr.hold, &w->in);
     is_int(w->fleet.rows[0].sealed[0], key_b.id,
            "rewritten under the new key");
     w->ctx.nkeys = 1;
-    alx_link_present(&w->ctx, CLIENT, "RT-new", &pr);
-    is_int(pr.decision, ALX_LINK_PASS_HELD, "found without the old key");
-    alx_link_release(&w->ctx, &pr.hold);
+    alx_link_present(&w->ctx, CLIENT, "RT-new", &w->pr);
+    is_int(w->pr.decision, ALX_LINK_PASS_HELD, "found without the old key");
+    alx_link_release(&w->ctx, &w->pr.hold);
 
     w->keys[0] = key_a;              /* a server that lacks key b */
     w->fleet.clock += DAY;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_UNKNOWN_KEY,
+    is_int(keepalive(w, &w->ctx, w->up, &w->ka), ALX_LINK_KA_UNKNOWN_KEY,
            "a record under a key we lack is said so");
     is_int(w->fleet.rows[0].due, w->fleet.clock + DAY, "and put off a day");
     is_int(ls_count(&w->fleet), 1, "not deleted");
     w->fleet.rows[0].sealed[w->fleet.rows[0].sealed_len - 1] ^= 1;
     w->fleet.rows[0].sealed[0] = key_a.id;
     w->fleet.clock += DAY;
-    is_int(keepalive(w, &w->ctx, &u, &ka), ALX_LINK_KA_UNREADABLE,
-           "a corrupt record is said so");
-    is_int(ls_count(&w->fleet), 0, "and deleted");
-    is_int(u.nused, 0, "the upstream was asked nothing");
-    world_end(w);
+    deleted_unasked(w, ALX_LINK_KA_UNREADABLE, "a corrupt record is said so");
 }
 
 static void test_seen_without_hold(void)
 {
     world_t *w = world();
-    alx_link_presented_t pr;
-    alx_link_seen_t in = seen_in(RT0, "RT-next", 3600, 1);
 
+    w->in = seen_in(RT0, "RT-next", 3600, 1);
     linked(w, 3600);
-    is_int(alx_link_seen(&w->ctx, NULL, &in), APR_SUCCESS,
+    is_int(alx_link_seen(&w->ctx, NULL, &w->in), APR_SUCCESS,
            "a refresh recorded without a hold finds and claims its link");
     is_int(ls_count(&w->fleet), 1, "the same link");
-    alx_link_present(&w->ctx_two, CLIENT, "RT-next", &pr);
-    in = seen_in("RT-next", "RT-third", 3600, 1);
-    is_int(alx_link_seen(&w->ctx, NULL, &in), APR_EBUSY,
+    alx_link_present(&w->ctx_two, CLIENT, "RT-next", &w->pr);
+    w->in = seen_in("RT-next", "RT-third", 3600, 1);
+    is_int(alx_link_seen(&w->ctx, NULL, &w->in), APR_EBUSY,
            "while another server holds it: busy, nothing written");
-    alx_link_release(&w->ctx_two, &pr.hold);
-    in = seen_in(NULL, "", 3600, 1);
-    is_int(alx_link_seen(&w->ctx, NULL, &in), APR_EINVAL,
+    alx_link_release(&w->ctx_two, &w->pr.hold);
+    w->in = seen_in(NULL, "", 3600, 1);
+    is_int(alx_link_seen(&w->ctx, NULL, &w->in), APR_EINVAL,
            "an answer without a refresh token makes no link");
-    in = seen_in(NULL, "RT-x", 3600, 1);
-    in.auth = ALX_LINK_AUTH_BASIC;
-    in.client_secret = "bad\rsecret";
-    is_int(alx_link_seen(&w->ctx, NULL, &in), APR_EINVAL,
+    w->in = seen_in(NULL, "RT-x", 3600, 1);
+    w->in.auth = ALX_LINK_AUTH_BASIC;
+    w->in.client_secret = "bad\rsecret";
+    is_int(alx_link_seen(&w->ctx, NULL, &w->in), APR_EINVAL,
            "nor credentials the keep-alive could not send");
     world_end(w);
 }
@@ -843,6 +833,7 @@ int main(void)
     test_two_servers();
     test_chain();
     test_refresh_instead();
+    test_empty_rotation();
     test_invalid_grant();
     test_backoff();
     test_idle();
