@@ -1,6 +1,7 @@
 /* libFuzzer target for the directive value parsers: results stay in range. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <strings.h>
 
 #include <apr_general.h>
 #include <apr_pools.h>
@@ -36,6 +37,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (alx_value_size(arg, &bytes) == 0
         && (bytes <= 0 || bytes > 64 * 1024 * 1024))
+        abort();
+    if (alx_value_duration(arg, 365 * 86400, &seconds) == 0
+        && (seconds < 0 || seconds > 365 * 86400))
+        abort();
+    if (alx_value_duration(arg, APR_INT64_MAX, &seconds) == 0 && seconds < 0)
+        abort();
+    if (alx_value_url(arg) == 0 && strncasecmp(arg, "http", 4) != 0)
         abort();
     return 0;
 }

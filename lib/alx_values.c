@@ -1,5 +1,8 @@
 /* Parsers for directive values. Each returns 0 and sets *out, or -1. */
 #include <apr_lib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 
 #include "alx_values.h"
 
@@ -114,4 +117,94 @@ int alx_value_host(const char *arg)
             return -1;
     }
     return 0;
+}
+
+/* One suffix, lower case only as the other directives' are not: "1D" is
+ * as likely a typo for "1d" as for "1 day", and reads one way. */
+int alx_value_duration(const char *arg, apr_int64_t max, apr_int64_t *out)
+{
+    apr_int64_t v, unit = 1;
+
+    if (!arg || max < 0 || read_digits(&arg, max, &v) != 0)
+        return -1;
+    switch (*arg) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case '\0': break;
+    default: return -1;
+    }
+    if (*arg && *++arg)
+        return -1;
+    if (v > max / unit)
+        return -1;
+    *out = v * unit;
+    return 0;
+}
+
+/* [v6]: hex digits, ':' and '.', at least one ':'. */
+static const char *url_ipv6(const char *c)
+{
+    int colons = 0;
+
+    for (c++; *c && *c != ']'; c++) {
+        if (*c == ':')
+            colons++;
+        else if (!apr_isxdigit(*c) && *c != '.')
+            return NULL;
+    }
+    return *c == ']' && colons >= 2 ? c + 1 : NULL;
+}
+
+static int url_port(const char *c, const char *end)
+{
+    apr_int64_t port;
+    const char *d = c;
+
+    if (d == end)
+        return 0;
+    if (*d++ != ':' || read_digits(&d, 65535, &port) != 0 || d != end
+        || port == 0)
+        return -1;
+    return 0;
+}
+
+int alx_value_url(const char *arg)
+{
+    const char *host, *end, *c;
+    char *name;
+    int rv;
+
+    if (!arg)
+        return -1;
+    if (!strncasecmp(arg, "https://", 8))
+        host = arg + 8;
+    else if (!strncasecmp(arg, "http://", 7))
+        host = arg + 7;
+    else
+        return -1;
+    end = host + strcspn(host, "/?#");
+    for (c = arg; *c; c++)
+        if (*c <= ' ' || *c >= 0x7f || *c == '#')
+            return -1;
+    if (end == host || memchr(host, '@', (apr_size_t)(end - host)))
+        return -1;
+    if (*host == '[') {
+        c = url_ipv6(host);
+        return c && c <= end && url_port(c, end) == 0 ? 0 : -1;
+    }
+    if (*host == '*')
+        return -1;
+    /* alx_value_host takes the host and its port */
+    name = malloc((apr_size_t)(end - host) + 1);
+    if (!name)
+        return -1;
+    memcpy(name, host, (apr_size_t)(end - host));
+    name[end - host] = '\0';
+    c = strchr(name, ':');
+    rv = alx_value_host(name) == 0 && (!c || url_port(c, c + strlen(c)) == 0)
+         ? 0 : -1;
+    free(name);
+    return rv;
 }

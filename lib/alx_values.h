@@ -21,4 +21,15 @@ int alx_value_size(const char *arg, apr_off_t *out);
  * a trailing dot allowed; no scheme, path or user info. */
 int alx_value_host(const char *arg);
 
+/* A duration in whole seconds as the keep-alive directives take it:
+ * digits with an optional s, m, h or d suffix (plain digits are seconds),
+ * from 0 to max seconds. */
+int alx_value_duration(const char *arg, apr_int64_t max, apr_int64_t *out);
+
+/* An absolute http or https URL to send a request to: scheme, a host as
+ * alx_value_host takes it (no "*.") or a bracketed IPv6 address, an
+ * optional port, then nothing or a path (and query) of visible ASCII; no
+ * user info, no fragment. */
+int alx_value_url(const char *arg);
+
 #endif

@@ -183,6 +183,87 @@ static void test_host(void)
     is_int(alx_value_host(name), -1, "a 254-byte name refused");
 }
 
+static void duration_ok(const char *arg, apr_int64_t max, apr_int64_t want)
+{
+    apr_int64_t v = SENTINEL;
+
+    is_int(alx_value_duration(arg, max, &v), 0, "duration '%s' accepted",
+           arg);
+    is_int(v, want, "duration '%s' value", arg);
+}
+
+static void duration_bad(const char *arg, apr_int64_t max)
+{
+    apr_int64_t v = SENTINEL;
+
+    is_int(alx_value_duration(arg, max, &v), -1, "duration '%s' (max %lld) "
+           "refused", arg ? arg : "(null)", (long long)max);
+    is_int(v, SENTINEL, "duration '%s' leaves *out", arg ? arg : "(null)");
+}
+
+static void test_duration(void)
+{
+    const apr_int64_t year = 365 * 86400;
+
+    duration_ok("0", year, 0);
+    duration_ok("90", year, 90);
+    duration_ok("90s", year, 90);
+    duration_ok("25m", year, 1500);
+    duration_ok("12h", year, 43200);
+    duration_ok("180d", year, 180 * 86400);
+    duration_ok("365d", year, year);
+    duration_ok("0d", year, 0);
+    duration_ok("007m", year, 420);
+    duration_ok("1d", 86400, 86400);
+    duration_bad("366d", year);
+    duration_bad("2d", 86400 + 1);
+    duration_bad("86401", 86400);
+    duration_bad("1441m", 86400);
+    duration_bad("106751991167301d", APR_INT64_MAX);  /* overflows */
+    duration_bad("99999999999999999999s", APR_INT64_MAX);
+    duration_bad("", year);
+    duration_bad(NULL, year);
+    duration_bad("d", year);
+    duration_bad("-1d", year);
+    duration_bad("+1d", year);
+    duration_bad("1.5h", year);
+    duration_bad("1D", year);
+    duration_bad("1w", year);
+    duration_bad("1ms", year);
+    duration_bad("1dd", year);
+    duration_bad("1 d", year);
+    duration_bad(" 1d", year);
+    duration_bad("1d ", year);
+    duration_bad("off", year);
+    duration_bad("1", -1);
+}
+
+static void test_url(void)
+{
+    static const char *good[] = {
+        "https://idp.example.com/oauth/token", "http://127.0.0.1:9000/t",
+        "HTTPS://IdP.Example.com", "https://idp.example.com:8443/",
+        "https://a/realms/x/protocol/openid-connect/token?x=1",
+        "http://[::1]:8080/token", "https://[2001:db8::1]/t", NULL
+    };
+    static const char *bad[] = {
+        "", "idp.example.com/token", "/oauth/token", "ftp://a.com/t",
+        "https://", "https:///t", "https://user:pw@a.com/t", "https://a.com/t#f",
+        "https://a.com/t x", "https://a.com:0/t", "https://a.com:65536/t",
+        "https://a.com:/t", "https://*.a.com/t", "https://a..com/t",
+        "https://[::1/t", "https://[zz::1]/t", "https://[::1]x/t",
+        "https://a.com/\x01", "https://a.com/\x7f", "https://a.com/\xc3\xa9",
+        "http//a.com/t", NULL
+    };
+    int i;
+
+    for (i = 0; good[i]; i++)
+        is_int(alx_value_url(good[i]), 0, "url '%s' accepted", good[i]);
+    for (i = 0; bad[i]; i++)
+        is_int(alx_value_url(bad[i]), -1, "url '%s' refused", bad[i]);
+    is_int(alx_value_url(NULL), -1, "url NULL refused");
+}
+
 int main(void)
 {
     apr_pool_t *pool;
@@ -193,6 +274,8 @@ int main(void)
     test_decimal_seconds();
     test_size();
     test_host();
+    test_duration();
+    test_url();
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
