@@ -12,6 +12,9 @@
 #include "ap_provider.h"
 #include "apr_strings.h"
 #include "alx_values.h"
+#include "alexalink_keepalive.h"
+
+#include <openssl/crypto.h>
 
 module *alexalink_config_module;
 
@@ -188,6 +191,65 @@ static const char *read_hosts(cmd_parms *cmd, const alx_directive_t *d,
     return NULL;
 }
 
+/* AlexaLinkKeepAlive: off (or 0), or a duration; where it is on is
+ * remembered in the server's record, for configtest's checks across
+ * directives and the watchdog's interval. */
+static const char *read_keepalive(cmd_parms *cmd, const alx_directive_t *d,
+                                  void *field, int argc, char *const argv[])
+{
+    alx_server_conf *sc = alexalink_server_conf_get(cmd->server);
+    apr_int64_t v;
+
+    (void)argc;
+    if (!strcasecmp(argv[0], "off"))
+        v = 0;
+    else if (alx_value_duration(argv[0], d->max, &v) != 0)
+        return apr_psprintf(cmd->pool, "%s takes off or a duration from 1s "
+                            "to %" APR_INT64_T_FMT "d (digits with an "
+                            "optional s, m, h or d suffix, e.g. 25m or 20d), "
+                            "not '%s'", cmd->cmd->name, d->max / 86400,
+                            argv[0]);
+    *(apr_int64_t *)field = v;
+    if (v > 0) {
+        if (!sc->keepalive_where)
+            sc->keepalive_where = apr_psprintf(cmd->pool, "%s:%d",
+                                               cmd->directive->filename,
+                                               cmd->directive->line_num);
+        if (!sc->keepalive_min || v < sc->keepalive_min)
+            sc->keepalive_min = v;
+    }
+    return NULL;
+}
+
+static const char *read_duration(cmd_parms *cmd, const alx_directive_t *d,
+                                 void *field, int argc, char *const argv[])
+{
+    apr_int64_t v;
+
+    (void)argc;
+    if (alx_value_duration(argv[0], d->max, &v) != 0 || v == 0)
+        return apr_psprintf(cmd->pool, "%s takes a duration from 1s to %"
+                            APR_INT64_T_FMT "d (digits with an optional s, "
+                            "m, h or d suffix, e.g. 180d), not '%s'",
+                            cmd->cmd->name, d->max / 86400, argv[0]);
+    *(apr_int64_t *)field = v;
+    return NULL;
+}
+
+static const char *read_url(cmd_parms *cmd, const alx_directive_t *d,
+                            void *field, int argc, char *const argv[])
+{
+    (void)d;
+    (void)argc;
+    if (alx_value_url(argv[0]) != 0)
+        return apr_psprintf(cmd->pool, "%s takes an absolute http or https "
+                            "URL (e.g. https://idp.example.com/oauth/token; "
+                            "no user info or fragment), not '%s'",
+                            cmd->cmd->name, argv[0]);
+    *(const char **)field = apr_pstrdup(cmd->pool, argv[0]);
+    return NULL;
+}
+
 #define KEYWORDS(t)    read_words, t##_words, 0
 #define SECONDS(max)   read_seconds, NULL, max
 #define TTL(max)       read_ttl, NULL, max
@@ -197,6 +259,9 @@ static const char *read_hosts(cmd_parms *cmd, const alx_directive_t *d,
 #define SIZE()         read_size, NULL, 0
 #define ONOFF()        read_flag, NULL, 0
 #define HOSTS()        read_hosts, NULL, 0
+#define KEEPALIVE(max) read_keepalive, NULL, max
+#define DURATION(max)  read_duration, NULL, max
+#define URL()          read_url, NULL, 0
 #define ALX_CONF_DIRECTIVE(field, type, def, deftext, name, how, reader, help) \
     {reader, offsetof(alx_dir_conf, field), ALX_CONF_##field},
 static const alx_directive_t directives[] = {
@@ -310,6 +375,169 @@ static const char *set_status_events(cmd_parms *cmd, void *cfg,
     return NULL;
 }
 
+/* AlexaLinkKeepAliveKey FILE...: the first seals, the others (keys being
+ * replaced) only open what they sealed. Read here, as root, when the
+ * configuration is: the children never open the file. */
+#define ALX_KEEPALIVE_KEYS     4
+#define ALX_KEEPALIVE_KEY_MAX  65536   /* larger is not a key file */
+
+struct alx_keepalive_keys {
+    alx_link_key_t key[ALX_KEEPALIVE_KEYS];
+    int n;
+};
+
+static const char *key_file_bytes(cmd_parms *cmd, const char *path,
+                                  unsigned char **bytes, apr_size_t *len)
+{
+    apr_finfo_t fi;
+    apr_file_t *f;
+    apr_status_t rv;
+    char err[128];
+
+    rv = apr_stat(&fi, path, APR_FINFO_TYPE | APR_FINFO_PROT | APR_FINFO_SIZE,
+                  cmd->temp_pool);
+    if (rv == APR_SUCCESS && fi.filetype != APR_REG)
+        return apr_psprintf(cmd->pool, "%s: %s is not a regular file",
+                            cmd->cmd->name, path);
+    if (rv == APR_SUCCESS && (fi.protection & APR_FPROT_WREAD))
+        return apr_psprintf(cmd->pool, "%s: others can read %s; make it "
+                            "readable by root only (chmod 400 %s)",
+                            cmd->cmd->name, path, path);
+    if (rv == APR_SUCCESS && fi.size > ALX_KEEPALIVE_KEY_MAX)
+        return apr_psprintf(cmd->pool, "%s: %s is over %d bytes, not a key "
+                            "file", cmd->cmd->name, path,
+                            ALX_KEEPALIVE_KEY_MAX);
+    if (rv == APR_SUCCESS)
+        rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_BINARY,
+                           APR_OS_DEFAULT, cmd->temp_pool);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot read %s (%s); make one "
+                            "with head -c 32 /dev/urandom > %s; chmod 400 %s",
+                            cmd->cmd->name, path,
+                            apr_strerror(rv, err, sizeof(err)), path, path);
+    *bytes = apr_palloc(cmd->temp_pool, (apr_size_t)fi.size + 1);
+    *len = 0;
+    rv = apr_file_read_full(f, *bytes, (apr_size_t)fi.size, len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && rv != APR_EOF)
+        return apr_psprintf(cmd->pool, "%s: cannot read %s (%s)",
+                            cmd->cmd->name, path,
+                            apr_strerror(rv, err, sizeof(err)));
+    return NULL;
+}
+
+static const char *set_keepalive_key(cmd_parms *cmd, void *cfg,
+                                     const char *arg)
+{
+    alx_server_conf *sc = alexalink_server_conf_get(cmd->server);
+    const char *path = ap_server_root_relative(cmd->temp_pool, arg);
+    const char *err;
+    const alx_crypto_t *crypto = NULL;
+    alx_crypto_t *made;
+    unsigned char *bytes = NULL;
+    apr_size_t len = 0;
+    alx_link_key_t *k;
+    apr_status_t rv;
+    int i;
+
+    (void)cfg;
+    if (!path)
+        return apr_psprintf(cmd->pool, "%s: bad path '%s'", cmd->cmd->name,
+                            arg);
+    if (!sc->keepalive_keys)
+        sc->keepalive_keys = apr_pcalloc(cmd->pool,
+                                         sizeof(*sc->keepalive_keys));
+    if (sc->keepalive_keys->n == ALX_KEEPALIVE_KEYS)
+        return apr_psprintf(cmd->pool, "%s takes at most %d files (the key "
+                            "that seals, then the ones being replaced)",
+                            cmd->cmd->name, ALX_KEEPALIVE_KEYS);
+    if ((err = key_file_bytes(cmd, path, &bytes, &len)) != NULL)
+        return err;
+    if (len < ALX_CRYPTO_KEY_LEN) {
+        OPENSSL_cleanse(bytes, len);
+        return apr_psprintf(cmd->pool, "%s: %s holds %" APR_SIZE_T_FMT
+                            " bytes; a key is %d or more random bytes (head "
+                            "-c 32 /dev/urandom > %s; chmod 400 %s)",
+                            cmd->cmd->name, path, len, ALX_CRYPTO_KEY_LEN,
+                            path, path);
+    }
+    /* the children fetch their own ciphers (child_init); this one derives */
+    if (alx_crypto_create(cmd->pool, &made) == APR_SUCCESS)
+        crypto = made;
+    k = &sc->keepalive_keys->key[sc->keepalive_keys->n];
+    rv = crypto ? alx_link_key_init(crypto, bytes, len, k) : APR_EGENERAL;
+    OPENSSL_cleanse(bytes, len);
+    if (rv != APR_SUCCESS)
+        return apr_psprintf(cmd->pool, "%s: cannot derive the key from %s "
+                            "(OpenSSL's HMAC-SHA256 failed)", cmd->cmd->name,
+                            path);
+    for (i = 0; i < sc->keepalive_keys->n; i++)
+        if (sc->keepalive_keys->key[i].id == k->id)
+            return apr_psprintf(cmd->pool, "%s: %s has the key id of an "
+                                "earlier file (the same key, or one in 256 "
+                                "by chance: make a new one)",
+                                cmd->cmd->name, path);
+    sc->keepalive_keys->n++;
+    return NULL;
+}
+
+const alx_link_key_t *alexalink_keepalive_keys(server_rec *s, int *nkeys)
+{
+    const alx_keepalive_keys_t *k = alexalink_server_conf_get(s)
+                                        ->keepalive_keys;
+
+    *nkeys = k ? k->n : 0;
+    return k && k->n ? k->key : NULL;
+}
+
+/* configtest's checks across directives: AlexaLinkKeepAlive on somewhere
+ * needs a key (its own server's, or the main server's) and mod_dbd, where
+ * the links live, and mod_watchdog, which keeps them. A vhost without a
+ * key of its own gets the main server's here. */
+int alexalink_config_check(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s)
+{
+    alx_keepalive_keys_t *main_keys = alexalink_server_conf_get(s)
+                                          ->keepalive_keys;
+    server_rec *vs;
+
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    for (vs = s; vs; vs = vs->next) {
+        alx_server_conf *sc = alexalink_server_conf_get(vs);
+
+        if (!sc->keepalive_keys)
+            sc->keepalive_keys = main_keys;
+        if (!sc->keepalive_where)
+            continue;
+        if (!sc->keepalive_keys || !sc->keepalive_keys->n) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, vs,
+                         "ALX0510: AlexaLinkKeepAlive (%s) needs "
+                         "AlexaLinkKeepAliveKey FILE in the server config: "
+                         "make one with head -c 32 /dev/urandom > FILE; "
+                         "chmod 400 FILE", sc->keepalive_where);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!ap_find_linked_module("mod_dbd.c")) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, vs,
+                         "ALX0511: AlexaLinkKeepAlive (%s) needs mod_dbd, "
+                         "where the links live: a2enmod dbd (LoadModule "
+                         "dbd_module), with DBDriver and DBDParams",
+                         sc->keepalive_where);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!alexalink_keepalive_watchdog_present()) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, vs,
+                         "ALX0512: AlexaLinkKeepAlive (%s) needs "
+                         "mod_watchdog, which keeps the links: LoadModule "
+                         "watchdog_module", sc->keepalive_where);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
 /* The per-location settings belong to a location (SPEC "Directives",
  * context dir): <Location>, <Directory> and the like, never the server
  * config, where a role would reach every request. The server-wide ones are
@@ -323,6 +551,10 @@ const command_rec alexalink_config_cmds[] = {
     AP_INIT_TAKE1("AlexaLinkCache", set_cache, NULL, RSRC_CONF,
                   "socache provider and arguments for the grace store "
                   "(default shmcb with a 4 MiB segment)"),
+    AP_INIT_ITERATE("AlexaLinkKeepAliveKey", set_keepalive_key, NULL,
+                    RSRC_CONF, "the file holding the key that seals kept "
+                    "links (32 or more random bytes, readable by root "
+                    "only); more files: keys being replaced"),
     AP_INIT_TAKE1("AlexaLinkStatusEvents", set_status_events, NULL,
                   RSRC_CONF, "size of the status page's recent-events ring "
                   "(default 200)"),
@@ -373,6 +605,7 @@ void alexalink_config_child_init(apr_pool_t *p, server_rec *s)
 {
     alx_crypto_t *crypto;
     server_rec *vs;
+    int i;
 
     if (alx_crypto_create(p, &crypto) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0207: cannot fetch "
@@ -385,6 +618,9 @@ void alexalink_config_child_init(apr_pool_t *p, server_rec *s)
 
         sc->crypto = crypto;
         sc->vhost = vhost_name(p, vs);
+        if (sc->keepalive_keys && crypto)
+            for (i = 0; i < sc->keepalive_keys->n; i++)
+                sc->keepalive_keys->key[i].crypto = crypto;
     }
 }
 

@@ -16,6 +16,7 @@
 
 #include "alx_alexa.h"
 #include "alx_grace.h"
+#include "alx_link.h"
 #include "alx_request.h"
 #include "alx_stats.h"
 #include "alx_vocab.h"
@@ -67,10 +68,20 @@ APLOG_USE_MODULE(alexalink);
     X(force_offline, int, ALX_OFFLINE_OFF, "off", "AlexaLinkForceOffline", \
       TAKE1, KEYWORDS(force_offline), "ask the upstream for a refresh " \
       "token: off, google (or On: access_type=offline, prompt=consent), " \
-      "oidc (scope offline_access) or both")
+      "oidc (scope offline_access) or both") \
+    X(keepalive, apr_int64_t, 0, "off", "AlexaLinkKeepAlive", TAKE1, \
+      KEEPALIVE(ALX_MAX_TTL), "keep quiet customers linked: refresh a " \
+      "link upstream when nobody has for this long (s, m, h or d; off)") \
+    X(keepalive_for, apr_int64_t, ALX_KEEPALIVE_FOR, "180d", \
+      "AlexaLinkKeepAliveFor", TAKE1, DURATION(ALX_MAX_TTL), "stop " \
+      "keeping a link alive when Alexa has not used it for this long") \
+    X(keepalive_url, const char *, NULL, "the location's ProxyPass target", \
+      "AlexaLinkKeepAliveURL", TAKE1, URL(), "the upstream token URL the " \
+      "keep-alive refreshes at (absolute http or https)")
 
 #define ALX_MAX_TTL   (10 * 365 * 86400)  /* ten years: larger is a typo */
 #define ALX_MAX_GRACE (30 * 86400)
+#define ALX_KEEPALIVE_FOR (180 * 86400)
 /* AlexaLinkGraceReplays' default: a lost answer comes back a few times
  * (Alexa's retries, duplicates from several devices); many more from one
  * old token look more like a copy of it than a retry. */
@@ -94,6 +105,7 @@ typedef struct {
 ALX_DIR_CONF(ALX_CONF_GETTER)
 
 typedef struct alx_store alx_store_t;
+typedef struct alx_keepalive_keys alx_keepalive_keys_t;
 typedef struct alx_shared alx_shared_t;
 
 /* Server-wide; AlexaLinkCache lives in the main server's. */
@@ -113,6 +125,13 @@ typedef struct {
     int status_events;          /* AlexaLinkStatusEvents (main server) */
     unsigned int vhost_index;   /* this server's block of the counters */
     alx_stats_t *stats;         /* set for every server in post_config */
+    /* AlexaLinkKeepAliveKey: read as the directive is; a vhost without
+     * its own gets the main server's in check_config */
+    alx_keepalive_keys_t *keepalive_keys;
+    /* AlexaLinkKeepAlive on in one of this server's sections: where it
+     * was said (for configtest's line), and its shortest interval */
+    const char *keepalive_where;
+    apr_int64_t keepalive_min;
 } alx_server_conf;
 
 /* What one request's hooks share: one of these per role. */
@@ -164,6 +183,16 @@ alx_request_rec *alexalink_request_slot(request_rec *r);
 
 /* A vhost as the log, the once-an-hour lines and the status page name it. */
 const char *alexalink_vhost_name(apr_pool_t *p, const server_rec *s);
+
+/* The keep-alive keys of s (AlexaLinkKeepAliveKey; the main server's
+ * when s has none): keys[0] seals, the others only open what they sealed.
+ * NULL and *nkeys 0 when none is configured. */
+const alx_link_key_t *alexalink_keepalive_keys(server_rec *s, int *nkeys);
+
+/* configtest's checks across directives (check_config): AlexaLinkKeepAlive
+ * needs a key and mod_dbd. */
+int alexalink_config_check(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *s);
 
 /* Per-process setup: the OpenSSL objects every vhost's refresh grace uses. */
 void alexalink_config_child_init(apr_pool_t *p, server_rec *s);

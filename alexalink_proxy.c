@@ -36,7 +36,7 @@ void alexalink_proxy_post_config(server_rec *s)
 
 /* A worker's own timeout=, else ProxyTimeout, else Timeout (mod_proxy's
  * order). */
-static apr_interval_time_t worker_timeout(request_rec *r,
+static apr_interval_time_t server_timeout(const server_rec *s,
                                           const proxy_server_conf *conf,
                                           const proxy_worker *worker)
 {
@@ -44,7 +44,14 @@ static apr_interval_time_t worker_timeout(request_rec *r,
         return worker->s->timeout;
     if (conf && conf->timeout_set)
         return conf->timeout;
-    return r->server->timeout;
+    return s->timeout;
+}
+
+static apr_interval_time_t worker_timeout(request_rec *r,
+                                          const proxy_server_conf *conf,
+                                          const proxy_worker *worker)
+{
+    return server_timeout(r->server, conf, worker);
 }
 
 /* Behind balancer://, any member may get the request: the longest of
@@ -86,4 +93,28 @@ apr_interval_time_t alexalink_proxy_timeout(request_rec *r)
                ? balancer_timeout(r, conf, b) : worker_timeout(r, conf, NULL);
     return worker_timeout(r, conf, get_worker
                           ? get_worker(r->pool, NULL, conf, url) : NULL);
+}
+
+/* Outside a request (the keep-alive): the timeout of the first server's
+ * worker for url, else the main server's ProxyTimeout, else its Timeout.
+ * A link does not remember its vhost, and a worker's URL does. */
+apr_interval_time_t alexalink_proxy_url_timeout(apr_pool_t *p, server_rec *s,
+                                                const char *url)
+{
+    const alx_server_conf *sc = alexalink_server_conf_get(s);
+    get_worker_fn get_worker = (get_worker_fn)sc->proxy_get_worker;
+    proxy_worker *w;
+    server_rec *vs;
+
+    if (!sc->proxy_module)
+        return s->timeout;
+    for (vs = s; vs && get_worker && url; vs = vs->next) {
+        proxy_server_conf *conf = ap_get_module_config(vs->module_config,
+                                                       sc->proxy_module);
+
+        if (conf && (w = get_worker(p, NULL, conf, url)) != NULL)
+            return server_timeout(vs, conf, w);
+    }
+    return server_timeout(s, ap_get_module_config(s->module_config,
+                                                  sc->proxy_module), NULL);
 }

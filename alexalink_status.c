@@ -4,6 +4,7 @@
  * atomics and read into the views of lib/alx_status. */
 
 #include "alexalink_status.h"
+#include "alexalink_keepalive.h"
 #include "alexalink_shared.h"
 #include "http_main.h"
 #include "apr_lib.h"
@@ -241,6 +242,7 @@ static int view(request_rec *r, alx_stats_snapshot_t *snap,
     v->now = apr_time_now();
     alexalink_shared_store_figures(r->server, &v->store, &v->capacity);
     v->version = ALX_VERSION;
+    v->keepalive = alexalink_keepalive_on(r->server);
     return 1;
 }
 

@@ -15,7 +15,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     int rv = alexalink_shared_post_config(pconf, plog, ptemp, s);
 
     alexalink_proxy_post_config(s);
-    return rv != OK ? rv : alexalink_store_post_config(pconf, plog, ptemp, s);
+    if (rv == OK)
+        rv = alexalink_store_post_config(pconf, plog, ptemp, s);
+    return rv != OK ? rv : alexalink_keepalive_post_config(pconf, s);
 }
 
 static void child_init(apr_pool_t *p, server_rec *s)
@@ -37,6 +39,9 @@ static void register_hooks(apr_pool_t *p)
     /* the shared memory and the store are made once the configuration is
      * read, and attached to in every child; nothing orders them against
      * other modules */
+    /* configtest's checks across directives (the keep-alive's key and
+     * modules): after every module's directives are read */
+    ap_hook_check_config(alexalink_config_check, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* last: the token request's body is read, and refresh grace decided,

@@ -26,5 +26,6 @@
 #include "alexalink_authorize.h"
 #include "alexalink_status.h"
 #include "alexalink_proxy.h"
+#include "alexalink_keepalive.h"
 
 #endif

@@ -184,6 +184,8 @@ void alx_stats_carry(apr_pool_t *scratch, alx_stats_t *to, alx_stats_t *from)
     h->evictions = snap.head.evictions;
     h->outages = snap.head.outages;
     h->survival_s = snap.head.survival_s;
+    for (i = 0; i < ALX_STATS_KA_N; i++)
+        h->keepalive[i] = snap.head.keepalive[i];
     for (i = 0; i < ALX_ONCE_SLOTS; i++)
         once->slot[i] = apr_atomic_read64(&was->slot[i]);
 }
@@ -227,6 +229,19 @@ void alx_stats_latency(alx_stats_t *st, unsigned int vhost, apr_int64_t ms)
     apr_atomic_inc32(&v->bucket[b]);
     apr_atomic_inc32(&v->latency_count);
     apr_atomic_add64(&v->latency_sum_ms, (apr_uint64_t)ms);
+}
+
+void alx_stats_keepalive_count(alx_stats_t *st, alx_stat_ka_e c)
+{
+    if (st && (unsigned int)c < ALX_STATS_KA_N)
+        apr_atomic_inc32(&alx_stats_head(st)->keepalive[c]);
+}
+
+void alx_stats_keepalive_set(alx_stats_t *st, alx_stat_ka_e c,
+                             apr_uint32_t value)
+{
+    if (st && (unsigned int)c < ALX_STATS_KA_N)
+        apr_atomic_set32(&alx_stats_head(st)->keepalive[c], value);
 }
 
 /* Everything in an event after its time and number. */
@@ -288,6 +303,8 @@ void alx_stats_snapshot(apr_pool_t *p, alx_stats_t *st,
     out->head.evictions = apr_atomic_read32(&h->evictions);
     out->head.outages = apr_atomic_read32(&h->outages);
     out->head.survival_s = apr_atomic_read32(&h->survival_s);
+    for (v = 0; v < ALX_STATS_KA_N; v++)
+        out->head.keepalive[v] = apr_atomic_read32(&h->keepalive[v]);
 
     out->vhosts = h->vhosts;
     out->vhost = apr_pcalloc(p, sizeof(*out->vhost) * (h->vhosts ? h->vhosts : 1));

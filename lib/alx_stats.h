@@ -76,6 +76,27 @@
       "external hosts not in AlexaLinkDomainList reported") \
     X(popups, "popups_total", "", "popups reported on login pages")
 
+/* The keep-alive's figures (SPEC "Links that last"), global: the links of
+ * every vhost live in one table. Its JSON key (the C name), its Prometheus
+ * name (alexalink_ prefix added), type and help. */
+#define ALX_STATS_KEEPALIVE(X) \
+    X(links_kept, "links_kept", "gauge", \
+      "links in the link store when the keep-alive last counted") \
+    X(keepalive_refreshes, "keepalive_refreshes_total", "counter", \
+      "keep-alive refreshes the upstream answered with tokens") \
+    X(keepalive_failures, "keepalive_failures_total", "counter", \
+      "keep-alive refreshes that failed and were put off (5xx, timeout)") \
+    X(links_ended_upstream, "links_ended_upstream_total", "counter", \
+      "links the upstream ended (invalid_grant)") \
+    X(links_ended_idle, "links_ended_idle_total", "counter", \
+      "links ended because Alexa had not used them for " \
+      "AlexaLinkKeepAliveFor") \
+    X(keepalive_next_due, "keepalive_next_due", "gauge", \
+      "when the next keep-alive refresh is due, in Unix time (0: none)")
+
+#define ALX_STATS_KA_INDEX(name, ...) ALX_KA_##name,
+typedef enum { ALX_STATS_KEEPALIVE(ALX_STATS_KA_INDEX) ALX_STATS_KA_N } alx_stat_ka_e;
+
 #define ALX_STATS_INDEX(name, ...) ALX_STAT_##name,
 typedef enum { ALX_STATS_COUNTERS(ALX_STATS_INDEX) ALX_STATS_N } alx_stat_e;
 
@@ -131,6 +152,7 @@ typedef struct {
     volatile apr_uint32_t evictions;    /* records lost before their window */
     volatile apr_uint32_t outages;      /* store failures */
     volatile apr_uint32_t survival_s;   /* how long records live now */
+    volatile apr_uint32_t keepalive[ALX_STATS_KA_N];  /* ALX_STATS_KEEPALIVE */
 } alx_stats_head_t;
 
 typedef struct alx_stats alx_stats_t;
@@ -176,6 +198,11 @@ alx_stats_vhost_t *alx_stats_vhost(alx_stats_t *st, unsigned int vhost);
 /* Atomic, lock-free; an out-of-range vhost is ignored. */
 void alx_stats_count(alx_stats_t *st, unsigned int vhost, alx_stat_e c);
 void alx_stats_latency(alx_stats_t *st, unsigned int vhost, apr_int64_t ms);
+
+/* The keep-alive's figures: a counter counted, a gauge set. Atomic. */
+void alx_stats_keepalive_count(alx_stats_t *st, alx_stat_ka_e c);
+void alx_stats_keepalive_set(alx_stats_t *st, alx_stat_ka_e c,
+                             apr_uint32_t value);
 
 /* Fills an event's fixed-size text field: at most size - 1 bytes of src
  * (NULL: ""), always terminated, with control bytes, non-ASCII bytes and

@@ -165,6 +165,26 @@ static const char *iso8601(apr_pool_t *p, apr_time_t at)
     return gmt(p, at, 'T', "Z");
 }
 
+/* The keep-alive's figures in one sentence, for the page and the
+ * report. */
+static const char *keepalive_line(apr_pool_t *p,
+                                  const alx_stats_snapshot_t *s)
+{
+    const volatile apr_uint32_t *k = s->head.keepalive;
+
+    return apr_psprintf(p, "%u links kept, %u refreshes made, %u failed, %u "
+                        "links ended by the upstream, %u ended idle; next "
+                        "refresh due %s", k[ALX_KA_links_kept],
+                        k[ALX_KA_keepalive_refreshes],
+                        k[ALX_KA_keepalive_failures],
+                        k[ALX_KA_links_ended_upstream],
+                        k[ALX_KA_links_ended_idle],
+                        k[ALX_KA_keepalive_next_due]
+                        ? utc(p, apr_time_from_sec(
+                              k[ALX_KA_keepalive_next_due]))
+                        : "(none known)");
+}
+
 /* The vhost's "name:port", or "#n" when the configuration names none. */
 static const char *vhost_name(apr_pool_t *p, const alx_status_view_t *v,
                               unsigned int i)
@@ -420,6 +440,8 @@ char *alx_status_html(apr_pool_t *p, const alx_status_view_t *v)
          html(p, v->store ? v->store : "none"), capacity(p, v->capacity),
          s->head.records, s->head.evictions, s->head.outages,
          short_lived ? " class=bad" : "", html(p, survival));
+    if (v->keepalive)
+        addf(&t, "<p>Keep-alive: %s.</p>\n", html(p, keepalive_line(p, s)));
     for (i = 0; i < s->nevents; i++)
         shown += s->event[i].failed ? 1 : 0;
     if (shown)
@@ -560,6 +582,25 @@ static json_t *json_event(apr_pool_t *p, const alx_status_view_t *v,
     return o;
 }
 
+/* The keep-alive's figures; keepalive_next_due as a time, null when
+ * none is known. */
+static json_t *json_keepalive(apr_pool_t *p, const alx_stats_snapshot_t *s)
+{
+    json_t *o = json_object();
+    const volatile apr_uint32_t *k = s->head.keepalive;
+
+#define KA_JSON(name, ...) \
+    if (ALX_KA_##name != ALX_KA_keepalive_next_due) \
+        json_object_set_new(o, #name, jint(k[ALX_KA_##name]));
+    ALX_STATS_KEEPALIVE(KA_JSON)
+#undef KA_JSON
+    json_object_set_new(o, "keepalive_next_due", k[ALX_KA_keepalive_next_due]
+                        ? jstr(p, iso8601(p, apr_time_from_sec(
+                              k[ALX_KA_keepalive_next_due])))
+                        : json_null());
+    return o;
+}
+
 char *alx_status_json(apr_pool_t *p, const alx_status_view_t *v)
 {
     const alx_stats_snapshot_t *s = v->snap;
@@ -584,6 +625,7 @@ char *alx_status_json(apr_pool_t *p, const alx_status_view_t *v)
     json_object_set_new(store, "window_seconds",
                         json_integer(apr_time_sec(v->window)));
     json_object_set_new(root, "store", store);
+    json_object_set_new(root, "keepalive", json_keepalive(p, s));
     for (i = 0; i < s->vhosts; i++)
         json_array_append_new(vhosts, json_vhost(p, vhost_name(p, v, i),
                                                  &s->vhost[i]));
@@ -695,6 +737,11 @@ char *alx_status_metrics(apr_pool_t *p, const alx_status_view_t *v)
         addf(&t, "alexalink_store_capacity_bytes %" APR_UINT64_T_FMT "\n",
              v->capacity);
     }
+#define KA_METRIC(name, prom, type, help) \
+    family(&t, prom, type, help); \
+    addf(&t, "alexalink_" prom " %u\n", s->head.keepalive[ALX_KA_##name]);
+    ALX_STATS_KEEPALIVE(KA_METRIC)
+#undef KA_METRIC
     family(&t, "since_seconds", "gauge",
            "when the counters started, in Unix time");
     addf(&t, "alexalink_since_seconds %" APR_INT64_T_FMT "\n",
@@ -762,6 +809,9 @@ char *alx_status_support(apr_pool_t *p, const alx_status_view_t *v)
          "%s\n", plain(p, v->store ? v->store : "none"),
          capacity(p, v->capacity), s->head.records, s->head.evictions,
          s->head.outages, survival);
+
+    if (v->keepalive)
+        addf(&t, "Keep-alive: %s\n", keepalive_line(p, s));
 
     heading(&t, "Configured locations", '-');
     for (k = 0; v->locations && k < v->locations->nelts; k++) {

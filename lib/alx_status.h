@@ -27,6 +27,7 @@ typedef struct {
     const char *store;                  /* "shmcb", "redis", ... or "none" */
     apr_uint64_t capacity;              /* bytes, 0 when unknown */
     const char *version;                /* the module's */
+    int keepalive;                      /* AlexaLinkKeepAlive on somewhere */
 } alx_status_view_t;
 
 /* A page an admin reads in seconds: plain HTML, no external asset, a

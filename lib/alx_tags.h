@@ -63,6 +63,23 @@
     /* the status page */ \
     X(ALX0401, "crit", "the status page's shared memory not created") \
     X(ALX0404, "notice", "status counters start afresh after an upgrade") \
-    X(ALX0405, "notice", "the grace store's shared memory starts afresh")
+    X(ALX0405, "notice", "the grace store's shared memory starts afresh") \
+    /* the keep-alive */ \
+    X(ALX0510, "crit", "AlexaLinkKeepAlive without AlexaLinkKeepAliveKey") \
+    X(ALX0511, "crit", "AlexaLinkKeepAlive without mod_dbd") \
+    X(ALX0512, "crit", "AlexaLinkKeepAlive without mod_watchdog") \
+    X(ALX0513, "info", "a keep-alive refresh made") \
+    X(ALX0514, "warn", "the upstream ended a kept link") \
+    X(ALX0515, "warn", "a keep-alive refresh failed; backing off") \
+    X(ALX0516, "info", "a kept link ended idle") \
+    X(ALX0517, "info", "a link the upstream ended deleted") \
+    X(ALX0518, "warn", "a link record that does not open deleted") \
+    X(ALX0519, "warn", "link records under a key no longer named") \
+    X(ALX0520, "warn", "a keep-alive refresh outlived its claim") \
+    X(ALX0521, "warn", "the keep-alive has no link store") \
+    X(ALX0522, "warn", "the link store failed during a round") \
+    X(ALX0523, "crit", "libcurl's global setup failed") \
+    X(ALX0524, "crit", "the keep-alive's watchdog task not started") \
+    X(ALX0525, "info", "keep-alive on, and how often it looks")
 
 #endif

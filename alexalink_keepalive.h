@@ -1,0 +1,36 @@
+/* The keep-alive (SPEC "Links that last"): a mod_watchdog task that
+ * refreshes due links at the upstream (alexalink_keepalive.c). */
+#ifndef ALEXALINK_KEEPALIVE_H
+#define ALEXALINK_KEEPALIVE_H
+
+#include "alexalink_config.h"
+
+#ifndef ALEXALINK_LINKSTORE_H
+/* alexalink_linkstore.c's (another branch): the link store for use
+ * outside a request, NULL when it cannot be had. Declared weak here until
+ * it is merged, so that a build without it still loads and the keep-alive
+ * stays idle; once merged, its header (ALEXALINK_LINKSTORE_H) declares it
+ * and this goes. */
+const alx_link_store_t *alexalink_linkstore_open(apr_pool_t *p,
+                                                 server_rec *s)
+    __attribute__((weak));
+#endif
+/* Optional, also the store's: how many links it holds and when the next
+ * one is due (APR_INT64_MAX: none), for the status page's gauges. Weak:
+ * without it they stay 0. */
+apr_status_t alexalink_linkstore_figures(const alx_link_store_t *st,
+                                         apr_uint32_t *links,
+                                         apr_time_t *next_due)
+    __attribute__((weak));
+
+/* mod_watchdog is loaded (configtest's check). */
+int alexalink_keepalive_watchdog_present(void);
+
+/* AlexaLinkKeepAlive is on in some location of any server. */
+int alexalink_keepalive_on(const server_rec *s);
+
+/* Starts the keep-alive's watchdog task when some location has it on
+ * (post_config, the real pass), and libcurl's global setup. */
+int alexalink_keepalive_post_config(apr_pool_t *pconf, server_rec *s);
+
+#endif
