@@ -284,15 +284,23 @@ int alexalink_keepalive_post_config(apr_pool_t *pconf, server_rec *s)
     ap_watchdog_t *wd;
     apr_status_t rv;
 
+#ifdef ALX_TEST_HOOKS
+    int wanted = 1;             /* alexalink-test-upstream calls out too */
+#else
+    int wanted = alexalink_keepalive_on(s);
+#endif
+
     /* the first pass only reads the configuration */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
-        || !alexalink_keepalive_on(s))
+        || !wanted)
         return OK;
     if (alexalink_upstream_global_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "ALX0523: libcurl's "
                      "global setup failed; the keep-alive cannot start");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (!alexalink_keepalive_on(s))
+        return OK;
     wd_get_instance = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     rv = wd_get_instance && wd_register

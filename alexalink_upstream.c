@@ -158,3 +158,52 @@ apr_status_t alexalink_upstream_post(apr_pool_t *p,
     curl_slist_free_all(headers);
     return APR_SUCCESS;
 }
+
+#ifdef ALX_TEST_HOOKS
+/* Test builds only (configure --enable-test-hooks): SetHandler
+ * alexalink-test-upstream makes the keep-alive's call to ?url=URL (a
+ * fixed refresh, Basic credentials "test:test") with mod_proxy's timeout
+ * for that URL, and answers what came back as JSON, so the call's
+ * timeout, TLS verification, redirects and bound are tested alone. */
+#include "http_protocol.h"
+#include "http_request.h"
+#include "alexalink_proxy.h"
+#include "apr_escape.h"
+
+static const char *json_text(apr_pool_t *p, const char *s)
+{
+    return s ? apr_pstrcat(p, "\"", apr_pescape_echo(p, s, 1), "\"", NULL)
+             : "null";
+}
+
+int alexalink_upstream_test_handler(request_rec *r)
+{
+    alx_link_request_t req;
+    alx_upstream_answer_t a;
+    const char *url = r->args && !strncmp(r->args, "url=", 4)
+                      ? apr_pstrdup(r->pool, r->args + 4) : NULL;
+    apr_interval_time_t timeout;
+    apr_time_t start = apr_time_now();
+
+    if (!r->handler || strcmp(r->handler, "alexalink-test-upstream"))
+        return DECLINED;
+    if (!url || ap_unescape_urlencoded((char *)url) != OK)
+        return HTTP_BAD_REQUEST;
+    req.url = url;
+    req.body = "grant_type=refresh_token&refresh_token=test-refresh";
+    req.len = strlen(req.body);
+    req.authorization = "Basic dGVzdDp0ZXN0";
+    timeout = alexalink_proxy_url_timeout(r->pool, r->server, url);
+    if (alexalink_upstream_post(r->pool, &req, timeout, 65536, &a)
+        != APR_SUCCESS)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    ap_set_content_type(r, "application/json");
+    ap_rprintf(r, "{\"status\":%d,\"content_type\":%s,\"len\":%"
+               APR_SIZE_T_FMT ",\"body\":%s,\"error\":%s,\"ms\":%"
+               APR_TIME_T_FMT "}", a.status, json_text(r->pool,
+               a.content_type), a.len, json_text(r->pool, a.len < 4096
+               ? a.body : NULL), json_text(r->pool, a.error),
+               apr_time_as_msec(apr_time_now() - start));
+    return OK;
+}
+#endif

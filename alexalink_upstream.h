@@ -34,4 +34,9 @@ apr_status_t alexalink_upstream_post(apr_pool_t *p,
                                      apr_size_t max_body,
                                      alx_upstream_answer_t *out);
 
+#ifdef ALX_TEST_HOOKS
+/* SetHandler alexalink-test-upstream: test builds only. */
+int alexalink_upstream_test_handler(request_rec *r);
+#endif
+
 #endif

@@ -5,6 +5,7 @@
  * (plain C, unit-tested and fuzzed alone), where the decisions are made. */
 
 #include "mod_alexalink.h"
+#include "alexalink_upstream.h"
 
 /* The rooms in the order they depend on each other: the shared memory
  * first (each vhost gets its own server record there, which the others
@@ -53,6 +54,11 @@ static void register_hooks(apr_pool_t *p)
     /* before mod_proxy's handler: a rejection, a replay or a waiter's
      * answer is ours to send, and the upstream never sees the request */
     ap_hook_handler(alexalink_token_handler, NULL, NULL, APR_HOOK_REALLY_FIRST);
+#ifdef ALX_TEST_HOOKS
+    /* test builds: the keep-alive's upstream call, alone */
+    ap_hook_handler(alexalink_upstream_test_handler, NULL, NULL,
+                    APR_HOOK_MIDDLE);
+#endif
     /* the answer filters go on the upstream's answer and on an error page
      * Apache makes itself (mod_proxy's 502, a redirect of mod_alias or
      * mod_rewrite's R=) */
