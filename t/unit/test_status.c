@@ -562,6 +562,57 @@ static void test_empty(void)
     ok(has(alx_status_auto(pool, &v), "AlexaLinkP95ms: 0\n"), "empty: auto");
 }
 
+/* SPEC "Links that last": the keep-alive's figures by their names in
+ * ?json and ?metrics, and a line on the page and in the report only where
+ * keep-alive is on. */
+static void test_keepalive(alx_status_view_t *v)
+{
+    json_t *j, *k;
+    const char *m;
+    int i;
+
+    snap.head.keepalive[ALX_KA_links_kept] = 7;
+    snap.head.keepalive[ALX_KA_keepalive_refreshes] = 5;
+    snap.head.keepalive[ALX_KA_keepalive_failures] = 2;
+    snap.head.keepalive[ALX_KA_links_ended_upstream] = 1;
+    snap.head.keepalive[ALX_KA_links_ended_idle] = 3;
+    snap.head.keepalive[ALX_KA_keepalive_next_due] = 1767225600;
+    j = json_loads(alx_status_json(pool, v), 0, NULL);
+    k = json_object_get(j, "keepalive");
+    ok(k && json_integer_value(json_object_get(k, "links_kept")) == 7
+       && json_integer_value(json_object_get(k, "keepalive_refreshes")) == 5
+       && json_integer_value(json_object_get(k, "keepalive_failures")) == 2
+       && json_integer_value(json_object_get(k, "links_ended_upstream")) == 1
+       && json_integer_value(json_object_get(k, "links_ended_idle")) == 3,
+       "?json: keepalive's counts by their names");
+    is_str(json_string_value(json_object_get(k, "keepalive_next_due")),
+           "2026-01-01T00:00:00Z", "?json: keepalive_next_due as a time");
+    json_decref(j);
+    m = alx_status_metrics(pool, v);
+    ok(has(m, "\n# TYPE alexalink_links_kept gauge\nalexalink_links_kept 7\n")
+       && has(m, "\n# TYPE alexalink_keepalive_refreshes_total counter\n"
+                 "alexalink_keepalive_refreshes_total 5\n")
+       && has(m, "\nalexalink_keepalive_failures_total 2\n")
+       && has(m, "\nalexalink_links_ended_upstream_total 1\n")
+       && has(m, "\nalexalink_links_ended_idle_total 3\n")
+       && has(m, "\n# TYPE alexalink_keepalive_next_due gauge\n"
+                 "alexalink_keepalive_next_due 1767225600\n"),
+       "?metrics: the keep-alive's families, _total where they count");
+    v->keepalive = 0;
+    ok(!has(alx_status_html(pool, v), "Keep-alive:"),
+       "no keep-alive line where it is off");
+    v->keepalive = 1;
+    ok(has(alx_status_html(pool, v), "Keep-alive: 7 links kept, 5 refreshes "
+           "made, 2 failed, 1 links ended by the upstream, 3 ended idle; "
+           "next refresh due 2026-01-01 00:00:00 UTC"),
+       "the page's keep-alive line");
+    ok(has(alx_status_support(pool, v), "Keep-alive: 7 links kept"),
+       "the report's keep-alive line");
+    v->keepalive = 0;
+    for (i = 0; i < ALX_STATS_KA_N; i++)
+        snap.head.keepalive[i] = 0;
+}
+
 int main(void)
 {
     alx_status_view_t v;
@@ -578,6 +629,7 @@ int main(void)
     test_support(&v);
     test_auto(&v);
     test_empty();
+    test_keepalive(&v);
     apr_pool_destroy(pool);
     apr_terminate();
     return tap_done();
