@@ -87,9 +87,12 @@ function check(cond, where, v) {
   assert.ok(cond, `${where}: unexpected ${JSON.stringify(v)}`);
 }
 
+// SPEC "Links that last": the keep-alive's figures in ?json.
+export const KEEPALIVE_COUNTS = ['links_kept', 'keepalive_refreshes', 'keepalive_failures', 'links_ended_upstream', 'links_ended_idle'];
+
 // Throws on the first key or type that is not as documented.
 export function checkJsonSchema(j) {
-  keys(j, ['version', 'since', 'now', 'store', 'vhosts', 'events', 'locations'], 'root');
+  keys(j, ['version', 'since', 'now', 'store', 'keepalive', 'vhosts', 'events', 'locations'], 'root');
   check(typeof j.version === 'string' && j.version.length > 0, 'version', j.version);
   check(ISO.test(j.since), 'since', j.since);
   check(ISO.test(j.now), 'now', j.now);
@@ -98,6 +101,9 @@ export function checkJsonSchema(j) {
   check(typeof j.store.provider === 'string', 'store.provider', j.store.provider);
   for (const k of ['capacity_bytes', 'survival_seconds']) check(intOrNull(j.store[k]), `store.${k}`, j.store[k]);
   for (const k of ['records', 'evictions', 'outages', 'window_seconds']) check(isInt(j.store[k]), `store.${k}`, j.store[k]);
+  keys(j.keepalive, [...KEEPALIVE_COUNTS, 'keepalive_next_due'], 'keepalive');
+  for (const k of KEEPALIVE_COUNTS) check(isInt(j.keepalive[k]), `keepalive.${k}`, j.keepalive[k]);
+  check(j.keepalive.keepalive_next_due === null || ISO.test(j.keepalive.keepalive_next_due), 'keepalive.keepalive_next_due', j.keepalive.keepalive_next_due);
   check(Array.isArray(j.vhosts) && j.vhosts.length >= 1, 'vhosts', j.vhosts);
   for (const [i, v] of j.vhosts.entries()) {
     const w = `vhosts[${i}]`;
