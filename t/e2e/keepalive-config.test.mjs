@@ -9,7 +9,9 @@ import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { moduleMissingReason, configTest, MODDIR } from '../lib/apache.mjs';
+import { moduleMissingReason, configTest, MODDIR, startApache, dbdConf, expectLog } from '../lib/apache.mjs';
+import { sqliteFile } from '../lib/sql.mjs';
+import { request } from '../lib/http.mjs';
 
 const DBD = `LoadModule dbd_module ${path.join(MODDIR, 'mod_dbd.so')}\n`;
 const loc = (...lines) => `ProxyPass /oauth/ http://127.0.0.1:9/\n<Location /oauth/token>\n${lines.map((l) => `  ${l}\n`).join('')}</Location>\n`;
@@ -138,4 +140,43 @@ describe('keep-alive directives', { skip: moduleMissingReason() }, () => {
       assert.match(out, new RegExp(`${directive} takes `));
     });
   }
+});
+
+// The keep-alive starts (its watchdog task, ALX0525) on a real sqlite
+// database, and the status page shows its line; what it does with links
+// needs the link store and the token location (tested where they merge).
+describe('keep-alive starts', { skip: moduleMissingReason() }, () => {
+  let apache, keyDir, db;
+
+  before(async () => {
+    keyDir = mkdtempSync(path.join(tmpdir(), 'alx-keys-'));
+    const file = path.join(keyDir, 'alexalink.key');
+    writeFileSync(file, randomBytes(32));
+    chmodSync(file, 0o400);
+    db = sqliteFile();
+    apache = await startApache({
+      serverConf: `${dbdConf(db)}AlexaLinkKeepAliveKey ${file}\nLogLevel warn alexalink:info\n`,
+      locations: `${loc('AlexaLink token', 'AlexaLinkKeepAlive 8s')}<Location /alexalink-status>\n  SetHandler alexalink-status\n</Location>\n`,
+    });
+  });
+  after(async () => {
+    await apache?.stop();
+    rmSync(keyDir, { recursive: true, force: true });
+    if (db) rmSync(db.dir, { recursive: true, force: true });
+  });
+
+  it('logs that it looks for due links every quarter of AlexaLinkKeepAlive', async () => {
+    // ALX0521: a build without the link store merged yet
+    const text = await expectLog(apache, null, ['ALX0525'], { maybe: ['ALX0521'] });
+    assert.match(text, /ALX0525: keep-alive on: due links are looked for every 2s/);
+  });
+
+  it('the status page has its figures', async () => {
+    const j = JSON.parse((await request({ port: apache.port, path: '/alexalink-status?json' })).body);
+    assert.deepEqual(Object.keys(j.keepalive).sort(), ['keepalive_failures', 'keepalive_next_due', 'keepalive_refreshes', 'links_ended_idle', 'links_ended_upstream', 'links_kept']);
+    const html = (await request({ port: apache.port, path: '/alexalink-status' })).body.toString();
+    assert.match(html, /Keep-alive: \d+ links kept/);
+    const m = (await request({ port: apache.port, path: '/alexalink-status?metrics' })).body.toString();
+    assert.match(m, /\nalexalink_keepalive_refreshes_total \d+\n/);
+  });
 });
