@@ -7,22 +7,35 @@
 
 #define SENTINEL 4242
 
-static void seconds_ok(const char *arg, apr_int64_t max, apr_int64_t want)
+/* alx_value_seconds and alx_value_duration read alike: one checker. */
+typedef int (*int64_parser)(const char *, apr_int64_t, apr_int64_t *);
+
+static void parsed_ok(int64_parser parse, const char *what, const char *arg,
+                      apr_int64_t max, apr_int64_t want)
 {
     apr_int64_t v = SENTINEL;
 
-    is_int(alx_value_seconds(arg, max, &v), 0, "seconds '%s' accepted", arg);
-    is_int(v, want, "seconds '%s' value", arg);
+    is_int(parse(arg, max, &v), 0, "%s '%s' accepted", what, arg);
+    is_int(v, want, "%s '%s' value", what, arg);
 }
 
-static void seconds_bad(const char *arg, apr_int64_t max)
+static void parsed_bad(int64_parser parse, const char *what, const char *arg,
+                       apr_int64_t max)
 {
     apr_int64_t v = SENTINEL;
 
-    is_int(alx_value_seconds(arg, max, &v), -1, "seconds '%s' (max %lld) "
-           "rejected", arg ? arg : "(null)", (long long)max);
-    is_int(v, SENTINEL, "seconds '%s' leaves *out", arg ? arg : "(null)");
+    is_int(parse(arg, max, &v), -1, "%s '%s' (max %lld) rejected", what,
+           arg ? arg : "(null)", (long long)max);
+    is_int(v, SENTINEL, "%s '%s' leaves *out", what, arg ? arg : "(null)");
 }
+
+#define seconds_ok(arg, max, want) \
+    parsed_ok(alx_value_seconds, "seconds", arg, max, want)
+#define seconds_bad(arg, max) parsed_bad(alx_value_seconds, "seconds", arg, max)
+#define duration_ok(arg, max, want) \
+    parsed_ok(alx_value_duration, "duration", arg, max, want)
+#define duration_bad(arg, max) \
+    parsed_bad(alx_value_duration, "duration", arg, max)
 
 static void test_seconds(void)
 {
@@ -145,6 +158,19 @@ static void test_size(void)
     size_bad(NULL);
 }
 
+/* Each of good accepted, each of bad and NULL refused. */
+static void each_judged(int (*judge)(const char *), const char *what,
+                        const char *const *good, const char *const *bad)
+{
+    int i;
+
+    for (i = 0; good[i]; i++)
+        is_int(judge(good[i]), 0, "%s '%s' accepted", what, good[i]);
+    for (i = 0; bad[i]; i++)
+        is_int(judge(bad[i]), -1, "%s '%s' refused", what, bad[i]);
+    is_int(judge(NULL), -1, "%s NULL refused", what);
+}
+
 static void test_host(void)
 {
     static const char *good[] = {
@@ -161,11 +187,7 @@ static void test_host(void)
     char label[80], name[300];
     int i;
 
-    for (i = 0; good[i]; i++)
-        is_int(alx_value_host(good[i]), 0, "host '%s' accepted", good[i]);
-    for (i = 0; bad[i]; i++)
-        is_int(alx_value_host(bad[i]), -1, "host '%s' refused", bad[i]);
-    is_int(alx_value_host(NULL), -1, "host NULL refused");
+    each_judged(alx_value_host, "host", good, bad);
     memset(label, 'a', 63);
     label[63] = '\0';
     is_int(alx_value_host(label), 0, "a 63-byte label accepted");
@@ -181,24 +203,6 @@ static void test_host(void)
     name[253] = 'a';
     name[254] = '\0';
     is_int(alx_value_host(name), -1, "a 254-byte name refused");
-}
-
-static void duration_ok(const char *arg, apr_int64_t max, apr_int64_t want)
-{
-    apr_int64_t v = SENTINEL;
-
-    is_int(alx_value_duration(arg, max, &v), 0, "duration '%s' accepted",
-           arg);
-    is_int(v, want, "duration '%s' value", arg);
-}
-
-static void duration_bad(const char *arg, apr_int64_t max)
-{
-    apr_int64_t v = SENTINEL;
-
-    is_int(alx_value_duration(arg, max, &v), -1, "duration '%s' (max %lld) "
-           "refused", arg ? arg : "(null)", (long long)max);
-    is_int(v, SENTINEL, "duration '%s' leaves *out", arg ? arg : "(null)");
 }
 
 static void test_duration(void)
@@ -255,13 +259,8 @@ static void test_url(void)
         "https://a.com/\x01", "https://a.com/\x7f", "https://a.com/\xc3\xa9",
         "http//a.com/t", NULL
     };
-    int i;
 
-    for (i = 0; good[i]; i++)
-        is_int(alx_value_url(good[i]), 0, "url '%s' accepted", good[i]);
-    for (i = 0; bad[i]; i++)
-        is_int(alx_value_url(bad[i]), -1, "url '%s' refused", bad[i]);
-    is_int(alx_value_url(NULL), -1, "url NULL refused");
+    each_judged(alx_value_url, "url", good, bad);
 }
 
 int main(void)
