@@ -9,8 +9,8 @@
 /* alexalink_linkstore.c's (another branch): the link store for use
  * outside a request, NULL when it cannot be had. Declared weak here until
  * it is merged, so that a build without it still loads and the keep-alive
- * stays idle; once merged, its header (ALEXALINK_LINKSTORE_H) declares it
- * and this goes. */
+ * stays idle; once merged, include its header (ALEXALINK_LINKSTORE_H)
+ * before this one and the weak declaration and its test go. */
 const alx_link_store_t *alexalink_linkstore_open(apr_pool_t *p,
                                                  server_rec *s)
     __attribute__((weak));

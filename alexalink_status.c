@@ -242,7 +242,7 @@ static int view(request_rec *r, alx_stats_snapshot_t *snap,
     v->now = apr_time_now();
     alexalink_shared_store_figures(r->server, &v->store, &v->capacity);
     v->version = ALX_VERSION;
-    v->keepalive = alexalink_keepalive_on(r->server);
+    v->keepalive = alexalink_keepalive_on(ap_server_conf);
     return 1;
 }
 
