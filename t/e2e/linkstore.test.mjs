@@ -9,8 +9,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { startApache, dbdConf, expectLog, MPM } from '../lib/apache.mjs';
-import { startPostgres, sqliteFile } from '../lib/sql.mjs';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { startApache, dbdConf, expectLog, MPM, CHILD_USER } from '../lib/apache.mjs';
+import { startPostgres, sqliteFile, SQLITE3 } from '../lib/sql.mjs';
 import { request } from '../lib/http.mjs';
 
 const HOOKS = process.env.ALX_TEST_HOOKS ? false : 'needs a module built with --enable-test-hooks (ALX_TEST_HOOKS=1)';
@@ -38,6 +40,12 @@ async function step(apache, s, opts) {
 }
 
 // due: null leaves it out (never due)
+// An empty table (made first: a test may run alone).
+async function empty(apache, db) {
+  await step(apache, { op: 'find', lookup: hexId('make-the-table') });
+  await db.query(`DELETE FROM ${TABLE}`);
+}
+
 const put = (label, { lookups = [`${label}/0`, `${label}/1`], due = 0, plain = marker(label) } = {}) => ({
   op: 'put', id: hexId(label), lookups: lookups.map(hexId), ...(due === null ? {} : { due }), plain,
 });
@@ -48,6 +56,14 @@ function encodings(s) {
   return [s, b.toString('hex'), b.toString('hex').toUpperCase(), b.toString('base64').replace(/=+$/, ''), b.toString('base64url')];
 }
 
+// sqlite: another process (the CLI, as the children's user) holds the
+// write lock for `seconds` while the promise runs.
+function holdSqliteWriteLock(db, seconds) {
+  const [uid, gid] = CHILD_USER ? spawnSync('getent', ['passwd', CHILD_USER], { encoding: 'utf8' }).stdout.split(':').slice(2, 4).map(Number) : [];
+  return promisify(execFile)(SQLITE3, ['-bail', db.file, 'BEGIN IMMEDIATE;', `UPDATE ${TABLE} SET updated_at = updated_at;`, `.shell sleep ${seconds}`, 'COMMIT;'],
+    { ...(CHILD_USER ? { uid, gid } : {}), cwd: db.dir, timeout: 60000 });
+}
+
 const DRIVERS = [
   {
     name: 'sqlite3',
@@ -55,6 +71,7 @@ const DRIVERS = [
     tableExists: async (db) => (await db.query(`SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '${TABLE}'`)) === '1',
     columns: async (db) => (await db.query(`SELECT name FROM pragma_table_info('${TABLE}') ORDER BY cid`)).split('\n'),
     everything: async (db) => [await db.dump(), ...db.bytes()],
+    holdWriteLock: holdSqliteWriteLock,
   },
   {
     name: 'pgsql',
@@ -133,6 +150,7 @@ for (const D of DRIVERS) {
         // x's claim has ended by y's now: y takes it
         { op: 'claim', id: hexId(label), owner: 'server-y:2', now: now + 61 * SEC, until: now + 120 * SEC },
         { ...put(label, { plain: marker('lost-write') }), op: 'update', owner: 'server-x:1', until: now + 60 * SEC },
+        { ...put(label, { lookups: [], plain: marker('lost-write') }), op: 'update', owner: 'server-x:1', until: now + 60 * SEC },
         { op: 'remove', id: hexId(label), owner: 'server-x:1', until: now + 60 * SEC },
         // the same owner with another until is another claim too
         { op: 'remove', id: hexId(label), owner: 'server-y:2', until: now + 119 * SEC },
@@ -142,10 +160,10 @@ for (const D of DRIVERS) {
         { op: 'remove', id: hexId(label), owner: 'server-x:1', until: now + 60 * SEC },
         { op: 'find', lookup: hexId(`${label}/9`) },
       ]);
-      assert.deepEqual(results.map((x) => x.rv), ['SUCCESS', 'SUCCESS', 'EBUSY', 'NOTFOUND', 'SUCCESS', 'EBUSY', 'EBUSY', 'EBUSY', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND']);
+      assert.deepEqual(results.map((x) => x.rv), ['SUCCESS', 'SUCCESS', 'EBUSY', 'NOTFOUND', 'SUCCESS', 'EBUSY', 'EBUSY', 'EBUSY', 'EBUSY', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND']);
       assert.equal(results[1].row.plain, marker(label), 'a claim reads the row');
       assert.equal(results[4].row.plain, marker(label), 'the lost write changed nothing');
-      assert.deepEqual({ plain: results[9].row.plain, lookups: results[9].row.lookups, due: results[9].row.due },
+      assert.deepEqual({ plain: results[10].row.plain, lookups: results[10].row.lookups, due: results[10].row.due },
         { plain: marker('kept-write'), lookups: [hexId(`${label}/9`)], due: 7 });
     });
 
@@ -162,7 +180,7 @@ for (const D of DRIVERS) {
     });
 
     it('claim_due claims due rows earliest first, each once, never a future or claimed one', async () => {
-      await db.query(`DELETE FROM ${TABLE}`);
+      await empty(apache, db);
       const now = nowUs();
       const { results } = await steps(apache, [
         put('due-late', { due: now - 10 * SEC }),
@@ -178,18 +196,21 @@ for (const D of DRIVERS) {
         { op: 'claim_due', owner: 'server-z:3', now: now + 61 * SEC, until: now + 120 * SEC },
         // y still holds due-early (nobody took it): its update moves the
         // row's due into the future and releases it
-        { ...put('due-early', { due: now + 3600 * SEC }), op: 'update', owner: 'server-y:2', until: now + 60 * SEC },
+        // (an update without lookups keeps them)
+        { ...put('due-early', { lookups: [], due: now + 3600 * SEC }), op: 'update', owner: 'server-y:2', until: now + 60 * SEC },
         { op: 'claim_due', owner: 'server-z:3', now: now + 61 * SEC, until: now + 120 * SEC },
         { op: 'claim_due', owner: 'server-z:3', now: now + 61 * SEC, until: now + 120 * SEC },
+        { op: 'find', lookup: hexId('due-early/1') },
       ]);
-      assert.deepEqual(results.map((x) => x.rv), ['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND']);
+      assert.deepEqual(results.map((x) => x.rv), ['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND', 'SUCCESS']);
+      assert.deepEqual({ lookups: results[13].row.lookups, due: results[13].row.due }, { lookups: [hexId('due-early/0'), hexId('due-early/1')], due: now + 3600 * SEC });
       assert.deepEqual([results[6].row.id, results[7].row.id], [hexId('due-early'), hexId('due-late')]);
       assert.equal(results[9].row.id, hexId('due-claimed'));
       assert.equal(results[11].row.id, hexId('due-late'), 'y\'s ended claim is taken; the moved row is not due');
     });
 
     it('concurrent claim_due calls claim every due row exactly once', async () => {
-      await db.query(`DELETE FROM ${TABLE}`);
+      await empty(apache, db);
       const n = 24;
       const now = nowUs();
       const rows = Array.from({ length: n }, (_, i) => put(`race-${i}`, { due: now - (i + 1) * SEC }));
@@ -201,15 +222,39 @@ for (const D of DRIVERS) {
       assert.deepEqual([...won].sort(), rows.map((r) => r.id).sort(), 'every row claimed, none twice');
     });
 
+    it('a write waits for another process\'s write (longer than apr_dbd_sqlite3\'s own retries)', { skip: !D.holdWriteLock && 'sqlite only' }, async () => {
+      await step(apache, { op: 'find', lookup: hexId('make-the-table') });
+      const held = D.holdWriteLock(db, 6);
+      await new Promise((r) => { setTimeout(r, 500); });
+      const started = Date.now();
+      const r = await step(apache, put('waited'));
+      assert.equal(r.rv, 'SUCCESS');
+      assert.ok(Date.now() - started > 1500, 'it did wait for the lock');
+      await held;
+    });
+
     it('a dropped table is made again by the next operation', async () => {
+      // every child that answers has made the table once already, so what
+      // follows is the remaking after a failed statement, not a first use
+      const warm = new Set();
+      for (let i = 0; i < 5; i++) {
+        const answers = await Promise.all(Array.from({ length: 8 }, () => step(apache, { op: 'find', lookup: hexId('make-the-table') })));
+        for (const a of answers) warm.add(a.owner);
+      }
       await db.query(`DROP TABLE ${TABLE}`);
       assert.equal(await D.tableExists(db), false);
-      const { results } = await steps(apache, [
-        { op: 'find', lookup: hexId('after-drop/0') },
-        put('after-drop'),
-        { op: 'find', lookup: hexId('after-drop/0') },
-      ]);
-      assert.deepEqual(results.map((x) => x.rv), ['NOTFOUND', 'SUCCESS', 'SUCCESS']);
+      let warmAnswered = false;
+      for (let i = 0; i < 20 && !warmAnswered; i++) {
+        const { owner, results } = await steps(apache, [
+          { op: 'find', lookup: hexId(`after-drop-${i}/0`) },
+          put(`after-drop-${i}`),
+          { op: 'find', lookup: hexId(`after-drop-${i}/0`) },
+        ]);
+        assert.deepEqual(results.map((x) => x.rv), ['NOTFOUND', 'SUCCESS', 'SUCCESS']);
+        warmAnswered = warm.has(owner);
+        if (!warmAnswered) await db.query(`DROP TABLE ${TABLE}`);
+      }
+      assert.ok(warmAnswered, 'a child that had made the table answered after the drop');
       assert.equal(await D.tableExists(db), true);
     });
 
