@@ -37,6 +37,12 @@ static void register_hooks(apr_pool_t *p)
     /* mod_status's section and our own handler, which looks only at its
      * own SetHandler name: no order among the others matters */
     alexalink_status_register_hooks();
+#ifdef ALX_TEST_HOOKS
+    /* test builds only: the link store's own handler, which looks only at
+     * its own SetHandler name */
+    ap_hook_handler(alexalink_linkstore_test_handler, NULL, NULL,
+                    APR_HOOK_MIDDLE);
+#endif
     /* the shared memory and the store are made once the configuration is
      * read, and attached to in every child; nothing orders them against
      * other modules */

@@ -12,6 +12,7 @@
  *   alexalink_authorize.c  the authorization flow and its login pages
  *   alexalink_status.c     the status page and what it counts
  *   alexalink_proxy.c      what mod_proxy will do with a request
+ *   alexalink_linkstore.c  kept links in SQL over mod_dbd
  * Glue functions are alexalink_*, lib/ ones alx_*. */
 #ifndef MOD_ALEXALINK_H
 #define MOD_ALEXALINK_H
@@ -26,6 +27,7 @@
 #include "alexalink_authorize.h"
 #include "alexalink_status.h"
 #include "alexalink_proxy.h"
+#include "alexalink_linkstore.h"
 #include "alexalink_keepalive.h"
 
 #endif

@@ -64,6 +64,12 @@
     X(ALX0401, "crit", "the status page's shared memory not created") \
     X(ALX0404, "notice", "status counters start afresh after an upgrade") \
     X(ALX0405, "notice", "the grace store's shared memory starts afresh") \
+    /* the link store */ \
+    X(ALX0500, "error", "the link store has no database connection") \
+    X(ALX0501, "error", "the link table could not be made") \
+    X(ALX0502, "error", "a link store statement failed") \
+    X(ALX0503, "error", "a DBDriver the link store does not support") \
+    X(ALX0504, "warn", "a row of the link table cannot be read") \
     /* the keep-alive */ \
     X(ALX0510, "crit", "AlexaLinkKeepAlive without AlexaLinkKeepAliveKey") \
     X(ALX0511, "crit", "AlexaLinkKeepAlive without mod_dbd") \
