@@ -40,6 +40,12 @@ async function step(apache, s, opts) {
 }
 
 // due: null leaves it out (never due)
+const X = 'server-x:1';
+const Y = 'server-y:2';
+const Z = 'server-z:3';
+const claim = (label, owner, now, until) => ({ op: 'claim', id: hexId(label), owner, now, until });
+const claimDue = (owner, now, until) => ({ op: 'claim_due', owner, now, until });
+
 // An empty table (made first: a test may run alone).
 async function empty(apache, db) {
   await step(apache, { op: 'find', lookup: hexId('make-the-table') });
@@ -139,44 +145,38 @@ for (const D of DRIVERS) {
       assert.equal(await db.query(`SELECT count(*) FROM ${TABLE} WHERE id = '${hexId(label)}'`), '1');
     });
 
-    it('a claim is exclusive until it ends; a lost claim makes update and remove EBUSY', async () => {
+    it('a claim is exclusive until it ends or a put replaces the row; a lost claim makes update and remove EBUSY', async () => {
       const label = 'claim';
       const now = nowUs();
       const { results } = await steps(apache, [
         put(label),
-        { op: 'claim', id: hexId(label), owner: 'server-x:1', now, until: now + 60 * SEC },
-        { op: 'claim', id: hexId(label), owner: 'server-y:2', now, until: now + 60 * SEC },
-        { op: 'claim', id: hexId('no-such-link'), owner: 'server-y:2', now, until: now + 60 * SEC },
+        claim(label, X, now, now + 60 * SEC),
+        claim(label, Y, now, now + 60 * SEC),
+        claim('no-such-link', Y, now, now + 60 * SEC),
         // x's claim has ended by y's now: y takes it
-        { op: 'claim', id: hexId(label), owner: 'server-y:2', now: now + 61 * SEC, until: now + 120 * SEC },
-        { ...put(label, { plain: marker('lost-write') }), op: 'update', owner: 'server-x:1', until: now + 60 * SEC },
-        { ...put(label, { lookups: [], plain: marker('lost-write') }), op: 'update', owner: 'server-x:1', until: now + 60 * SEC },
-        { op: 'remove', id: hexId(label), owner: 'server-x:1', until: now + 60 * SEC },
+        claim(label, Y, now + 61 * SEC, now + 120 * SEC),
+        { ...put(label, { plain: marker('lost-write') }), op: 'update', owner: X, until: now + 60 * SEC },
+        { ...put(label, { lookups: [], plain: marker('lost-write') }), op: 'update', owner: X, until: now + 60 * SEC },
+        { op: 'remove', id: hexId(label), owner: X, until: now + 60 * SEC },
         // the same owner with another until is another claim too
-        { op: 'remove', id: hexId(label), owner: 'server-y:2', until: now + 119 * SEC },
-        { ...put(label, { lookups: [`${label}/9`], plain: marker('kept-write') }), op: 'update', owner: 'server-y:2', until: now + 120 * SEC, due: 7 },
+        { op: 'remove', id: hexId(label), owner: Y, until: now + 119 * SEC },
+        { ...put(label, { lookups: [`${label}/9`], plain: marker('kept-write') }), op: 'update', owner: Y, until: now + 120 * SEC, due: 7 },
         // the update released the claim
-        { op: 'claim', id: hexId(label), owner: 'server-x:1', now, until: now + 60 * SEC },
-        { op: 'remove', id: hexId(label), owner: 'server-x:1', until: now + 60 * SEC },
+        claim(label, X, now, now + 60 * SEC),
+        { op: 'remove', id: hexId(label), owner: X, until: now + 60 * SEC },
         { op: 'find', lookup: hexId(`${label}/9`) },
+        // a put clears the claim
+        put(label),
+        claim(label, X, now, now + 60 * SEC),
+        put(label),
+        claim(label, Y, now, now + 60 * SEC),
       ]);
-      assert.deepEqual(results.map((x) => x.rv), ['SUCCESS', 'SUCCESS', 'EBUSY', 'NOTFOUND', 'SUCCESS', 'EBUSY', 'EBUSY', 'EBUSY', 'EBUSY', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND']);
+      assert.deepEqual(results.map((x) => x.rv), ['SUCCESS', 'SUCCESS', 'EBUSY', 'NOTFOUND', 'SUCCESS', 'EBUSY', 'EBUSY', 'EBUSY', 'EBUSY', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND',
+        'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
       assert.equal(results[1].row.plain, marker(label), 'a claim reads the row');
       assert.equal(results[4].row.plain, marker(label), 'the lost write changed nothing');
       assert.deepEqual({ plain: results[10].row.plain, lookups: results[10].row.lookups, due: results[10].row.due },
         { plain: marker('kept-write'), lookups: [hexId(`${label}/9`)], due: 7 });
-    });
-
-    it('a put clears a claim', async () => {
-      const label = 'put-clears';
-      const now = nowUs();
-      const { results } = await steps(apache, [
-        put(label),
-        { op: 'claim', id: hexId(label), owner: 'server-x:1', now, until: now + 60 * SEC },
-        put(label),
-        { op: 'claim', id: hexId(label), owner: 'server-y:2', now, until: now + 60 * SEC },
-      ]);
-      assert.deepEqual(results.map((x) => x.rv), ['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS']);
     });
 
     it('claim_due claims due rows earliest first, each once, never a future or claimed one', async () => {
@@ -188,18 +188,18 @@ for (const D of DRIVERS) {
         put('due-future', { due: now + 3600 * SEC }),
         put('due-never', { due: null }),
         put('due-claimed', { due: now - 30 * SEC }),
-        { op: 'claim', id: hexId('due-claimed'), owner: 'server-x:1', now, until: now + 60 * SEC },
-        { op: 'claim_due', owner: 'server-y:2', now, until: now + 60 * SEC },
-        { op: 'claim_due', owner: 'server-y:2', now, until: now + 60 * SEC },
-        { op: 'claim_due', owner: 'server-y:2', now, until: now + 60 * SEC },
+        claim('due-claimed', X, now, now + 60 * SEC),
+        claimDue(Y, now, now + 60 * SEC),
+        claimDue(Y, now, now + 60 * SEC),
+        claimDue(Y, now, now + 60 * SEC),
         // x's claim ends: its row is due again, and so are y's
-        { op: 'claim_due', owner: 'server-z:3', now: now + 61 * SEC, until: now + 120 * SEC },
+        claimDue(Z, now + 61 * SEC, now + 120 * SEC),
         // y still holds due-early (nobody took it): its update moves the
         // row's due into the future and releases it
         // (an update without lookups keeps them)
-        { ...put('due-early', { lookups: [], due: now + 3600 * SEC }), op: 'update', owner: 'server-y:2', until: now + 60 * SEC },
-        { op: 'claim_due', owner: 'server-z:3', now: now + 61 * SEC, until: now + 120 * SEC },
-        { op: 'claim_due', owner: 'server-z:3', now: now + 61 * SEC, until: now + 120 * SEC },
+        { ...put('due-early', { lookups: [], due: now + 3600 * SEC }), op: 'update', owner: Y, until: now + 60 * SEC },
+        claimDue(Z, now + 61 * SEC, now + 120 * SEC),
+        claimDue(Z, now + 61 * SEC, now + 120 * SEC),
         { op: 'find', lookup: hexId('due-early/1') },
       ]);
       assert.deepEqual(results.map((x) => x.rv), ['SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND', 'SUCCESS', 'SUCCESS', 'SUCCESS', 'NOTFOUND', 'SUCCESS']);
