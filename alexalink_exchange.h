@@ -37,6 +37,9 @@ typedef struct {
     apr_int64_t ms;
 } alx_result_t;
 
+/* A kept link's part in the exchange (alexalink_links.c). */
+typedef struct alx_links_rec alx_links_rec;
+
 /* What one token exchange learned; lives in r->request_config. */
 struct alx_exchange_rec {
     const alx_dir_conf *conf;
@@ -48,6 +51,7 @@ struct alx_exchange_rec {
     alx_result_t result;
     alx_refresh_t *grace;       /* the refresh protocol's, when it applies
                                    (alexalink_grace.c) */
+    alx_links_rec *links;       /* when keep-alive applies */
 };
 
 /* The refresh token sent upstream: the successor when chained. */

@@ -208,14 +208,9 @@ static void gauges(apr_pool_t *p, server_rec *s, const alx_link_store_t *st)
                             : (apr_uint32_t)apr_time_sec(due));
 }
 
-/* The link store, when this build has one (see alexalink_keepalive.h). */
 static const alx_link_store_t *store_open(apr_pool_t *p, server_rec *s)
 {
-#ifdef ALEXALINK_LINKSTORE_H
     return alexalink_linkstore_open(p, s);
-#else
-    return alexalink_linkstore_open ? alexalink_linkstore_open(p, s) : NULL;
-#endif
 }
 
 /* A round: every due link, up to ALX_KEEPALIVE_PER_ROUND, each with a

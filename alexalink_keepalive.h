@@ -4,17 +4,8 @@
 #define ALEXALINK_KEEPALIVE_H
 
 #include "alexalink_config.h"
+#include "alexalink_linkstore.h"
 
-#ifndef ALEXALINK_LINKSTORE_H
-/* alexalink_linkstore.c's (another branch): the link store for use
- * outside a request, NULL when it cannot be had. Declared weak here until
- * it is merged, so that a build without it still loads and the keep-alive
- * stays idle; once merged, include its header (ALEXALINK_LINKSTORE_H)
- * before this one and the weak declaration and its test go. */
-const alx_link_store_t *alexalink_linkstore_open(apr_pool_t *p,
-                                                 server_rec *s)
-    __attribute__((weak));
-#endif
 /* Optional, also the store's: how many links it holds and when the next
  * one is due (APR_INT64_MAX: none), for the status page's gauges. Weak:
  * without it they stay 0. */

@@ -4,6 +4,7 @@
 
 #include "alexalink_token.h"
 #include "alexalink_grace.h"
+#include "alexalink_links.h"
 #include "alx_shape.h"
 
 typedef struct {
@@ -180,7 +181,10 @@ int alexalink_token_fixups(request_rec *r)
         apr_table_setn(r->headers_in, "Accept", "application/json");
         apr_table_setn(r->headers_in, "Accept-Encoding", "identity");
     }
-    if (alexalink_grace_before_proxy(r, x, &body, &len) == DONE)
+    /* a kept link first: it decides which refresh token goes upstream,
+     * and grace then guards that one */
+    if (alexalink_links_before_proxy(r, x, &body, &len) == DONE
+        || alexalink_grace_before_proxy(r, x, &body, &len) == DONE)
         return DECLINED;   /* alexalink_token_handler answers */
     replay_body(r, body, len, 0);
     return DECLINED;
@@ -389,6 +393,7 @@ static apr_status_t send_answer(ap_filter_t *f, alx_exchange_rec *x,
     x->result.ms = alexalink_elapsed_ms(r);
     if (unfinished(r, ctx))
         answer_unfinished(r, x, ctx, report);
+    alexalink_links_after_answer(r, x);
     ap_remove_output_filter(f);
 
     if (report || !x->answer.body) {

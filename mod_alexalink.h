@@ -23,6 +23,7 @@
 #include "alexalink_exchange.h"
 #include "alexalink_token.h"
 #include "alexalink_grace.h"
+#include "alexalink_links.h"
 #include "alexalink_log.h"
 #include "alexalink_authorize.h"
 #include "alexalink_status.h"

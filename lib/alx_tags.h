@@ -86,6 +86,12 @@
     X(ALX0522, "warn", "the link store failed during a round") \
     X(ALX0523, "crit", "libcurl's global setup failed") \
     X(ALX0524, "crit", "the keep-alive's watchdog task not started") \
-    X(ALX0525, "info", "keep-alive on, and how often it looks")
+    X(ALX0525, "info", "keep-alive on, and how often it looks") \
+    /* kept links on the token path */ \
+    X(ALX0530, "info", "an older refresh token of a kept link swapped for " \
+      "its newest") \
+    X(ALX0531, "info", "answered from a kept link's unseen step") \
+    X(ALX0532, "warn", "a kept link busy past the budget: 503") \
+    X(ALX0533, "warn", "a link could not be recorded")
 
 #endif
