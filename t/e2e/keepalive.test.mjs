@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startApache, moduleMissingReason, expectLog, dbdConf, shortLived } from '../lib/apache.mjs';
-import { secretsIn } from '../lib/secrets.mjs';
+import { secretsIn, allSecrets } from '../lib/secrets.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, CLIENT_A, graceClients } from '../lib/grace.mjs';
 import { sqliteFile, startPostgres } from '../lib/sql.mjs';
 import { sleep, waitFor } from '../lib/wait.mjs';
@@ -110,8 +110,17 @@ for (const kind of ['sqlite3', 'pgsql']) {
     it('the database holds no token, secret or credential in any encoding', async () => {
       const text = String(await store.dump());
       assert.match(text, /alexalink_links/i, 'the table is in the dump');
+      const raw = store.bytes ? Buffer.concat(store.bytes()).toString('latin1') : '';
       assert.deepEqual(secretsIn(text), [], 'no secret in the dump');
-      if (store.bytes) assert.deepEqual(secretsIn(Buffer.concat(store.bytes()).toString('latin1')), [], 'nor in the file\'s bytes');
+      assert.deepEqual(secretsIn(raw), [], 'nor in the file\'s bytes');
+      // hex (the sealed column's own encoding, either case) and base64
+      const haystack = `${text}\n${raw}`.toLowerCase();
+      const found = allSecrets().filter(({ value }) => {
+        const b = Buffer.from(value);
+        return [b.toString('hex'), b.toString('base64').toLowerCase(), b.toString('base64url').toLowerCase()]
+          .some((form) => form.length >= 16 && haystack.includes(form));
+      }).map(({ label }) => label);
+      assert.deepEqual(found, [], 'nor any secret in hex or base64');
     });
 
     it('links survive a full stop and start on the same database', async () => {
