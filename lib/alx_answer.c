@@ -744,25 +744,37 @@ static alx_refresh_e refresh_fate(const alx_answer_in_t *in, alx_answer_t *out,
 }
 
 /* How long the answer's refresh token lives, when it says: Keycloak's
- * refresh_expires_in (0 there is an offline token: no limit), else the
- * token's own exp. Read before a presented token is given back. */
+ * refresh_expires_in (expires: present; how: alx_ttl_coerce's; 0 there is
+ * an offline token, no limit), else the token's own exp (token NULL when
+ * none). Read before a presented token is given back. Both paths. */
 static void learn_refresh(apr_pool_t *p, const alx_answer_in_t *in,
-                          alx_answer_t *out, const json_t *expires,
-                          const json_t *token)
+                          alx_answer_t *out, int expires, int how,
+                          apr_int64_t life, const char *token,
+                          apr_size_t len)
 {
-    apr_int64_t life = 0, left;
+    apr_int64_t left;
 
     if (expires) {
-        if (alx_ttl_coerce(expires, &life) >= 0)
+        if (how >= 0)
             out->refresh_life = life;
         return;
     }
-    if (!json_is_string(token) || in->now <= 0)
+    if (!token || in->now <= 0)
         return;
-    left = alx_jwt_left(p, json_string_value(token),
-                        json_string_length(token), in->now);
+    left = alx_jwt_left(p, token, len, in->now);
     out->refresh_life = left > 0 ? left : 0;
     out->refresh_life_from_exp = left > 0;
+}
+
+static void json_learn_refresh(apr_pool_t *p, const alx_answer_in_t *in,
+                               alx_answer_t *out, const json_t *expires,
+                               const json_t *token)
+{
+    apr_int64_t life = 0;
+    int how = expires ? alx_ttl_coerce(expires, &life) : 0;
+
+    learn_refresh(p, in, out, expires != NULL, how, life,
+                  json_string_value(token), json_string_length(token));
 }
 
 static void answer_token(apr_pool_t *p, const alx_answer_in_t *in,
@@ -772,8 +784,8 @@ static void answer_token(apr_pool_t *p, const alx_answer_in_t *in,
     out->status = 200;
     fix_ttl(p, in, out, obj);
     fix_token_type(out, obj);
-    learn_refresh(p, in, out, json_object_get(obj, "refresh_expires_in"),
-                  json_object_get(obj, "refresh_token"));
+    json_learn_refresh(p, in, out, json_object_get(obj, "refresh_expires_in"),
+                       json_object_get(obj, "refresh_token"));
     out->refresh = refresh_fate(in, out, obj);
     if (in->status != 200)
         out->fixes |= ALX_FIX_STATUS;
@@ -980,18 +992,11 @@ static void flat_learn_refresh(apr_pool_t *p, const alx_answer_in_t *in,
                                const alx_flat_member_t *expires,
                                const alx_flat_member_t *token)
 {
-    apr_int64_t life = 0, left;
+    apr_int64_t life = 0;
+    int how = expires ? flat_ttl_coerce(expires, &life) : 0;
 
-    if (expires) {
-        if (flat_ttl_coerce(expires, &life) >= 0)
-            out->refresh_life = life;
-        return;
-    }
-    if (!token || in->now <= 0)
-        return;
-    left = alx_jwt_left(p, token->str, token->str_len, in->now);
-    out->refresh_life = left > 0 ? left : 0;
-    out->refresh_life_from_exp = left > 0;
+    learn_refresh(p, in, out, expires != NULL, how, life,
+                  token ? token->str : NULL, token ? token->str_len : 0);
 }
 
 /* answer_token on a flat object. Everything that could send it down
