@@ -12,7 +12,6 @@
 #include "ap_provider.h"
 #include "apr_strings.h"
 #include "alx_values.h"
-#include "alexalink_keepalive.h"
 
 #include <openssl/crypto.h>
 
@@ -527,7 +526,7 @@ int alexalink_config_check(apr_pool_t *pconf, apr_pool_t *plog,
                          sc->keepalive_where);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        if (!alexalink_keepalive_watchdog_present()) {
+        if (!ap_find_linked_module("mod_watchdog.c")) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, 0, vs,
                          "ALX0512: AlexaLinkKeepAlive (%s) needs "
                          "mod_watchdog, which keeps the links: LoadModule "

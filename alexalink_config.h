@@ -122,6 +122,7 @@ typedef struct {
     void *proxy_get_balancer; /* its ap_proxy_get_balancer */
     const alx_crypto_t *crypto; /* this process's, set in child_init */
     const char *vhost;          /* name:port, set in child_init */
+    volatile apr_uint32_t links_table_made; /* alexalink_linkstore.c */
     int status_events;          /* AlexaLinkStatusEvents (main server) */
     unsigned int vhost_index;   /* this server's block of the counters */
     alx_stats_t *stats;         /* set for every server in post_config */

@@ -10,6 +10,9 @@
 #include "alx_refresh.h"
 #include "alx_request.h"
 
+/* The Content-Type of every answer Alexa gets (SPEC "Token endpoint"). */
+#define ALX_JSON_TYPE "application/json;charset=UTF-8"
+
 /* The answer the module gives instead of the upstream's (a rejection, a
  * replay, a 503 of refresh grace); alexalink_token_handler sends it. */
 typedef struct {

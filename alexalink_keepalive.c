@@ -33,15 +33,6 @@
 #define ALX_KEEPALIVE_LEASE_SLACK apr_time_from_sec(30)
 #define ALX_KEEPALIVE_HOUR apr_time_from_sec(3600)
 
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
-
-int alexalink_keepalive_watchdog_present(void)
-{
-    return APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance) != NULL
-           && APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback) != NULL;
-}
-
 int alexalink_keepalive_on(const server_rec *s)
 {
     for (; s; s = s->next)
@@ -285,6 +276,8 @@ static apr_interval_time_t tick_interval(server_rec *s)
 
 int alexalink_keepalive_post_config(apr_pool_t *pconf, server_rec *s)
 {
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
+    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
     ap_watchdog_t *wd;
     apr_status_t rv;
 

@@ -14,9 +14,6 @@ apr_status_t alexalink_linkstore_figures(const alx_link_store_t *st,
                                          apr_time_t *next_due)
     __attribute__((weak));
 
-/* mod_watchdog is loaded (configtest's check). */
-int alexalink_keepalive_watchdog_present(void);
-
 /* AlexaLinkKeepAlive is on in some location of any server. */
 int alexalink_keepalive_on(const server_rec *s);
 

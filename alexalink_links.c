@@ -12,7 +12,6 @@
 #include "alexalink_keepalive.h"
 #include "alexalink_linkstore.h"
 #include "alexalink_proxy.h"
-#include "alexalink_token.h"
 #include "alx_form.h"
 #include "alx_json.h"
 

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include <apr_atomic.h>
+
 #include "alexalink_linkstore.h"
 #include "apr_dbd.h"
 #include "apr_escape.h"
@@ -179,7 +181,13 @@ static int next_row(linkstore_t *ls, apr_pool_t *p, apr_dbd_results_t *res,
 
 /* ---- the table --------------------------------------------------------------- */
 
-static volatile int table_made;    /* in this process, once */
+/* Whether this process made the table of ls's server: a flag in the
+ * server's configuration (per vhost, since each may name its own
+ * database), read and set atomically by the child's threads. */
+static volatile apr_uint32_t *table_made(const linkstore_t *ls)
+{
+    return &alexalink_server_conf_get(ls->s)->links_table_made;
+}
 
 /* CREATE ... IF NOT EXISTS, twice when it fails: PostgreSQL can refuse one
  * of two servers making the table at the same moment. */
@@ -192,7 +200,7 @@ static int make_table(linkstore_t *ls, apr_pool_t *p)
             rv = apr_dbd_query(ls->dbd->driver, ls->dbd->handle, &nrows,
                                SQL_MAKE[i]);
         if (rv == 0) {
-            table_made = 1;
+            apr_atomic_set32(table_made(ls), 1);
             return 0;
         }
     }
@@ -584,7 +592,7 @@ static const alx_link_store_t *make(apr_pool_t *p, server_rec *s,
     ls->ops.remove = ls_remove;
     ls->ops.now = ls_now;
     busy_timeout(ls, p);
-    if (!table_made && make_table(ls, p) != 0)
+    if (!apr_atomic_read32(table_made(ls)) && make_table(ls, p) != 0)
         return NULL;
     return &ls->ops;
 }

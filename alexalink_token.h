@@ -7,7 +7,6 @@
 
 #define ALX_FILTER_TOKEN "ALEXALINK_TOKEN"
 #define ALX_FILTER_BODY  "ALEXALINK_BODY"
-#define ALX_JSON_TYPE    "application/json;charset=UTF-8"
 
 int alexalink_token_fixups(request_rec *r);
 int alexalink_token_handler(request_rec *r);
