@@ -11,7 +11,7 @@ export const REDIRECT_URI = 'https://pitangui.amazon.com/api/skill/link/M2AAAAAA
 export const BASIC_CLIENT = 'alexa-skill-basic';
 export const POST_CLIENT = 'alexa-skill-post';
 
-export async function startOidc({ accessTokenTtl = 300 } = {}) {
+export async function startOidc({ accessTokenTtl = 300, refreshTokenTtl = 86400 } = {}) {
   const secrets = {
     [BASIC_CLIENT]: secret('oidc basic client_secret'),
     [POST_CLIENT]: secret('oidc post client_secret'),
@@ -23,6 +23,7 @@ export async function startOidc({ accessTokenTtl = 300 } = {}) {
       OIDC_BASIC_SECRET: secrets[BASIC_CLIENT],
       OIDC_POST_SECRET: secrets[POST_CLIENT],
       OIDC_AT_TTL: String(accessTokenTtl),
+      OIDC_RT_TTL: String(refreshTokenTtl),
       NODE_ENV: 'test',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
