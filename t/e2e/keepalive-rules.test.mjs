@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startApache, moduleMissingReason, expectLog, dbdConf, shortLived, tagCount } from '../lib/apache.mjs';
-import { startRotating, graceLocation, refresh, assertTokenAnswer, CLIENT_A, graceClients } from '../lib/grace.mjs';
+import { startRotating, graceLocation, refresh, assertTokenAnswer, CLIENT_A, CLIENT_B, graceClients } from '../lib/grace.mjs';
 import { statusJson, getView } from '../lib/status.mjs';
 import { sqliteFile } from '../lib/sql.mjs';
 import { sleep, waitFor } from '../lib/wait.mjs';
@@ -37,39 +37,48 @@ const byKeepAlive = (r) => /keep-alive/.test(r.headers['user-agent'] || '');
 
 describe('keep-alive safety rules (sqlite)', { skip: moduleMissingReason() }, () => {
   let up;
+  let slow;
   let apache;
   let db;
   let key;
   let shmDir;
   const A = [CLIENT_A, graceClients()[CLIENT_A]];
+  const B = [CLIENT_B, graceClients()[CLIENT_B]];
   const conf = (shm) => ({
     serverConf: `${dbdConf(db)}AlexaLinkKeepAliveKey ${key.file}\nAlexaLinkCache shmcb:${shm}(1048576)\n`,
     locations: [
       graceLocation('/kept/', `${up.url}/`, ['AlexaLinkKeepAlive 1s', 'AlexaLinkKeepAliveFor 1h']),
       graceLocation('/long/', `${up.url}/opt/ttl=${LONG_TTL}/`, ['AlexaLinkKeepAlive 1s', 'AlexaLinkKeepAliveFor 1h']),
       graceLocation('/brief/', `${up.url}/`, ['AlexaLinkKeepAlive 1s', `AlexaLinkKeepAliveFor ${KEEP_FOR}s`]),
+      // the keep-alive's refresh gets the worker's timeout, 1 s (an
+      // upstream of its own: workers of one host and port are shared)
+      graceLocation('/slow/', `${slow.url}/ timeout=1`, ['AlexaLinkKeepAlive 1s', 'AlexaLinkKeepAliveFor 1h']),
       graceLocation('/idle/', `${up.url}/opt/idle=${IDLE}/`, ['AlexaLinkKeepAlive 1s', 'AlexaLinkKeepAliveFor 1h']),
       '<Location /alx-status>\n  SetHandler alexalink-status\n</Location>\n',
     ].join(''),
   });
 
   // The upstream requests of one grant (any of its refresh tokens).
-  const ofGrant = (grant, n0 = 0) => up.since(n0).filter((r) => r.refreshToken && up.grantOf(r.refreshToken) === grant);
+  const ofGrant = (...a) => {
+    const [u, grant, n0 = 0] = a[0] && a[0].grantOf ? a : [up, ...a];
+    return u.since(n0).filter((r) => r.refreshToken && u.grantOf(r.refreshToken) === grant);
+  };
   // sqlite3's CLI beside Apache's children: wait for their writes.
   const rows = async (where = '') => Number((await db.query(`PRAGMA busy_timeout = 5000; SELECT COUNT(*) FROM alexalink_links ${where};`)).split('\n').pop());
   const minDue = async () => Number((await db.query('PRAGMA busy_timeout = 5000; SELECT MIN(due_at) FROM alexalink_links;')).split('\n').pop());
   const keepalive = async () => (await statusJson(apache)).keepalive;
   // Alexa's refresh; the honest-lifetime warning for the fixture's short
   // tokens is said once an hour per client and vhost, by whichever comes first
-  const alexa = async (where, rt, what = 'Alexa') => {
+  const alexa = async (where, rt, what = 'Alexa', creds = A) => {
     const mark = apache.mark();
-    const j = assertTokenAnswer(await refresh(apache.port, where, rt, A), what);
+    const j = assertTokenAnswer(await refresh(apache.port, where, rt, creds), what);
     await expectLog(apache, mark, [], { maybe: [shortLived(1), shortLived(LONG_TTL), /ALX0530/, /ALX0531/] });
     return j;
   };
 
   before(async () => {
     up = await startRotating({ accessTtl: 1 });
+    slow = await startRotating({ accessTtl: 1 });
     db = sqliteFile();
     key = keyFile();
     shmDir = mkdtempSync(path.join(tmpdir(), 'alx-shm-'));
@@ -83,6 +92,7 @@ describe('keep-alive safety rules (sqlite)', { skip: moduleMissingReason() }, ()
     } finally {
       delete process.env.ALX_TEST_KEEPALIVE_BACKOFF;
       await up.close();
+      await slow.close();
       await db.stop();
       rmSync(key.dir, { recursive: true, force: true });
       rmSync(shmDir, { recursive: true, force: true });
@@ -177,6 +187,30 @@ describe('keep-alive safety rules (sqlite)', { skip: moduleMissingReason() }, ()
     assert.equal(grant.revoked, false);
   });
 
+  it('rule 3: a timeout backs off as a 5xx does, within the proxy\'s timeout for that URL', async () => {
+    const g = slow.issue(B[0]);   // another client: ALX0515 is said once an hour per client
+    const grant = slow.grantOf(g.refresh_token);
+    const was = await keepalive();
+    const n0 = slow.count();
+    await alexa('/slow/token', g.refresh_token, 'Alexa', B);
+    await waitFor(() => ofGrant(slow, grant, n0).some(byKeepAlive), { timeoutMs: 8000, what: 'a keep-alive refresh' });
+    const mark = apache.mark();
+    slow.failGrant(g.refresh_token, 503, 4000);   // answered after the 1 s timeout
+    const n1 = slow.count();
+    const text = await expectLog(apache, mark, ['ALX0515']);
+    const line = text.split('\n').find((l) => /ALX0515: /.test(l));
+    assert.match(line, new RegExp(`no answer: .*client=${CLIENT_B}`), 'a timeout: no answer, and the client');
+    const sent = ofGrant(slow, grant, n1).filter(byKeepAlive);
+    assert.equal(sent.length, 1, 'one attempt');
+    // logged (expectLog looks every 20 ms) before the upstream's late answer
+    assert.ok(Date.now() - sent[0].at < 3000, `it gave up at the proxy's 1 s timeout (${Date.now() - sent[0].at} ms), not at the upstream's answer (4 s)`);
+    await sleep(2500);
+    assert.ok(ofGrant(slow, grant, n1).filter(byKeepAlive).length <= 2, 'no hammering');
+    await waitFor(async () => (await keepalive()).keepalive_failures > was.keepalive_failures, { what: 'keepalive_failures counted' });
+    slow.failGrant(g.refresh_token, 0);
+    assert.equal(grant.revoked, false);
+  });
+
   it('rule 4: a link Alexa stops using ends after AlexaLinkKeepAliveFor, counted, its row deleted', async () => {
     const g = up.issue(A[0]);
     const was = await keepalive();
@@ -191,6 +225,12 @@ describe('keep-alive safety rules (sqlite)', { skip: moduleMissingReason() }, ()
     assert.equal(await rows(), rows0, 'its row is deleted');
     const k = await waitFor(async () => { const j = await keepalive(); return j.links_ended_idle === was.links_ended_idle + 1 && j; }, { what: 'links_ended_idle' });
     assert.equal(k.links_ended_idle, was.links_ended_idle + 1);
+    // ?metrics says the same as ?json for the counts no round changes now
+    const m = (await getView(apache, 'metrics')).text;
+    for (const [name, prom] of [['keepalive_failures', 'keepalive_failures_total'], ['links_ended_upstream', 'links_ended_upstream_total'], ['links_ended_idle', 'links_ended_idle_total']]) {
+      assert.match(m, new RegExp(`^alexalink_${prom} ${k[name]}$`, 'm'), `?metrics: alexalink_${prom}`);
+      assert.ok(k[name] >= 1, `${name} counted in this file`);
+    }
   });
 
   it('rule 6: links live in SQL: after the shared memory is gone, the link is still kept and Alexa\'s old token still works', async () => {
