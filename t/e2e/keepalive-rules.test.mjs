@@ -233,6 +233,28 @@ describe('keep-alive safety rules (sqlite)', { skip: moduleMissingReason() }, ()
     }
   });
 
+  // mod_watchdog's singleton: the first child to take the dead one's lock
+  // waits 10 s (its own settle time, for a server shutting down) first
+  it('a child that dies with the keep-alive in it: another child keeps the links, after mod_watchdog\'s 10 s', async () => {
+    const g = up.issue(A[0]);
+    const grant = up.grantOf(g.refresh_token);
+    const n0 = up.count();
+    const mark = apache.mark();
+    await alexa('/kept/token', g.refresh_token);
+    await waitFor(() => ofGrant(grant, n0).some(byKeepAlive), { timeoutMs: 8000, what: 'a keep-alive refresh' });
+    const line = await waitFor(() => apache.errorLogSince(mark).split('\n').find((l) => /ALX0513: /.test(l)), { what: 'ALX0513' });
+    const pid = Number(/\[pid (\d+)/.exec(line)[1]);
+    assert.ok(apache.childPids().includes(pid), `the keep-alive runs in child ${pid}`);
+    process.kill(pid, 'SIGKILL');
+    const killed = Date.now();
+    await waitFor(() => !apache.childPids().includes(pid), { what: `child ${pid} gone` });
+    const n1 = up.count();
+    const next = await waitFor(() => ofGrant(grant, n1).find(byKeepAlive), { timeoutMs: 20000, what: 'a keep-alive refresh from another child' });
+    assert.equal(next.outcome.status, 200, 'the link was not left claimed by the dead child');
+    assert.ok(next.at - killed < 15000, `resumed ${next.at - killed} ms after the kill`);
+    assert.equal(grant.revoked, false);
+  });
+
   it('rule 6: links live in SQL: after the shared memory is gone, the link is still kept and Alexa\'s old token still works', async () => {
     const g = up.issue(A[0]);
     const grant = up.grantOf(g.refresh_token);
