@@ -33,6 +33,25 @@
 #define ALX_KEEPALIVE_LEASE_SLACK apr_time_from_sec(30)
 #define ALX_KEEPALIVE_HOUR apr_time_from_sec(3600)
 
+#ifdef ALX_TEST_HOOKS
+/* Test builds only: ALX_TEST_KEEPALIVE_BACKOFF (seconds) in Apache's
+ * environment shortens the first backoff, so an end-to-end test sees a
+ * link recover from a 5xx within its run. */
+#define ALX_KEEPALIVE_TEST_BACKOFF_ENV "ALX_TEST_KEEPALIVE_BACKOFF"
+#endif
+
+/* The first backoff after a failed refresh; 0: the protocol's own. */
+static apr_interval_time_t first_backoff(void)
+{
+#ifdef ALX_TEST_HOOKS
+    const char *v = getenv(ALX_KEEPALIVE_TEST_BACKOFF_ENV);
+
+    return v && apr_atoi64(v) > 0 ? apr_time_from_sec(apr_atoi64(v)) : 0;
+#else
+    return 0;
+#endif
+}
+
 int alexalink_keepalive_on(const server_rec *s)
 {
     for (; s; s = s->next)
@@ -190,8 +209,7 @@ static void gauges(apr_pool_t *p, server_rec *s, const alx_link_store_t *st)
     apr_time_t due = APR_INT64_MAX;
 
     (void)p;
-    if (!alexalink_linkstore_figures
-        || alexalink_linkstore_figures(st, &links, &due) != APR_SUCCESS)
+    if (alexalink_linkstore_figures(st, &links, &due) != APR_SUCCESS)
         return;
     alx_stats_keepalive_set(stats, ALX_KA_links_kept, links);
     alx_stats_keepalive_set(stats, ALX_KA_keepalive_next_due,
@@ -227,6 +245,7 @@ static void round_of_links(apr_pool_t *p, server_rec *s)
     ctx.keys = alexalink_keepalive_keys(s, &ctx.nkeys);
     ctx.lease = alexalink_proxy_url_timeout(p, s, NULL)
                 + ALX_KEEPALIVE_LEASE_SLACK;
+    ctx.backoff_first = first_backoff();
     if (!ctx.keys)
         return;
     apr_pool_create(&one, p);

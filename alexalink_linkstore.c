@@ -104,6 +104,12 @@ static const char SQL_UPDATE_LOOKUPS[] =
     "updated_at = %lld, claim_owner = NULL, claim_until = NULL WHERE " OURS;
 static const char SQL_REMOVE[] =
     "DELETE FROM " ALX_LINKSTORE_TABLE " WHERE " OURS;
+/* The status page's gauges: every row is a link the module still holds
+ * (one ended upstream too, until its idle end deletes it). */
+static const char SQL_COUNT[] =
+    "SELECT COUNT(*) FROM " ALX_LINKSTORE_TABLE;
+static const char SQL_NEXT_DUE[] =
+    "SELECT MIN(due_at) FROM " ALX_LINKSTORE_TABLE;
 
 /* The drivers these statements are written for. */
 static int spoken(const ap_dbd_t *dbd)
@@ -534,6 +540,48 @@ static apr_status_t ls_remove(void *baton, const unsigned char *id,
     if (run(ls, p, "remove", change_fn, SQL_REMOVE, args, 3, &nrows) != 0)
         return done(p, APR_EGENERAL);
     return done(p, nrows == 1 ? APR_SUCCESS : APR_EBUSY);
+}
+
+/* The one number a statement answers; 0 (none) for NULL, APR_EGENERAL
+ * when it failed. */
+static apr_status_t one_number(linkstore_t *ls, apr_pool_t *p,
+                               const char *what, const char *sql,
+                               apr_int64_t *out)
+{
+    apr_dbd_results_t *res;
+    apr_dbd_row_t *row = NULL;
+    const char *v;
+
+    *out = 0;
+    if (run(ls, p, what, select_fn, sql, NULL, 0, &res) != 0)
+        return APR_EGENERAL;
+    if (!next_row(ls, p, res, &row))
+        return APR_SUCCESS;
+    v = apr_dbd_get_entry(ls->dbd->driver, row, 0);
+    if (v && *v && !number(v, out))
+        *out = 0;
+    while (next_row(ls, p, res, &row))
+        ;
+    return APR_SUCCESS;
+}
+
+apr_status_t alexalink_linkstore_figures(const alx_link_store_t *st,
+                                         apr_uint32_t *links,
+                                         apr_time_t *next_due)
+{
+    linkstore_t *ls = st->baton;
+    apr_pool_t *p = scratch(ls);
+    apr_int64_t n, due;
+    apr_status_t rv = one_number(ls, p, "counting links", SQL_COUNT, &n);
+
+    if (rv == APR_SUCCESS)
+        rv = one_number(ls, p, "the next due link", SQL_NEXT_DUE, &due);
+    if (rv == APR_SUCCESS) {
+        *links = n < 0 ? 0 : n > APR_UINT32_MAX ? APR_UINT32_MAX
+                                                 : (apr_uint32_t)n;
+        *next_due = n > 0 && due > 0 ? due : APR_INT64_MAX;
+    }
+    return done(p, rv);
 }
 
 static apr_time_t ls_now(void *baton)

@@ -20,6 +20,12 @@ const alx_link_store_t *alexalink_linkstore_request(request_rec *r);
  * ap_dbd_open, given back (ap_dbd_close) when p is cleared. */
 const alx_link_store_t *alexalink_linkstore_open(apr_pool_t *p, server_rec *s);
 
+/* For the status page's gauges: how many links the store holds and when
+ * the next one is due (APR_INT64_MAX: none). */
+apr_status_t alexalink_linkstore_figures(const alx_link_store_t *st,
+                                         apr_uint32_t *links,
+                                         apr_time_t *next_due);
+
 #ifdef ALX_TEST_HOOKS
 #define ALX_LINKSTORE_TEST_HANDLER "alexalink-linkstore-test"
 /* Test builds only: runs the steps in the query against the store. */

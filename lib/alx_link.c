@@ -806,9 +806,10 @@ static void ended_upstream(alx_link_t *l)
     l->answer_ttl = -1;
 }
 
-static void backoff(alx_link_t *l, apr_time_t now)
+static void backoff(const alx_link_ctx_t *ctx, alx_link_t *l, apr_time_t now)
 {
-    apr_interval_time_t delay = ALX_LINK_BACKOFF_FIRST;
+    apr_interval_time_t delay = ctx->backoff_first > 0 ? ctx->backoff_first
+                                                       : ALX_LINK_BACKOFF_FIRST;
     apr_uint32_t i;
 
     if (l->failures < 0xffffffffU)
@@ -840,7 +841,7 @@ apr_status_t alx_link_answered(const alx_link_ctx_t *ctx, alx_link_ka_t *out,
         out->kind = ALX_LINK_KA_ENDED_UPSTREAM;
     }
     else {
-        backoff(l, now);
+        backoff(ctx, l, now);
         out->kind = ALX_LINK_KA_BACKOFF;
     }
     memset(&row, 0, sizeof(row));

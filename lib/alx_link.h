@@ -196,6 +196,8 @@ typedef struct {
     int nkeys;
     apr_interval_time_t lease;   /* how long a claim lasts: longer than an
                                     upstream call can take */
+    apr_interval_time_t backoff_first;  /* 0: ALX_LINK_BACKOFF_FIRST (a
+                                    test build's keep-alive may shorten it) */
 } alx_link_ctx_t;
 
 /* A link claimed by us: what a step needs to write it back. */

@@ -696,6 +696,15 @@ static void test_backoff(void)
            "and it recovers");
     is_int(w->ka.hold.link.failures, 0, "failures reset");
     is_int(w->ka.next_due, w->fleet.clock + DAY, "next due a day on");
+    w->ctx.backoff_first = 2 * SEC;   /* a test build's shorter first step */
+    w->fleet.clock = w->ka.next_due;
+    w->up->status = 503;
+    keepalive(w, &w->ctx, w->up, &w->ka);
+    is_int(w->ka.next_due, w->fleet.clock + 2 * SEC,
+           "a shorter first backoff, when the context names one");
+    w->fleet.clock = w->ka.next_due;
+    keepalive(w, &w->ctx, w->up, &w->ka);
+    is_int(w->ka.next_due, w->fleet.clock + 4 * SEC, "and doubles from it");
     world_end(w);
 }
 
