@@ -26,7 +26,8 @@ registerSecret(BASIC.slice('Basic '.length), 'secrets Basic credential (base64)'
 // reported, the answer over the 0.1 s budget, the 60 s upstream (once an
 // hour), the requests report mode would refuse, and the grace store's
 // replay cap and report-mode lines for the rotating route.
-const BATTERY_LINES = ['ALX0100', 'ALX0101', shortLived(60), 'ALX0110', 'ALX0211', 'ALX0213'];
+// ALX0104: the fixture's session-bound refresh tokens (/keycloak-session)
+const BATTERY_LINES = ['ALX0100', 'ALX0101', shortLived(60), 'ALX0104', 'ALX0110', 'ALX0211', 'ALX0213'];
 
 describe('no secret in any log', { skip: moduleMissingReason() }, () => {
   let s;
