@@ -6,15 +6,12 @@
 // outlives several idle periods and Alexa's refresh token still works.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { startApache, moduleMissingReason, dbdConf, expectLog, shortLived } from '../lib/apache.mjs';
 import { tokenRequest, form } from '../lib/http.mjs';
 import { registerSecret, redact } from '../lib/secrets.mjs';
 import { startOidc, authorizationCode, BASIC_CLIENT, REDIRECT_URI } from '../lib/oidc.mjs';
-import { sqliteFile } from '../lib/sql.mjs';
+import { sqliteFile, keepAliveKey } from '../lib/sql.mjs';
 import { finish } from '../lib/suite.mjs';
 import { sleep } from '../lib/wait.mjs';
 
@@ -31,10 +28,8 @@ describe('keep-alive in front of oidc-provider (refresh tokens idle out)', { ski
     op = await startOidc({ accessTokenTtl: 1, refreshTokenTtl: IDLE });
     creds = { basic: [BASIC_CLIENT, op.secrets[BASIC_CLIENT]] };
     store = sqliteFile();
-    keyDir = mkdtempSync(path.join(tmpdir(), 'alx-key-'));
-    const key = path.join(keyDir, 'keepalive.key');
-    writeFileSync(key, randomBytes(32));
-    chmodSync(key, 0o400);
+    const { file: key, dir } = keepAliveKey();
+    keyDir = dir;
     apache = await startApache({
       serverConf: `${dbdConf(store)}AlexaLinkKeepAliveKey ${key}\n`,
       locations: `ProxyPass /kept/ ${op.issuer}/\n<Location /kept/>\n  AlexaLink token\n  AlexaLinkKeepAlive 1s\n</Location>\n`

@@ -9,14 +9,13 @@
 // (ALX_TEST_KEEPALIVE_BACKOFF), so the recovery after a 5xx is seen too.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync, existsSync } from 'node:fs';
+import { mkdtempSync, chmodSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { startApache, moduleMissingReason, expectLog, dbdConf, shortLived, tagCount } from '../lib/apache.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, CLIENT_A, CLIENT_B, graceClients } from '../lib/grace.mjs';
 import { statusJson, getView } from '../lib/status.mjs';
-import { sqliteFile } from '../lib/sql.mjs';
+import { sqliteFile, keepAliveKey } from '../lib/sql.mjs';
 import { sleep, waitFor } from '../lib/wait.mjs';
 
 const HOOKS = !!process.env.ALX_TEST_HOOKS;
@@ -24,14 +23,6 @@ const BACKOFF = HOOKS ? 2 : 60;       // the first backoff, seconds
 const LONG_TTL = 6;                   // rule 1: the upstream's own expires_in
 const KEEP_FOR = 3;                   // rule 4: AlexaLinkKeepAliveFor
 const IDLE = 5;                       // rule 6: the upstream's idle limit
-
-function keyFile() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'alx-key-'));
-  const file = path.join(dir, 'keepalive.key');
-  writeFileSync(file, randomBytes(32));
-  chmodSync(file, 0o400);
-  return { file, dir };
-}
 
 const byKeepAlive = (r) => /keep-alive/.test(r.headers['user-agent'] || '');
 
@@ -80,7 +71,7 @@ describe('keep-alive safety rules (sqlite)', { skip: moduleMissingReason() }, ()
     up = await startRotating({ accessTtl: 1 });
     slow = await startRotating({ accessTtl: 1 });
     db = sqliteFile();
-    key = keyFile();
+    key = keepAliveKey();
     shmDir = mkdtempSync(path.join(tmpdir(), 'alx-shm-'));
     chmodSync(shmDir, 0o777);
     if (HOOKS) process.env.ALX_TEST_KEEPALIVE_BACKOFF = String(BACKOFF);

@@ -8,27 +8,16 @@
 // nothing readable in the database.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, chmodSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { startApache, moduleMissingReason, expectLog, dbdConf, shortLived } from '../lib/apache.mjs';
 import { secretsIn, allSecrets } from '../lib/secrets.mjs';
 import { startRotating, graceLocation, refresh, assertTokenAnswer, CLIENT_A, graceClients } from '../lib/grace.mjs';
-import { sqliteFile, startPostgres } from '../lib/sql.mjs';
+import { sqliteFile, startPostgres, keepAliveKey } from '../lib/sql.mjs';
 import { sleep, waitFor } from '../lib/wait.mjs';
 
 const IDLE = 3;              // the upstream's idle limit, seconds
 const KEEP = '1s';           // AlexaLinkKeepAlive: below it
 const QUIET_MS = 3 * IDLE * 1000 + 1500;   // several idle periods
-
-function keyFile() {
-  const dir = mkdtempSync(path.join(tmpdir(), 'alx-key-'));
-  const file = path.join(dir, 'keepalive.key');
-  writeFileSync(file, randomBytes(32));
-  chmodSync(file, 0o400);
-  return { file, dir };
-}
 
 // Refresh tokens the upstream was sent more than once to be used up (a
 // look through /check/, which does not use one up, aside), and whether it
@@ -54,7 +43,7 @@ for (const kind of ['sqlite3', 'pgsql']) {
     before(async () => {
       up = await startRotating({ idle: IDLE, accessTtl: 1 });
       store = kind === 'pgsql' ? await startPostgres() : sqliteFile();
-      key = keyFile();
+      key = keepAliveKey();
       conf = () => ({
         serverConf: `${dbdConf(store)}AlexaLinkKeepAliveKey ${key.file}\n`,
         locations: [
@@ -149,7 +138,7 @@ describe('keep-alive across a fleet: two Apaches on one PostgreSQL', { skip: mod
   before(async () => {
     up = await startRotating({ idle: IDLE, accessTtl: 1 });
     pg = await startPostgres();
-    key = keyFile();
+    key = keepAliveKey();
     for (let i = 0; i < 2; i++) {
       servers.push(await startApache({
         serverConf: `${dbdConf(pg)}AlexaLinkKeepAliveKey ${key.file}\n`,

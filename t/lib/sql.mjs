@@ -206,3 +206,13 @@ export function sqliteFile({ name = 'links.db' } = {}) {
     },
   };
 }
+
+// A keep-alive key file (AlexaLinkKeepAliveKey): 32 random bytes, readable
+// by its owner only, in a directory of its own (rm -r dir when done).
+export function keepAliveKey() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'alx-key-'));
+  const file = path.join(dir, 'keepalive.key');
+  writeFileSync(file, randomBytes(32));
+  chmodSync(file, 0o400);
+  return { file, dir };
+}
